@@ -1,0 +1,67 @@
+//! Server configuration: where to listen, the bearer key, storage and the timing knobs.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where memories are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Storage {
+    /// A private in-memory SQLite database, gone when the server stops.
+    InMemory,
+    /// A SQLite database (WAL) in this directory; survives restarts.
+    DataDir(PathBuf),
+}
+
+/// An OpenAI-compatible chat endpoint used for extraction (deterministic fallback on failure).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LlmConfig {
+    /// Base URL, e.g. `http://127.0.0.1:11434/v1` (`/chat/completions` is appended).
+    pub base_url: String,
+    /// Bearer key sent to the endpoint.
+    pub api_key: String,
+    /// Model name.
+    pub model: String,
+}
+
+/// How to start the server.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// The bearer key clients must present.
+    pub api_key: String,
+    /// Where data lives.
+    pub storage: Storage,
+    /// How long after a cut its profile items become visible (EverOS builds profiles later).
+    pub profile_delay: Duration,
+    /// How long after a cut its episode becomes visible to search (`get` sees it at once).
+    pub index_lag: Duration,
+    /// How long an `async_mode` add stays `processing` before its messages are buffered.
+    pub async_delay: Duration,
+    /// Mounts the `/_test/` admin surface (faults, request log, reset).
+    pub test_controls: bool,
+    /// Optional LLM for subject/summary/episode and profile facts.
+    pub llm: Option<LlmConfig>,
+}
+
+/// Default profile delay, as on the command line.
+pub const DEFAULT_PROFILE_DELAY: Duration = Duration::from_millis(2000);
+/// Default async-add delay, as on the command line.
+pub const DEFAULT_ASYNC_DELAY: Duration = Duration::from_millis(200);
+
+impl Config {
+    /// An in-memory server on `127.0.0.1:0` with default delays and no test controls.
+    pub fn in_memory(api_key: impl Into<String>) -> Self {
+        Self {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            api_key: api_key.into(),
+            storage: Storage::InMemory,
+            profile_delay: DEFAULT_PROFILE_DELAY,
+            index_lag: Duration::ZERO,
+            async_delay: DEFAULT_ASYNC_DELAY,
+            test_controls: false,
+            llm: None,
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! EverDesk widget frame (placeholder module tree, filled in below).

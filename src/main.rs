@@ -1,0 +1,2 @@
+//! Boots the widget.
+fn main() {}
