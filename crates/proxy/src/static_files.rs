@@ -32,7 +32,7 @@ fn is_hashed(path: &str) -> bool {
     let stem = file.split('.').next().unwrap_or(file);
     stem.rsplit_once('-').is_some_and(|(_, hash)| {
         let hash = hash.strip_suffix("_bg").unwrap_or(hash);
-        hash.len() >= 16 && hash.bytes().all(|b| b.is_ascii_hexdigit())
+        hash.len() >= 12 && hash.bytes().all(|b| b.is_ascii_hexdigit())
     })
 }
 

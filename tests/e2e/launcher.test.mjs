@@ -1,0 +1,65 @@
+// The one-tag embed: the demo shop's <script> puts an accessible launcher on the
+// page, immune to the shop's hostile CSS; clicking it opens the widget frame from
+// the widget's own origin, and closing returns focus to the launcher.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launchBrowser, startStack, screenshot } from './harness.mjs';
+import { ShopPage } from './shop-page.mjs';
+
+let stack, browser;
+before(async () => {
+  stack = await startStack();
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+test('the script tag injects an accessible launcher that host CSS cannot restyle', async () => {
+  const page = await browser.newPage();
+  const shop = new ShopPage(page, stack);
+  await shop.goto('/');
+  const launcher = shop.launcher();
+  await launcher.waitFor();
+  assert.equal(await launcher.getAttribute('aria-label'), 'Open support chat');
+  assert.equal(await launcher.getAttribute('aria-expanded'), 'false');
+  // demo/shop.css sets `button { background: hotpink !important }`.
+  const bg = await launcher.evaluate((el) => getComputedStyle(el).backgroundColor);
+  assert.equal(bg, 'rgb(31, 95, 209)');
+  // The shop's own button is still hotpink: our styles did not leak out.
+  const shopBg = await page.locator('main button').evaluate((el) => getComputedStyle(el).backgroundColor);
+  assert.equal(shopBg, 'rgb(255, 105, 180)');
+  await page.close();
+});
+
+test('clicking the launcher opens the widget frame from the widget origin', async () => {
+  const page = await browser.newPage();
+  const shop = new ShopPage(page, stack);
+  await shop.goto('/');
+  await shop.launcher().click();
+  assert.equal(await shop.launcher().getAttribute('aria-expanded'), 'true');
+
+  const frameEl = shop.frameElement();
+  await frameEl.waitFor({ state: 'visible' });
+  const src = await frameEl.getAttribute('src');
+  assert.ok(src.startsWith(`${stack.widgetOrigin}/widget/`), src);
+  assert.ok(!/user|hash|jwt|token/i.test(src), `no identity in the frame URL: ${src}`);
+
+  // The frame booted (wasm ran), said ready, and got the snippet's data-title.
+  const heading = shop.frame().getByRole('heading', { level: 1 });
+  await heading.waitFor();
+  assert.equal(await heading.textContent(), 'Acme support');
+  const dialog = shop.dialog();
+  assert.equal(await dialog.getAttribute('aria-labelledby'), 'ed-title');
+  assert.ok(shop.requests.some((u) => u.startsWith(stack.widgetOrigin) && u.endsWith('.wasm')));
+  await screenshot(page, 'widget-open');
+
+  // Closing from inside the frame hides it and gives focus back to the launcher.
+  await shop.frame().getByRole('button', { name: 'Close support chat' }).click();
+  await frameEl.waitFor({ state: 'hidden' });
+  assert.equal(await shop.launcher().getAttribute('aria-expanded'), 'false');
+  const focused = await page.evaluate(() => document.querySelector('everdesk-widget').shadowRoot.activeElement?.getAttribute('aria-haspopup'));
+  assert.equal(focused, 'dialog');
+  await page.close();
+});
