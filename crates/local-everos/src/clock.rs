@@ -67,7 +67,11 @@ pub fn parse_iso(s: &str) -> Option<i64> {
     let s = s.trim();
     let num = |a: usize, b: usize| -> Option<i64> { s.get(a..b)?.parse().ok() };
     let (y, mo, d) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
-    if s.get(4..5)? != "-" || s.get(7..8)? != "-" || !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
+    if s.get(4..5)? != "-"
+        || s.get(7..8)? != "-"
+        || !(1..=12).contains(&mo)
+        || !(1..=31).contains(&d)
+    {
         return None;
     }
     let mut ms = days_from_civil(y, mo, d) * 86_400_000;
@@ -76,7 +80,10 @@ pub fn parse_iso(s: &str) -> Option<i64> {
         return Some(ms);
     }
     let rest = rest.strip_prefix('T').or_else(|| rest.strip_prefix(' '))?;
-    let (h, mi) = (rest.get(0..2)?.parse::<i64>().ok()?, rest.get(3..5)?.parse::<i64>().ok()?);
+    let (h, mi) = (
+        rest.get(0..2)?.parse::<i64>().ok()?,
+        rest.get(3..5)?.parse::<i64>().ok()?,
+    );
     ms += (h * 3600 + mi * 60) * 1000;
     let mut tail = rest.get(5..)?;
     if let Some(t) = tail.strip_prefix(':') {
@@ -114,7 +121,10 @@ mod tests {
         assert_eq!(parse_iso(&iso(ms)), Some(ms));
         assert_eq!(iso(0), "1970-01-01T00:00:00Z");
         assert_eq!(parse_iso("2026-03-01T10:00:00Z"), Some(1_772_359_200_000));
-        assert_eq!(parse_iso("2026-03-01T12:00:00+02:00"), Some(1_772_359_200_000));
+        assert_eq!(
+            parse_iso("2026-03-01T12:00:00+02:00"),
+            Some(1_772_359_200_000)
+        );
         assert_eq!(parse_iso("2026-03-01"), Some(1_772_323_200_000));
         assert_eq!(parse_iso("nope"), None);
     }

@@ -41,7 +41,12 @@ pub struct ApiError {
 impl ApiError {
     /// An error with code `HTTP_ERROR`.
     pub fn http(status: StatusCode, message: impl Into<String>) -> Self {
-        Self { status, code: "HTTP_ERROR", message: message.into(), retry_after: None }
+        Self {
+            status,
+            code: "HTTP_ERROR",
+            message: message.into(),
+            retry_after: None,
+        }
     }
 
     /// 422 validation failure.
@@ -81,7 +86,8 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut res = self.status.into_response();
         if let Some(secs) = self.retry_after {
-            res.headers_mut().insert("retry-after", HeaderValue::from(secs));
+            res.headers_mut()
+                .insert("retry-after", HeaderValue::from(secs));
         }
         res.extensions_mut().insert(self);
         res

@@ -103,13 +103,21 @@ fn parse_object(obj: &Map<String, Value>) -> Result<Node, String> {
     for (key, value) in obj {
         match key.as_str() {
             "AND" | "OR" => {
-                let items = value.as_array().ok_or_else(|| format!("filters.{key}: must be an array"))?;
+                let items = value
+                    .as_array()
+                    .ok_or_else(|| format!("filters.{key}: must be an array"))?;
                 let mut nodes = Vec::new();
                 for item in items {
-                    let o = item.as_object().ok_or_else(|| format!("filters.{key}: items must be objects"))?;
+                    let o = item
+                        .as_object()
+                        .ok_or_else(|| format!("filters.{key}: items must be objects"))?;
                     nodes.push(parse_object(o)?);
                 }
-                all.push(if key == "AND" { Node::All(nodes) } else { Node::Any(nodes) });
+                all.push(if key == "AND" {
+                    Node::All(nodes)
+                } else {
+                    Node::Any(nodes)
+                });
             }
             "user_id" => all.push(Node::Cond(Field::UserId, parse_ops(key, value, false)?)),
             "group_id" => all.push(Node::Cond(Field::GroupId, parse_ops(key, value, false)?)),
@@ -131,8 +139,14 @@ fn parse_ops(key: &str, value: &Value, ranges: bool) -> Result<Vec<Op>, String> 
         let parsed = match op.as_str() {
             "eq" => Op::Eq(scalar(key, v, ts)?),
             "in" => {
-                let arr = v.as_array().ok_or_else(|| format!("filters.{key}.in: must be an array"))?;
-                Op::In(arr.iter().map(|x| scalar(key, x, ts)).collect::<Result<_, _>>()?)
+                let arr = v
+                    .as_array()
+                    .ok_or_else(|| format!("filters.{key}.in: must be an array"))?;
+                Op::In(
+                    arr.iter()
+                        .map(|x| scalar(key, x, ts))
+                        .collect::<Result<_, _>>()?,
+                )
             }
             "gt" if ranges => Op::Gt(scalar(key, v, ts)?),
             "gte" if ranges => Op::Gte(scalar(key, v, ts)?),
@@ -152,11 +166,21 @@ fn scalar(key: &str, v: &Value, ts: bool) -> Result<Scalar, String> {
             Value::Number(n) => n
                 .as_i64()
                 .map(|i| if i > 1_000_000_000_000 { i } else { i * 1000 })
-                .or_else(|| n.as_f64().map(|f| if f > 1e12 { f as i64 } else { (f * 1000.0) as i64 })),
+                .or_else(|| {
+                    n.as_f64().map(|f| {
+                        if f > 1e12 {
+                            f as i64
+                        } else {
+                            (f * 1000.0) as i64
+                        }
+                    })
+                }),
             Value::String(s) => parse_iso(s),
             _ => None,
         };
-        return ms.map(Scalar::Ms).ok_or_else(|| format!("filters.{key}: invalid timestamp"));
+        return ms
+            .map(Scalar::Ms)
+            .ok_or_else(|| format!("filters.{key}: invalid timestamp"));
     }
     match v {
         Value::String(s) => Ok(Scalar::Str(s.clone())),
@@ -220,7 +244,12 @@ mod tests {
     use serde_json::json;
 
     fn subj<'a>(user: &'a str, session: &'a str, ts: i64) -> Subject<'a> {
-        Subject { user_id: user, group_id: "g", session_id: session, timestamp_ms: ts }
+        Subject {
+            user_id: user,
+            group_id: "g",
+            session_id: session,
+            timestamp_ms: ts,
+        }
     }
 
     #[test]
@@ -254,7 +283,9 @@ mod tests {
 
     #[test]
     fn scope_detection_and_errors() {
-        assert!(!Filter::parse(&json!({"session_id": "s"})).unwrap().has_scope());
+        assert!(!Filter::parse(&json!({"session_id": "s"}))
+            .unwrap()
+            .has_scope());
         let nested = Filter::parse(&json!({"AND": [{"user_id": "a"}]})).unwrap();
         assert!(nested.has_scope() && !nested.top_level_scope);
         assert!(Filter::parse(&json!({"user_id": {"gt": "a"}})).is_err());

@@ -33,7 +33,10 @@ pub fn request_id() -> String {
 
 /// Lower-case hex md5 of a string.
 pub fn md5_hex(s: &str) -> String {
-    Md5::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Md5::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The personal group id the engine gives a user's memories: `gen_solo_<md5(user_id)[:12]>`.
@@ -48,7 +51,10 @@ pub fn assistant_sender_id(user_id: &str) -> String {
 
 /// The engine's derived message id: `gen_msg_<md5(user_id + "_" + ts)[:12]>`.
 pub fn message_id(user_id: &str, timestamp_ms: i64) -> String {
-    format!("gen_msg_{}", &md5_hex(&format!("{user_id}_{timestamp_ms}"))[..12])
+    format!(
+        "gen_msg_{}",
+        &md5_hex(&format!("{user_id}_{timestamp_ms}"))[..12]
+    )
 }
 
 #[cfg(test)]

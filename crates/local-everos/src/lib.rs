@@ -1,41 +1,51 @@
-//! local-everos: an EverOS Cloud v1-compatible memory server (placeholder; see issue 3).
+//! local-everos: an EverOS Cloud v1–compatible memory server. It is EverDesk's embedded
+//! default backend and the fake EverOS every test talks to over real HTTP.
+//!
+//! What it does (see `/work/shared/everos-cloud-v1.md` §3, §6, §9):
+//!
+//! * Routes `POST /api/v1/memories{,/flush,/search,/get,/delete}` and
+//!   `GET /api/v1/tasks/{id}` behind `Authorization: Bearer <key>`; anything else is 404.
+//!   Success bodies are `{"data": …}`; errors use the engine shape
+//!   `{"code","message","request_id","timestamp","path"}` (400 bad JSON, 422 validation).
+//! * Adds are **buffered** per `(user_id, session_id)`; buffered messages are not episodes.
+//!   A flush, or the §6.1 hard limits (500 messages / 65,536 tokens ≈ chars/4), cut one
+//!   episode per cut. `async_mode: true` answers 202 and buffers after `async_delay`.
+//! * Episodes are extracted deterministically (or by an optional OpenAI-compatible LLM,
+//!   falling back to the deterministic extractor on any failure).
+//! * Profile facts come only from user turns and become visible `profile_delay` after the
+//!   cut, only in `data.profiles`.
+//! * **No embeddings locally:** `keyword`, `vector`, `hybrid` and `agentic` all rank
+//!   episodes with BM25 over subject + summary + episode: FTS5's formula (k1 1.2, b 0.75,
+//!   subject weighted 2) with document frequencies read from the SQLite FTS5 index, applied
+//!   to the owner's episodes (see [`store::rank`] for why not `bm25()` itself). Scores are
+//!   positive, higher is better, ties broken by id; an episode matching no query term is
+//!   not a hit. `radius` is validated but ignored. Profile items are ranked by token
+//!   overlap with the query, but every visible item is returned up to `top_k`. Profiles
+//!   are dropped for `method: "keyword"` or without a `user_id` filter, as in the engine.
+//! * Search visibility lags a cut by `index_lag`; `get` sees episodes at once.
+//! * Storage is SQLite: in memory, or a WAL database in a data directory.
+//! * With `test_controls`, `/_test/` offers fault injection, a request log and reset.
 
-use std::net::SocketAddr;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod controls;
+pub mod error;
+pub mod extract;
+pub mod filter;
+pub mod ids;
+pub mod llm;
+pub mod model;
+pub mod pipeline;
+pub mod profile;
+pub mod routes;
+pub mod server;
+pub mod state;
+pub mod store;
+pub mod tasks;
+pub mod text;
 
-use axum::{routing::get, Router};
-
-/// How to start the server.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// Address to listen on; port 0 picks a free port.
-    pub listen: SocketAddr,
-    /// The bearer key clients must present.
-    pub api_key: String,
-}
-
-/// A server running in the background of this process.
-#[derive(Debug)]
-pub struct Running {
-    addr: SocketAddr,
-}
-
-impl Running {
-    /// The bound address (the real port when 0 was asked for).
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-}
-
-/// Builds the router.
-pub fn app(_config: &Config) -> Router {
-    Router::new().route("/healthz", get(|| async { "ok" }))
-}
-
-/// Binds and serves in a background task.
-pub async fn spawn(config: Config) -> std::io::Result<Running> {
-    let listener = tokio::net::TcpListener::bind(config.listen).await?;
-    let addr = listener.local_addr()?;
-    let router = app(&config);
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    Ok(Running { addr })
-}
+pub use config::{Config, LlmConfig, Storage};
+pub use error::{ApiError, Error};
+pub use server::{app, spawn, Running};
+pub use state::AppState;

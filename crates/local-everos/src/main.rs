@@ -1,27 +1,121 @@
-//! The `local-everos` binary: parse flags, serve, print the listening line.
+//! The `local-everos` binary: parse flags, serve, print the listening line, stop on a signal.
 
-use clap::Parser;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
 
-/// Command-line flags.
+use clap::{ArgGroup, Parser};
+use local_everos::{Config, LlmConfig, Storage};
+
+/// An EverOS Cloud v1-compatible memory server (EverDesk's local backend and test fake).
 #[derive(Debug, Parser)]
-#[command(about = "An EverOS Cloud v1-compatible memory server")]
+#[command(version, about, group(ArgGroup::new("storage").required(true).args(["data_dir", "in_memory"])))]
 struct Args {
     /// Address to listen on (port 0 picks a free one).
     #[arg(long, env = "LOCAL_EVEROS_LISTEN", default_value = "127.0.0.1:8788")]
-    listen: std::net::SocketAddr,
+    listen: SocketAddr,
     /// Bearer key clients must present.
-    #[arg(long, env = "LOCAL_EVEROS_API_KEY", default_value = "local-dev-key")]
+    #[arg(long, env = "LOCAL_EVEROS_API_KEY", hide_env_values = true)]
     api_key: String,
+    /// Keep data in a SQLite database (WAL) in this directory.
+    #[arg(long, env = "LOCAL_EVEROS_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Keep data in memory only.
+    #[arg(long, env = "LOCAL_EVEROS_IN_MEMORY")]
+    in_memory: bool,
+    /// Milliseconds after a cut before its profile facts are visible.
+    #[arg(long, env = "LOCAL_EVEROS_PROFILE_DELAY_MS", default_value_t = 2000)]
+    profile_delay_ms: u64,
+    /// Milliseconds after a cut before its episode is visible to search (get sees it at once).
+    #[arg(long, env = "LOCAL_EVEROS_INDEX_LAG_MS", default_value_t = 0)]
+    index_lag_ms: u64,
+    /// Milliseconds an async_mode add stays `processing` before its messages are buffered.
+    #[arg(long, env = "LOCAL_EVEROS_ASYNC_DELAY_MS", default_value_t = 200)]
+    async_delay_ms: u64,
+    /// Mount the /_test/ admin surface (faults, request log, reset). Never in production.
+    #[arg(long, env = "LOCAL_EVEROS_TEST_CONTROLS")]
+    test_controls: bool,
+    /// OpenAI-compatible base URL for LLM extraction (e.g. http://127.0.0.1:11434/v1).
+    #[arg(long, env = "LOCAL_EVEROS_LLM_BASE_URL", requires = "llm_model")]
+    llm_base_url: Option<String>,
+    /// API key for the LLM endpoint.
+    #[arg(
+        long,
+        env = "LOCAL_EVEROS_LLM_API_KEY",
+        default_value = "none",
+        hide_env_values = true
+    )]
+    llm_api_key: String,
+    /// Model name for the LLM endpoint.
+    #[arg(long, env = "LOCAL_EVEROS_LLM_MODEL")]
+    llm_model: Option<String>,
+}
+
+impl Args {
+    fn into_config(self) -> Config {
+        let storage = match self.data_dir {
+            Some(dir) => Storage::DataDir(dir),
+            None => Storage::InMemory,
+        };
+        let llm = match (self.llm_base_url, self.llm_model) {
+            (Some(base_url), Some(model)) => Some(LlmConfig {
+                base_url,
+                api_key: self.llm_api_key,
+                model,
+            }),
+            _ => None,
+        };
+        Config {
+            listen: self.listen,
+            api_key: self.api_key,
+            storage,
+            profile_delay: Duration::from_millis(self.profile_delay_ms),
+            index_lag: Duration::from_millis(self.index_lag_ms),
+            async_delay: Duration::from_millis(self.async_delay_ms),
+            test_controls: self.test_controls,
+            llm,
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::warn!(%err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
 }
 
 #[tokio::main]
-async fn main() -> std::io::Result<()> {
-    let args = Args::parse();
-    let running = local_everos::spawn(local_everos::Config {
-        listen: args.listen,
-        api_key: args.api_key,
-    })
-    .await?;
-    println!("listening on http://{}", running.addr());
-    tokio::signal::ctrl_c().await
+async fn main() -> Result<(), local_everos::Error> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "local_everos=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let running = local_everos::spawn(Args::parse().into_config()).await?;
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on {}", running.base_url())?;
+        out.flush()?;
+    }
+    shutdown_signal().await;
+    running.shutdown().await;
+    Ok(())
 }

@@ -1,0 +1,294 @@
+//! Deterministic profile extraction from a user's own turns: name, email, plan/tier,
+//! product or device, stated preferences.
+
+use crate::model::{ItemType, ProfileFact};
+use crate::text::{bare, sentences, truncate};
+
+const PLAN_WORDS: &[&str] = &[
+    "free",
+    "basic",
+    "starter",
+    "standard",
+    "pro",
+    "professional",
+    "premium",
+    "plus",
+    "business",
+    "team",
+    "enterprise",
+    "family",
+    "personal",
+    "monthly",
+    "annual",
+    "yearly",
+    "gold",
+    "silver",
+];
+
+const DEVICES: &[&str] = &[
+    "iphone",
+    "ipad",
+    "android",
+    "pixel",
+    "galaxy",
+    "macbook",
+    "imac",
+    "mac",
+    "windows",
+    "linux",
+    "chromebook",
+    "laptop",
+    "desktop",
+    "tablet",
+    "printer",
+    "router",
+    "modem",
+    "kindle",
+    "apple watch",
+    "smart tv",
+    "playstation",
+    "xbox",
+    "switch",
+    "thinkpad",
+    "surface",
+];
+
+const NOT_NAMES: &[&str] = &[
+    "I", "Not", "Having", "Trying", "Looking", "Still", "Just", "So", "Very", "Really", "Unable",
+    "Getting", "Going", "Sorry", "Sure", "Here", "Back", "On", "In", "Using", "The", "A", "An",
+    "Also",
+];
+
+fn fact(item_type: ItemType, key: &str, label: &str, value: String) -> ProfileFact {
+    ProfileFact {
+        item_type,
+        key: key.to_owned(),
+        label: label.to_owned(),
+        value,
+    }
+}
+
+fn clean_word(w: &str) -> &str {
+    w.trim_matches(|c: char| !c.is_alphanumeric() && c != '-' && c != '\'')
+}
+
+fn name(text: &str) -> Option<String> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let lower: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
+    for i in 0..words.len() {
+        let start = match lower[i].as_str() {
+            "i'm" | "i’m" | "im" => i + 1,
+            "name"
+                if i >= 1
+                    && lower[i - 1] == "my"
+                    && lower.get(i + 1).is_some_and(|w| w == "is" || w == "is:") =>
+            {
+                i + 2
+            }
+            "am" if i >= 1 && lower[i - 1] == "i" => i + 1,
+            "this" if lower.get(i + 1).is_some_and(|w| w == "is") && i == 0 => i + 2,
+            _ => continue,
+        };
+        let mut parts = Vec::new();
+        for w in words.iter().skip(start).take(2) {
+            let c = clean_word(w);
+            let capital = c.chars().next().is_some_and(char::is_uppercase);
+            if !capital || NOT_NAMES.contains(&c) || c.chars().any(|ch| ch.is_ascii_digit()) {
+                break;
+            }
+            parts.push(c.to_owned());
+            if w.ends_with([',', '.', '!', '?', ';']) {
+                break;
+            }
+        }
+        if !parts.is_empty() {
+            return Some(parts.join(" "));
+        }
+    }
+    None
+}
+
+fn email(text: &str) -> Option<String> {
+    text.split_whitespace()
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric() && !"@._+-".contains(c)).trim_end_matches('.'))
+        .find(|w| {
+            let mut it = w.splitn(2, '@');
+            matches!((it.next(), it.next()), (Some(a), Some(b)) if !a.is_empty() && b.contains('.') && !b.starts_with('.'))
+        })
+        .map(str::to_owned)
+}
+
+fn plan(text: &str) -> Option<String> {
+    let words: Vec<String> = text
+        .split_whitespace()
+        .map(|w| clean_word(w).to_lowercase())
+        .collect();
+    for (i, w) in words.iter().enumerate() {
+        if (w == "plan" || w == "tier" || w == "subscription") && i >= 1 {
+            let prev = &words[i - 1];
+            if PLAN_WORDS.contains(&prev.as_str()) {
+                return Some(format!("{} {w}", capitalize(prev)));
+            }
+        }
+    }
+    None
+}
+
+fn device(text: &str) -> Option<String> {
+    let lower = text.to_lowercase();
+    for d in DEVICES {
+        let Some(pos) = find_word(&lower, d) else {
+            continue;
+        };
+        let original = &text[pos..];
+        let mut words = original.split_whitespace();
+        let mut out = words.next().map(clean_word).unwrap_or_default().to_owned();
+        for _ in 1..d.split_whitespace().count() {
+            out = format!("{out} {}", words.next().map(clean_word).unwrap_or_default());
+        }
+        if let Some(model) = words.next().map(clean_word) {
+            if model
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit() || c.is_uppercase())
+                && model.len() <= 12
+                && model != "I"
+            {
+                out = format!("{out} {model}");
+            }
+        }
+        return Some(out);
+    }
+    None
+}
+
+/// Finds `needle` in `hay` at word boundaries (both lower-case).
+fn find_word(hay: &str, needle: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(rel) = hay[from..].find(needle) {
+        let pos = from + rel;
+        let before = hay[..pos]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_alphanumeric());
+        let after = hay[pos + needle.len()..]
+            .chars()
+            .next()
+            .is_none_or(|c| !c.is_alphanumeric());
+        if before && after {
+            return Some(pos);
+        }
+        from = pos + needle.len();
+    }
+    None
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+fn preferences(text: &str) -> Vec<String> {
+    const CUES: &[&str] = &[
+        "i prefer",
+        "i'd prefer",
+        "i would prefer",
+        "i'd rather",
+        "i would rather",
+        "please email me",
+        "email me",
+        "please call me",
+        "call me",
+        "text me",
+        "please contact me",
+        "contact me by",
+        "i like",
+        "i don't like",
+        "i do not like",
+        "please don't call",
+        "please do not call",
+    ];
+    sentences(text)
+        .into_iter()
+        .filter(|s| {
+            let l = s.to_lowercase().replace('’', "'");
+            CUES.iter().any(|c| find_word(&l, c).is_some())
+        })
+        .map(|s| truncate(bare(&s), 160))
+        .collect()
+}
+
+/// Facts stated in the given user turns (later turns win per key).
+pub fn extract(user_turns: &[&str]) -> Vec<ProfileFact> {
+    let mut facts: Vec<ProfileFact> = Vec::new();
+    let mut put = |f: ProfileFact| {
+        facts.retain(|x| x.key != f.key);
+        facts.push(f);
+    };
+    for text in user_turns {
+        if let Some(n) = name(text) {
+            put(fact(ItemType::ExplicitInfo, "name", "Name", n));
+        }
+        if let Some(e) = email(text) {
+            put(fact(ItemType::ExplicitInfo, "email", "Email", e));
+        }
+        if let Some(p) = plan(text) {
+            put(fact(ItemType::ExplicitInfo, "plan", "Plan", p));
+        }
+        if let Some(d) = device(text) {
+            put(fact(ItemType::ExplicitInfo, "device", "Product/device", d));
+        }
+        for p in preferences(text) {
+            let key = format!("pref:{}", p.to_lowercase());
+            put(fact(ItemType::ImplicitTrait, &key, "Preference", p));
+        }
+    }
+    facts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(facts: &[ProfileFact]) -> Vec<String> {
+        facts.iter().map(ProfileFact::embed_text).collect()
+    }
+
+    #[test]
+    fn extracts_core_facts() {
+        let f = extract(&[
+            "Hi, I'm Dana Whitfield. My email is dana.w@example.com and I'm on the Pro plan.",
+            "My iPhone 15 keeps crashing. Please email me rather than calling.",
+        ]);
+        let v = values(&f);
+        assert!(v.contains(&"Name: Dana Whitfield".to_owned()), "{v:?}");
+        assert!(v.contains(&"Email: dana.w@example.com".to_owned()), "{v:?}");
+        assert!(v.contains(&"Plan: Pro plan".to_owned()), "{v:?}");
+        assert!(v.contains(&"Product/device: iPhone 15".to_owned()), "{v:?}");
+        assert!(
+            v.iter()
+                .any(|x| x.starts_with("Preference: Please email me")),
+            "{v:?}"
+        );
+        assert_eq!(
+            f.iter().find(|x| x.key == "name").map(|x| x.item_type),
+            Some(ItemType::ExplicitInfo)
+        );
+    }
+
+    #[test]
+    fn ignores_non_names_and_keeps_latest() {
+        assert!(extract(&["I'm having trouble logging in"])
+            .iter()
+            .all(|f| f.key != "name"));
+        let f = extract(&["my name is Ann", "my name is Bob"]);
+        assert_eq!(values(&f), vec!["Name: Bob"]);
+        let f = extract(&["I prefer short answers."]);
+        assert_eq!(f[0].item_type, ItemType::ImplicitTrait);
+        assert!(extract(&["The enterprise tier"])
+            .iter()
+            .any(|f| f.value == "Enterprise tier"));
+    }
+}
