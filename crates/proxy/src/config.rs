@@ -1,12 +1,17 @@
-//! Proxy configuration: command-line flags with environment fallbacks (clap).
+//! Proxy configuration: command-line flags with environment fallbacks (clap), and the
+//! start-up validation that names the offending option.
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use clap::Parser;
+use clap::{ArgAction, Parser};
 
 /// Everything the proxy can be told at start-up. `--help` documents each option.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "everdesk-proxy", version, about = "EverDesk proxy: the widget's only server")]
+#[command(
+    name = "everdesk-proxy",
+    version,
+    about = "EverDesk proxy: the widget's only server"
+)]
 pub struct Config {
     /// Address to listen on; port 0 picks a free port (the real one is printed).
     #[arg(long, env = "EVERDESK_LISTEN", default_value = "127.0.0.1:8787")]
@@ -19,11 +24,276 @@ pub struct Config {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "EVERDESK_BODY_LIMIT", default_value_t = 64 * 1024)]
     pub body_limit: usize,
+
+    /// EverOS Cloud base URL (e.g. https://api.evermind.ai). Unset: run the embedded local EverOS.
+    #[arg(long, env = "EVEROS_BASE_URL")]
+    pub everos_base_url: Option<String>,
+
+    /// EverOS API key (required with --everos-base-url). Never logged above debug, never returned.
+    #[arg(long, env = "EVEROS_API_KEY", hide_env_values = true)]
+    pub everos_api_key: Option<String>,
+
+    /// Data directory: the embedded EverOS's data, the generated signing key, ticket state.
+    #[arg(long, env = "EVERDESK_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// EverOS search method for context and history: keyword, vector, hybrid or agentic.
+    #[arg(long, env = "EVERDESK_SEARCH_METHOD", default_value = "hybrid",
+          value_parser = ["keyword", "vector", "hybrid", "agentic"])]
+    pub search_method: String,
+
+    /// EverOS connect timeout, milliseconds.
+    #[arg(
+        long,
+        env = "EVERDESK_EVEROS_CONNECT_TIMEOUT_MS",
+        default_value_t = 2_000
+    )]
+    pub everos_connect_timeout_ms: u64,
+
+    /// EverOS request timeout, milliseconds (an add that times out has an unknown outcome).
+    #[arg(long, env = "EVERDESK_EVEROS_TIMEOUT_MS", default_value_t = 30_000)]
+    pub everos_timeout_ms: u64,
+
+    /// Extra attempts for EverOS reads (search/get) on 429/5xx/timeouts. Writes never retry.
+    #[arg(long, env = "EVERDESK_EVEROS_READ_RETRIES", default_value_t = 2)]
+    pub everos_read_retries: u32,
+
+    /// Secret shared with the host backend for HMAC user hashes and HS256 JWTs. Unset: visitors only.
+    #[arg(long, env = "EVERDESK_IDENTITY_SECRET", hide_env_values = true)]
+    pub identity_secret: Option<String>,
+
+    /// Proxy key signing session and visitor tokens (≥ 32 chars). Unset: generated once, kept in the data dir.
+    #[arg(long, env = "EVERDESK_SIGNING_KEY", hide_env_values = true)]
+    pub signing_key: Option<String>,
+
+    /// Session token lifetime, seconds.
+    #[arg(long, env = "EVERDESK_SESSION_TTL_SECS", default_value_t = 12 * 3600)]
+    pub session_ttl_secs: u64,
+
+    /// Idempotency ledger: most remembered message ids.
+    #[arg(long, env = "EVERDESK_LEDGER_CAPACITY", default_value_t = 10_000)]
+    pub ledger_capacity: usize,
+
+    /// Idempotency ledger: how long a message id is remembered, seconds.
+    #[arg(long, env = "EVERDESK_LEDGER_TTL_SECS", default_value_t = 24 * 3600)]
+    pub ledger_ttl_secs: u64,
+
+    /// Rate limit per customer: sustained requests per minute.
+    #[arg(long, env = "EVERDESK_RATE_CUSTOMER_PER_MIN", default_value_t = 60)]
+    pub rate_customer_per_min: u32,
+
+    /// Rate limit per customer: burst size.
+    #[arg(long, env = "EVERDESK_RATE_CUSTOMER_BURST", default_value_t = 20)]
+    pub rate_customer_burst: u32,
+
+    /// Rate limit per client IP: sustained requests per minute.
+    #[arg(long, env = "EVERDESK_RATE_IP_PER_MIN", default_value_t = 600)]
+    pub rate_ip_per_min: u32,
+
+    /// Rate limit per client IP: burst size.
+    #[arg(long, env = "EVERDESK_RATE_IP_BURST", default_value_t = 120)]
+    pub rate_ip_burst: u32,
+
+    /// Browser origins allowed by CORS, comma-separated (the proxy's own origin is always allowed).
+    #[arg(long, env = "EVERDESK_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// OpenAI-compatible base URL for replies (e.g. http://127.0.0.1:11434/v1). Unset: built-in responder.
+    #[arg(long, env = "EVERDESK_LLM_BASE_URL")]
+    pub llm_base_url: Option<String>,
+
+    /// Bearer key for the LLM endpoint.
+    #[arg(long, env = "EVERDESK_LLM_API_KEY", hide_env_values = true)]
+    pub llm_api_key: Option<String>,
+
+    /// Model name for the LLM endpoint (required with --llm-base-url).
+    #[arg(long, env = "EVERDESK_LLM_MODEL")]
+    pub llm_model: Option<String>,
+
+    /// LLM request timeout, milliseconds.
+    #[arg(long, env = "EVERDESK_LLM_TIMEOUT_MS", default_value_t = 60_000)]
+    pub llm_timeout_ms: u64,
+
+    /// Mask card numbers and stated passwords before messages are stored in EverOS.
+    #[arg(long, env = "EVERDESK_STORE_REDACTION", default_value_t = true, action = ArgAction::Set)]
+    pub store_redaction: bool,
+
+    /// From which customer message in a ticket the built-in responder offers a human.
+    #[arg(long, env = "EVERDESK_OFFER_HUMAN_AFTER", default_value_t = 3)]
+    pub offer_human_after: usize,
+
+    /// URL receiving escalation hand-offs as signed JSON POSTs.
+    #[arg(long, env = "EVERDESK_HANDOFF_WEBHOOK_URL")]
+    pub handoff_webhook_url: Option<String>,
+
+    /// HMAC key for `X-EverDesk-Signature` on hand-off webhooks (required with the URL).
+    #[arg(long, env = "EVERDESK_HANDOFF_WEBHOOK_SECRET", hide_env_values = true)]
+    pub handoff_webhook_secret: Option<String>,
+
+    /// Log as JSON lines instead of human-readable text.
+    #[arg(long, env = "EVERDESK_LOG_JSON", default_value_t = false)]
+    pub log_json: bool,
+}
+
+/// A configuration that must not start, naming the option at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {option}: {reason}")]
+pub struct ConfigError {
+    /// The flag, e.g. `--everos-api-key`.
+    pub option: &'static str,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+fn bad(option: &'static str, reason: &str) -> ConfigError {
+    ConfigError {
+        option,
+        reason: reason.to_owned(),
+    }
+}
+
+fn is_http_url(url: &str) -> bool {
+    url.starts_with("http://") || url.starts_with("https://")
 }
 
 impl Config {
     /// Defaults suitable for tests: ephemeral port, nothing served.
     pub fn for_tests() -> Self {
         Self::parse_from(["everdesk-proxy", "--listen", "127.0.0.1:0"])
+    }
+
+    /// Refuses combinations that cannot work, naming the option.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(url) = &self.everos_base_url {
+            if !is_http_url(url) {
+                return Err(bad("--everos-base-url", "must be an http(s) URL"));
+            }
+            if self.everos_api_key.as_deref().unwrap_or("").is_empty() {
+                return Err(bad("--everos-api-key", "required with --everos-base-url"));
+            }
+        }
+        if self
+            .identity_secret
+            .as_deref()
+            .is_some_and(|s| s.len() < 16)
+        {
+            return Err(bad("--identity-secret", "must be at least 16 characters"));
+        }
+        if self.signing_key.as_deref().is_some_and(|s| s.len() < 32) {
+            return Err(bad("--signing-key", "must be at least 32 characters"));
+        }
+        if let Some(url) = &self.llm_base_url {
+            if !is_http_url(url) {
+                return Err(bad("--llm-base-url", "must be an http(s) URL"));
+            }
+            if self.llm_model.as_deref().unwrap_or("").is_empty() {
+                return Err(bad("--llm-model", "required with --llm-base-url"));
+            }
+        }
+        if let Some(url) = &self.handoff_webhook_url {
+            if !is_http_url(url) {
+                return Err(bad("--handoff-webhook-url", "must be an http(s) URL"));
+            }
+            if self
+                .handoff_webhook_secret
+                .as_deref()
+                .unwrap_or("")
+                .is_empty()
+            {
+                return Err(bad(
+                    "--handoff-webhook-secret",
+                    "required with --handoff-webhook-url",
+                ));
+            }
+        }
+        let positive = [
+            ("--body-limit", self.body_limit as u64),
+            ("--everos-timeout-ms", self.everos_timeout_ms),
+            (
+                "--everos-connect-timeout-ms",
+                self.everos_connect_timeout_ms,
+            ),
+            ("--session-ttl-secs", self.session_ttl_secs),
+            ("--ledger-capacity", self.ledger_capacity as u64),
+            ("--ledger-ttl-secs", self.ledger_ttl_secs),
+            (
+                "--rate-customer-per-min",
+                u64::from(self.rate_customer_per_min),
+            ),
+            ("--rate-customer-burst", u64::from(self.rate_customer_burst)),
+            ("--rate-ip-per-min", u64::from(self.rate_ip_per_min)),
+            ("--rate-ip-burst", u64::from(self.rate_ip_burst)),
+        ];
+        for (option, value) in positive {
+            if value == 0 {
+                return Err(bad(option, "must be greater than 0"));
+            }
+        }
+        if self
+            .allowed_origins
+            .iter()
+            .any(|o| !is_http_url(o) || o.ends_with('/'))
+        {
+            return Err(bad(
+                "--allowed-origins",
+                "each origin must look like https://shop.example.com (no path, no trailing slash)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// EverOS connect timeout.
+    pub fn everos_connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.everos_connect_timeout_ms)
+    }
+
+    /// EverOS request timeout.
+    pub fn everos_timeout(&self) -> Duration {
+        Duration::from_millis(self.everos_timeout_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Config {
+        let mut all = vec!["everdesk-proxy"];
+        all.extend_from_slice(args);
+        Config::parse_from(all)
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let c = Config::for_tests();
+        assert!(c.validate().is_ok());
+        assert!(c.store_redaction);
+        assert_eq!(c.search_method, "hybrid");
+    }
+
+    #[test]
+    fn invalid_combinations_name_the_option() {
+        let e = parse(&["--everos-base-url", "https://x"])
+            .validate()
+            .unwrap_err();
+        assert_eq!(e.option, "--everos-api-key");
+        let e = parse(&["--llm-base-url", "http://l"])
+            .validate()
+            .unwrap_err();
+        assert_eq!(e.option, "--llm-model");
+        let e = parse(&["--signing-key", "short"]).validate().unwrap_err();
+        assert_eq!(e.option, "--signing-key");
+        let e = parse(&["--rate-ip-burst", "0"]).validate().unwrap_err();
+        assert_eq!(e.option, "--rate-ip-burst");
+        let e = parse(&["--allowed-origins", "https://a.com/"])
+            .validate()
+            .unwrap_err();
+        assert_eq!(e.option, "--allowed-origins");
+        assert!(e.to_string().contains("--allowed-origins"));
+    }
+
+    #[test]
+    fn store_redaction_can_be_switched_off() {
+        assert!(!parse(&["--store-redaction", "false"]).store_redaction);
     }
 }

@@ -1,42 +1,222 @@
 //! everdesk-proxy: the widget's only server. `app(state)` builds the whole router so
-//! tests drive exactly what `main` serves.
+//! tests drive exactly what `main` serves; `AppState::start` is the production set-up
+//! (signing key, embedded EverOS, persisted ticket state).
 
+pub mod clock;
 pub mod config;
+mod cors;
+mod embedded;
 pub mod error;
+mod escalation;
+pub mod everos;
+mod extract;
+mod flows;
+pub mod identity;
+pub mod ledger;
+pub mod llm;
+pub mod metrics;
+mod prompt;
+pub mod rate_limit;
+pub mod redact;
 pub mod request_id;
+pub mod responder;
 mod routes;
 mod static_files;
+pub mod tickets;
+mod webhook;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
-use axum::{middleware, Router};
-pub use config::Config;
+use axum::{extract::DefaultBodyLimit, middleware, Router};
+pub use config::{Config, ConfigError};
+pub use embedded::Embedded;
 pub use error::ProxyError;
 
-/// Shared, immutable state of a running proxy.
-#[derive(Debug, Clone)]
+use everos::{Everos, EverosSettings};
+use identity::Identity;
+use ledger::Ledger;
+use llm::Llm;
+use metrics::Metrics;
+use rate_limit::RateLimiter;
+use tickets::TicketStore;
+use webhook::Webhook;
+
+/// Shared state of a running proxy.
+#[derive(Clone)]
 pub struct AppState {
     /// The configuration the proxy started with.
     pub config: Arc<Config>,
+    pub(crate) svc: Arc<Services>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("everos", &self.svc.everos.base_url())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The services handlers use.
+pub(crate) struct Services {
+    pub everos: Everos,
+    pub identity: Identity,
+    pub tickets: TicketStore,
+    pub ledger: Ledger,
+    pub clock: clock::SessionClock,
+    pub customer_limit: RateLimiter,
+    pub ip_limit: RateLimiter,
+    pub metrics: Arc<Metrics>,
+    pub llm: Option<Llm>,
+    pub webhook: Option<Webhook>,
+}
+
+/// Why the proxy could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A configuration problem, naming the option.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The data dir or signing key file could not be used.
+    #[error("data dir {path}: {source}")]
+    DataDir {
+        /// The path.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The embedded EverOS failed to start.
+    #[error("embedded EverOS failed to start: {0}")]
+    Embedded(String),
 }
 
 impl AppState {
-    /// State from a configuration.
+    /// State for `config` with an in-memory ticket store and, when no signing key is
+    /// configured, a random one for this process. EverOS is `config.everos_base_url`
+    /// (unset: an unreachable placeholder — use [`AppState::start`] to embed one).
     pub fn new(config: Config) -> Self {
+        let key = config
+            .signing_key
+            .clone()
+            .unwrap_or_else(identity::keys::random_key);
+        let base = config
+            .everos_base_url
+            .clone()
+            .unwrap_or_else(|| "http://127.0.0.1:9".to_owned());
+        let api_key = config.everos_api_key.clone().unwrap_or_default();
+        Self::build(config, &key, base, api_key, TicketStore::in_memory())
+    }
+
+    /// Production set-up: validates the config, loads or creates the signing key in the
+    /// data dir, starts the embedded EverOS when no EverOS URL is given, persists ticket state.
+    pub async fn start(config: Config) -> Result<(Self, Option<Embedded>), StartError> {
+        config.validate()?;
+        let data_err = |source| StartError::DataDir {
+            path: config.data_dir.display().to_string(),
+            source,
+        };
+        std::fs::create_dir_all(&config.data_dir).map_err(data_err)?;
+        let key = identity::keys::load_or_create(config.signing_key.as_deref(), &config.data_dir)
+            .map_err(data_err)?;
+        if config.identity_secret.is_none() {
+            tracing::warn!(
+                "no EVERDESK_IDENTITY_SECRET: only anonymous visitors are accepted \
+                 (set it to verify customers by HMAC user_hash or JWT)"
+            );
+        }
+        let (base, api_key, embedded) = match &config.everos_base_url {
+            Some(url) => (
+                url.clone(),
+                config.everos_api_key.clone().unwrap_or_default(),
+                None,
+            ),
+            None => {
+                let e = Embedded::start(&config.data_dir).await?;
+                (e.base_url(), e.api_key().to_owned(), Some(e))
+            }
+        };
+        let tickets = TicketStore::persisted(config.data_dir.join("tickets.json"));
+        Ok((Self::build(config, &key, base, api_key, tickets), embedded))
+    }
+
+    fn build(
+        config: Config,
+        signing_key: &str,
+        base_url: String,
+        api_key: String,
+        tickets: TicketStore,
+    ) -> Self {
+        let metrics = Arc::new(Metrics::default());
+        let everos = Everos::new(
+            EverosSettings {
+                base_url,
+                api_key,
+                method: config.search_method.clone(),
+                connect_timeout: config.everos_connect_timeout(),
+                timeout: config.everos_timeout(),
+                read_retries: config.everos_read_retries,
+            },
+            metrics.clone(),
+        );
+        let llm = match (&config.llm_base_url, &config.llm_model) {
+            (Some(url), Some(model)) => Some(Llm::new(
+                url,
+                config.llm_api_key.clone(),
+                model.clone(),
+                Duration::from_millis(config.llm_timeout_ms),
+            )),
+            _ => None,
+        };
+        let webhook = match (&config.handoff_webhook_url, &config.handoff_webhook_secret) {
+            (Some(url), Some(secret)) => Some(Webhook::new(url.clone(), secret.clone())),
+            _ => None,
+        };
+        let svc = Services {
+            everos,
+            identity: Identity::new(
+                config.identity_secret.as_deref(),
+                signing_key.as_bytes(),
+                config.session_ttl_secs,
+            ),
+            tickets,
+            ledger: Ledger::new(
+                config.ledger_capacity,
+                Duration::from_secs(config.ledger_ttl_secs),
+            ),
+            clock: clock::SessionClock::default(),
+            customer_limit: RateLimiter::new(
+                config.rate_customer_per_min,
+                config.rate_customer_burst,
+            ),
+            ip_limit: RateLimiter::new(config.rate_ip_per_min, config.rate_ip_burst),
+            metrics,
+            llm,
+            webhook,
+        };
         Self {
             config: Arc::new(config),
+            svc: Arc::new(svc),
         }
     }
 }
 
-/// The complete router: API routes, the widget files when configured, request ids.
+/// The complete router: API routes, the widget files when configured, CORS, metrics,
+/// body limit, request ids.
 pub fn app(state: AppState) -> Router {
-    let router = routes::router().with_state(state.clone());
+    let router = routes::router(state.clone());
     let router = match &state.config.widget_dir {
         Some(dir) => router.merge(static_files::router(dir)),
         None => router.fallback(not_found),
     };
-    router.layer(middleware::from_fn(request_id::layer))
+    let router = router.method_not_allowed_fallback(not_found);
+    router
+        .layer(DefaultBodyLimit::max(state.config.body_limit))
+        .layer(middleware::from_fn_with_state(
+            state.svc.metrics.clone(),
+            metrics::layer,
+        ))
+        .layer(cors::layer(&state.config.allowed_origins))
+        .layer(middleware::from_fn(request_id::layer))
 }
 
 /// The typed 404 for any path that is neither a route nor a file.

@@ -18,7 +18,14 @@ tokio::task_local! {
 
 /// The id of the request being handled on this task, or `"-"` outside a request.
 pub fn current() -> String {
-    CURRENT.try_with(Clone::clone).unwrap_or_else(|_| "-".to_owned())
+    CURRENT
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| "-".to_owned())
+}
+
+/// Runs `fut` with `id` as the current request id (for tasks spawned by a handler).
+pub async fn scope<F: std::future::Future>(id: String, fut: F) -> F::Output {
+    CURRENT.scope(id, fut).await
 }
 
 /// Keeps a client-supplied id only when it is short and plain, so logs stay clean.

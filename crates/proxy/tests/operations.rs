@@ -1,6 +1,8 @@
 //! Operational surface through the real router: liveness, the error body shape,
 //! request ids, and serving the built widget.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use axum::{
     body::Body,
     http::{header, Request, StatusCode},
@@ -19,7 +21,12 @@ fn get(uri: &str) -> Request<Body> {
 }
 
 async fn body_bytes(resp: axum::response::Response) -> Vec<u8> {
-    resp.into_body().collect().await.unwrap().to_bytes().to_vec()
+    resp.into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec()
 }
 
 #[tokio::test]

@@ -1,0 +1,55 @@
+//! Time: wall-clock epoch milliseconds, and strictly increasing message timestamps per
+//! EverOS session (two messages in one millisecond must not collide: EverOS derives
+//! message ids from timestamps).
+
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+/// Now, as Unix epoch milliseconds.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Hands out timestamps that only ever increase per key (customer + session).
+#[derive(Debug, Default)]
+pub struct SessionClock {
+    last: Mutex<HashMap<(String, String), i64>>,
+}
+
+impl SessionClock {
+    /// The next timestamp for `(user_id, session_id)`: now, or one past the last one given.
+    pub fn next(&self, user_id: &str, session_id: &str) -> i64 {
+        self.next_at(user_id, session_id, now_ms())
+    }
+
+    /// As [`Self::next`], with an explicit "now" (for tests).
+    pub fn next_at(&self, user_id: &str, session_id: &str, now: i64) -> i64 {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let slot = last
+            .entry((user_id.to_owned(), session_id.to_owned()))
+            .or_insert(0);
+        *slot = now.max(*slot + 1);
+        *slot
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_millisecond_still_increases_per_session() {
+        let c = SessionClock::default();
+        assert_eq!(c.next_at("u", "s", 10), 10);
+        assert_eq!(c.next_at("u", "s", 10), 11);
+        assert_eq!(c.next_at("u", "s", 5), 12);
+        assert_eq!(c.next_at("u", "other", 10), 10);
+        assert_eq!(c.next_at("u", "s", 100), 100);
+    }
+}

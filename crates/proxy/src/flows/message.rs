@@ -1,0 +1,264 @@
+//! The customer-message flow with the idempotency ledger. Steps, each recorded in the
+//! ledger entry so a retry resumes where the last attempt stopped: store the customer
+//! turn (`role: user`); gather context and generate the reply (kept for retries); store
+//! the reply (`role: assistant`); remember the response.
+//!
+//! Unknown outcomes (an add that timed out) are never re-sent blindly:
+//! - customer turn: the retry first searches EverOS `raw_message` for this ticket and
+//!   exact text; found → treated as stored, not found → re-added with the *same*
+//!   timestamp (so a late duplicate would carry an identical id in EverOS);
+//! - reply: EverOS cannot show assistant turns before extraction, so the retry treats
+//!   it as stored — at worst one reply is missing from memory, never duplicated.
+
+use everdesk_api::{
+    limits, Context, Message, Role, SendMessageRequest, SendMessageResponse, TicketStatus,
+};
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::{
+    error::ProxyError,
+    everos::WireMessage,
+    identity::SessionCustomer,
+    ledger::{ContentMismatch, Step},
+    prompt, redact,
+    responder::{self, ResponderInput},
+    AppState,
+};
+
+/// Progress events for streaming (`Accept: text/event-stream`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// Context gathered.
+    Context(Context),
+    /// A piece of the reply.
+    Delta(String),
+}
+
+/// Longest accepted client message id.
+const MAX_MESSAGE_ID_LEN: usize = 128;
+
+fn emit(events: Option<&UnboundedSender<Event>>, e: Event) {
+    if let Some(tx) = events {
+        let _ = tx.send(e);
+    }
+}
+
+/// Checks the message id and content; returns the trimmed content.
+pub fn validate(req: &SendMessageRequest) -> Result<String, ProxyError> {
+    let id_ok = !req.id.is_empty()
+        && req.id.len() <= MAX_MESSAGE_ID_LEN
+        && req
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+    if !id_ok {
+        return Err(ProxyError::InvalidRequest(
+            "message id must be 1-128 plain characters (a UUID)".into(),
+        ));
+    }
+    let content = req.content.trim();
+    let n = content.chars().count();
+    if n == 0 || n > limits::MAX_MESSAGE_CHARS {
+        return Err(ProxyError::InvalidRequest(format!(
+            "content must be 1-{} characters after trimming",
+            limits::MAX_MESSAGE_CHARS
+        )));
+    }
+    Ok(content.to_owned())
+}
+
+/// Handles one customer message; see the module docs for the retry rules.
+pub async fn send(
+    state: &AppState,
+    who: &SessionCustomer,
+    ticket_id: &str,
+    req: SendMessageRequest,
+    events: Option<UnboundedSender<Event>>,
+) -> Result<SendMessageResponse, ProxyError> {
+    let content = validate(&req)?;
+    let svc = &state.svc;
+    let record = super::ticket::find(state, who, ticket_id)?;
+    let session_id = record.ticket.session_id.clone();
+    let stored = if state.config.store_redaction {
+        redact::for_store(&content)
+    } else {
+        content.clone()
+    };
+    let entry = svc
+        .ledger
+        .entry(&who.id, ticket_id, &req.id, &content)
+        .map_err(|ContentMismatch| {
+            ProxyError::Conflict("this message id was already used with different content".into())
+        })?;
+    let mut p = entry.lock().await;
+    let events = events.as_ref();
+    if let Some(done) = &p.response {
+        svc.metrics.ledger_hit();
+        emit(events, Event::Context(done.context.clone()));
+        emit(events, Event::Delta(done.reply.content.clone()));
+        return Ok(done.clone());
+    }
+    if record.ticket.status == TicketStatus::Closed {
+        return Err(ProxyError::Conflict("this ticket is closed".into()));
+    }
+
+    // 1. The customer turn.
+    let user_ts = match p.user {
+        Step::Done(ts) => ts,
+        Step::Unknown(ts)
+            if svc
+                .everos
+                .has_raw_user_message(&who.id, &session_id, &stored)
+                .await? =>
+        {
+            p.user = Step::Done(ts);
+            ts
+        }
+        step => {
+            let ts = match step {
+                Step::Unknown(ts) => ts,
+                _ => svc.clock.next(&who.id, &session_id),
+            };
+            let msg = WireMessage {
+                role: "user",
+                timestamp: ts,
+                content: &stored,
+            };
+            match svc.everos.add(&who.id, &session_id, &[msg]).await {
+                Ok(()) => p.user = Step::Done(ts),
+                Err(e) => {
+                    p.user = if e.outcome_unknown() {
+                        Step::Unknown(ts)
+                    } else {
+                        Step::Pending
+                    };
+                    return Err(e.into());
+                }
+            }
+            ts
+        }
+    };
+
+    // 2. Context and reply (generated once, reused by retries).
+    let (reply_text, context) = match &p.reply {
+        Some((text, ctx)) => {
+            emit(events, Event::Context(ctx.clone()));
+            emit(events, Event::Delta(text.clone()));
+            (text.clone(), ctx.clone())
+        }
+        None => {
+            let context = super::gather_context(state, who, &content, 5).await;
+            emit(events, Event::Context(context.clone()));
+            let text = generate(
+                state,
+                who,
+                &record.ticket.subject,
+                &session_id,
+                record.customer_messages.len() + 1,
+                &content,
+                &context,
+                events,
+            )
+            .await?;
+            p.reply = Some((text.clone(), context.clone()));
+            (text, context)
+        }
+    };
+
+    // 3. The reply turn.
+    let reply_ts = match p.assistant {
+        Step::Done(ts) | Step::Unknown(ts) => ts,
+        Step::Pending => {
+            let ts = svc.clock.next(&who.id, &session_id);
+            let stored_reply = if state.config.store_redaction {
+                redact::for_store(&reply_text)
+            } else {
+                reply_text.clone()
+            };
+            let msg = WireMessage {
+                role: "assistant",
+                timestamp: ts,
+                content: &stored_reply,
+            };
+            match svc.everos.add(&who.id, &session_id, &[msg]).await {
+                Ok(()) => p.assistant = Step::Done(ts),
+                Err(e) => {
+                    if e.outcome_unknown() {
+                        p.assistant = Step::Unknown(ts);
+                    }
+                    return Err(e.into());
+                }
+            }
+            ts
+        }
+    };
+
+    // 4. Remember the outcome.
+    svc.tickets
+        .record_exchange(&who.id, ticket_id, &stored, &reply_text);
+    let response = SendMessageResponse {
+        message: Message {
+            id: req.id.clone(),
+            role: Role::User,
+            content: stored,
+            created_at: user_ts,
+        },
+        reply: Message {
+            id: format!("re_{}", req.id),
+            role: Role::Assistant,
+            content: reply_text,
+            created_at: reply_ts,
+        },
+        context,
+    };
+    p.response = Some(response.clone());
+    Ok(response)
+}
+
+/// The reply: the LLM when configured (streamed as deltas), else the built-in responder.
+#[allow(clippy::too_many_arguments)]
+async fn generate(
+    state: &AppState,
+    who: &SessionCustomer,
+    subject: &str,
+    session_id: &str,
+    message_number: usize,
+    content: &str,
+    context: &Context,
+    events: Option<&UnboundedSender<Event>>,
+) -> Result<String, ProxyError> {
+    let name = responder::customer_name(who.name.as_deref(), &context.profile);
+    if let Some(llm) = &state.svc.llm {
+        let messages = prompt::reply_messages(
+            name.as_deref(),
+            &context.profile,
+            &context.history,
+            subject,
+            content,
+        );
+        return llm
+            .complete(&messages, |piece| {
+                emit(events, Event::Delta(piece.to_owned()))
+            })
+            .await
+            .map_err(|_| ProxyError::Upstream(axum::http::StatusCode::BAD_GATEWAY));
+    }
+    let text = responder::reply(&ResponderInput {
+        session_name: name.as_deref(),
+        profile: &context.profile,
+        history: &context.history,
+        session_id,
+        subject,
+        message_number,
+        offer_human_after: state.config.offer_human_after,
+    });
+    for (i, word) in text.split(' ').enumerate() {
+        let piece = if i == 0 {
+            word.to_owned()
+        } else {
+            format!(" {word}")
+        };
+        emit(events, Event::Delta(piece));
+    }
+    Ok(text)
+}

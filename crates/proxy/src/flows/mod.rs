@@ -1,0 +1,28 @@
+//! The EverOS flows behind the routes, independent of HTTP framing: ticket create,
+//! message (with the idempotency ledger), close, escalate, and context gathering.
+
+pub mod message;
+pub mod ticket;
+
+use everdesk_api::Context;
+
+use crate::{identity::SessionCustomer, AppState};
+
+/// Profile and episodic context for `query`, both filtered to this customer. A failed
+/// search degrades to an empty list (logged and counted) so a reply can still be given.
+pub async fn gather_context(
+    state: &AppState,
+    who: &SessionCustomer,
+    query: &str,
+    top_k: u32,
+) -> Context {
+    let everos = &state.svc.everos;
+    let (profile, history) = tokio::join!(
+        everos.profile(&who.id, query, top_k),
+        everos.episodes(&who.id, query, top_k)
+    );
+    Context {
+        profile: profile.unwrap_or_default(),
+        history: history.unwrap_or_default(),
+    }
+}

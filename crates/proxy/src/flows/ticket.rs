@@ -1,0 +1,201 @@
+//! Ticket flows: create (idempotent; stores the opening assistant message), close
+//! (flush; harmless twice) and escalate (hand-off, optional webhook).
+
+use everdesk_api::{
+    limits, CloseResponse, CreateTicketRequest, CreateTicketResponse, EscalateResponse,
+    MemoryOutcome, Message, Role, Ticket, TicketStatus,
+};
+
+use crate::{
+    clock::now_ms,
+    error::ProxyError,
+    escalation::{self, HandoffInput},
+    everos::WireMessage,
+    extract::check_ticket_id,
+    identity::SessionCustomer,
+    tickets::TicketRecord,
+    AppState,
+};
+
+/// Longest accepted subject, characters.
+const MAX_SUBJECT_CHARS: usize = 200;
+
+/// Creates a ticket; `Ok((created, response))` where `created` is false for a repeat.
+pub async fn create(
+    state: &AppState,
+    who: &SessionCustomer,
+    req: CreateTicketRequest,
+) -> Result<(bool, CreateTicketResponse), ProxyError> {
+    check_ticket_id(&req.ticket_id)?;
+    let subject = req.subject.trim();
+    if subject.is_empty() || subject.chars().count() > MAX_SUBJECT_CHARS {
+        return Err(ProxyError::InvalidRequest(format!(
+            "subject must be 1-{MAX_SUBJECT_CHARS} characters"
+        )));
+    }
+    let svc = &state.svc;
+    let lock = svc.tickets.create_lock(&who.id, &req.ticket_id);
+    let _guard = lock.lock().await;
+    if let Some(existing) = svc.tickets.get(&who.id, &req.ticket_id) {
+        return Ok((false, response(&existing)));
+    }
+    let session_id = limits::session_id(&req.ticket_id);
+    let subject = if state.config.store_redaction {
+        crate::redact::for_store(subject)
+    } else {
+        subject.to_owned()
+    };
+    let content = format!("Ticket opened: {subject}");
+    let ts = svc.clock.next(&who.id, &session_id);
+    let added = svc
+        .everos
+        .add(
+            &who.id,
+            &session_id,
+            &[WireMessage {
+                role: "assistant",
+                timestamp: ts,
+                content: &content,
+            }],
+        )
+        .await;
+    let record = TicketRecord {
+        ticket: Ticket {
+            id: req.ticket_id.clone(),
+            session_id,
+            subject,
+            status: TicketStatus::Open,
+            created_at: ts,
+        },
+        opening: Message {
+            id: format!("open_{}", req.ticket_id),
+            role: Role::Assistant,
+            content,
+            created_at: ts,
+        },
+        customer_messages: Vec::new(),
+        replies: Vec::new(),
+    };
+    match added {
+        Ok(()) => {
+            svc.tickets.insert(&who.id, record.clone());
+            Ok((true, response(&record)))
+        }
+        Err(e) => {
+            // Unknown outcome (timeout): the opening message may be stored; keep the ticket so a
+            // retry answers 200 without adding it again (a lost opening line beats a duplicate).
+            if e.outcome_unknown() {
+                svc.tickets.insert(&who.id, record);
+            }
+            Err(e.into())
+        }
+    }
+}
+
+fn response(r: &TicketRecord) -> CreateTicketResponse {
+    CreateTicketResponse {
+        ticket: r.ticket.clone(),
+        messages: vec![r.opening.clone()],
+    }
+}
+
+/// The customer's ticket, or 404.
+pub fn find(
+    state: &AppState,
+    who: &SessionCustomer,
+    ticket_id: &str,
+) -> Result<TicketRecord, ProxyError> {
+    state
+        .svc
+        .tickets
+        .get(&who.id, ticket_id)
+        .ok_or(ProxyError::NotFound)
+}
+
+/// Closes a ticket: flushes its EverOS session once; a second close answers `no_extraction`.
+pub async fn close(
+    state: &AppState,
+    who: &SessionCustomer,
+    ticket_id: &str,
+) -> Result<CloseResponse, ProxyError> {
+    let record = find(state, who, ticket_id)?;
+    let done = |memory| CloseResponse {
+        status: TicketStatus::Closed,
+        memory,
+    };
+    if record.ticket.status == TicketStatus::Closed {
+        return Ok(done(MemoryOutcome::NoExtraction));
+    }
+    let lock = state.svc.tickets.create_lock(&who.id, ticket_id);
+    let _guard = lock.lock().await;
+    if find(state, who, ticket_id)?.ticket.status == TicketStatus::Closed {
+        return Ok(done(MemoryOutcome::NoExtraction));
+    }
+    match state
+        .svc
+        .everos
+        .flush(&who.id, &record.ticket.session_id)
+        .await
+    {
+        Ok(memory) => {
+            state.svc.tickets.close(&who.id, ticket_id);
+            Ok(done(memory))
+        }
+        Err(e) => {
+            // A timed-out flush may have run; re-flushing later is harmless for EverOS
+            // (an empty buffer is `no_extraction`), so the ticket stays open for a retry.
+            Err(e.into())
+        }
+    }
+}
+
+/// Builds the hand-off, searching episodic memory (top 10), and posts it to the webhook.
+pub async fn escalate(
+    state: &AppState,
+    who: &SessionCustomer,
+    ticket_id: &str,
+    reason: Option<String>,
+) -> Result<EscalateResponse, ProxyError> {
+    let record = find(state, who, ticket_id)?;
+    let query = format!(
+        "{} {}",
+        record.ticket.subject,
+        record.customer_messages.join(" ")
+    );
+    let query: String = query.chars().take(1000).collect();
+    let everos = &state.svc.everos;
+    let (profile, history) = tokio::join!(
+        everos.profile(&who.id, &query, 5),
+        everos.episodes(&who.id, &query, 10)
+    );
+    let mut handoff = escalation::build(HandoffInput {
+        record: &record,
+        name: who.name.as_deref(),
+        profile: &profile?,
+        history: history?,
+        reason: reason.as_deref(),
+        now: now_ms(),
+    });
+    if let Some(llm) = &state.svc.llm {
+        let messages = crate::prompt::handoff_messages(
+            &record.ticket.subject,
+            &record.customer_messages,
+            &record.replies,
+        );
+        match llm.complete(&messages, |_| {}).await {
+            Ok(answer) => match crate::prompt::parse_handoff_answer(&answer) {
+                Some((sentiment, summary)) => {
+                    handoff.customer_sentiment = sentiment;
+                    handoff.issue_summary = summary;
+                }
+                None => tracing::warn!("LLM hand-off answer malformed; using the rules"),
+            },
+            Err(e) => tracing::warn!(error = %e, "LLM hand-off failed; using the rules"),
+        }
+    }
+    if let Some(webhook) = &state.svc.webhook {
+        let body = serde_json::to_vec(&handoff).map_err(|_| ProxyError::Internal)?;
+        handoff.delivered = webhook.deliver(body).await;
+    }
+    Ok(EscalateResponse { handoff })
+}

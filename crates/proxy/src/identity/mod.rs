@@ -1,0 +1,229 @@
+//! Identity: turns a `POST /v1/session` proof (HMAC user hash, HS256 JWT, visitor token
+//! or nothing) into a customer and a proxy-signed session token, and verifies that
+//! token on every other route. The only place that decides which EverOS `user_id` a
+//! request may touch.
+
+pub mod hmac_hash;
+pub mod jwt;
+pub mod keys;
+pub mod tokens;
+
+use everdesk_api::{Customer, CustomerKind, SessionRequest, SessionResponse};
+use rand::RngCore;
+
+use crate::error::ProxyError;
+use tokens::{SessionClaims, Signer};
+
+/// EverOS `user_id` prefix of anonymous visitors; host ids may not use it.
+pub const VISITOR_PREFIX: &str = "visitor_";
+/// Longest accepted host user id.
+const MAX_USER_ID_LEN: usize = 256;
+
+/// The customer a session acts for, as read from a verified session token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionCustomer {
+    /// The EverOS `user_id`.
+    pub id: String,
+    /// Verified or visitor.
+    pub kind: CustomerKind,
+    /// Display name, when known.
+    pub name: Option<String>,
+}
+
+/// Identity secrets and token lifetimes.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    identity_secret: Option<Vec<u8>>,
+    signer: Signer,
+    session_ttl_ms: i64,
+}
+
+fn now_ms() -> i64 {
+    crate::clock::now_ms()
+}
+
+fn check_host_user_id(user_id: &str) -> Result<(), ProxyError> {
+    if user_id.is_empty() || user_id.len() > MAX_USER_ID_LEN {
+        return Err(ProxyError::InvalidIdentity(
+            "user id must be 1-256 characters".into(),
+        ));
+    }
+    if user_id.starts_with(VISITOR_PREFIX) || user_id.starts_with("gen_") {
+        return Err(ProxyError::InvalidIdentity(
+            "host user ids may not start with a reserved prefix (visitor_, gen_)".into(),
+        ));
+    }
+    if user_id.chars().any(char::is_control) {
+        return Err(ProxyError::InvalidIdentity(
+            "user id contains control characters".into(),
+        ));
+    }
+    Ok(())
+}
+
+impl Identity {
+    /// Identity with an optional host-shared secret and the proxy's signing key.
+    pub fn new(identity_secret: Option<&str>, signing_key: &[u8], session_ttl_secs: u64) -> Self {
+        Self {
+            identity_secret: identity_secret.map(|s| s.as_bytes().to_vec()),
+            signer: Signer::new(signing_key),
+            session_ttl_ms: i64::try_from(session_ttl_secs.saturating_mul(1000))
+                .unwrap_or(i64::MAX),
+        }
+    }
+
+    fn secret(&self) -> Result<&[u8], ProxyError> {
+        self.identity_secret.as_deref().ok_or_else(|| {
+            ProxyError::InvalidIdentity(
+                "verified identities are not configured on this proxy; only visitors".into(),
+            )
+        })
+    }
+
+    /// Exchanges an identity proof for a session.
+    pub fn open_session(&self, req: SessionRequest) -> Result<SessionResponse, ProxyError> {
+        let (customer, visitor_token) = match req {
+            SessionRequest::Hmac {
+                user_id,
+                user_hash,
+                name,
+                ..
+            } => {
+                check_host_user_id(&user_id)?;
+                if !hmac_hash::verify(self.secret()?, &user_id, &user_hash) {
+                    return Err(ProxyError::InvalidIdentity(
+                        "user_hash does not match".into(),
+                    ));
+                }
+                (verified(user_id, name), None)
+            }
+            SessionRequest::Jwt { jwt } => {
+                let claims = jwt::verify(self.secret()?, &jwt, now_ms() / 1000)
+                    .map_err(|e| ProxyError::InvalidIdentity(format!("JWT refused: {e}")))?;
+                check_host_user_id(&claims.sub)?;
+                (verified(claims.sub, claims.name), None)
+            }
+            SessionRequest::Visitor { visitor_token } => {
+                let vid = match visitor_token {
+                    Some(t) => self.signer.verify_visitor(&t).ok_or_else(|| {
+                        ProxyError::InvalidIdentity("visitor token is not valid".into())
+                    })?,
+                    None => new_visitor_id(),
+                };
+                let token = self.signer.visitor(&vid);
+                let customer = Customer {
+                    kind: CustomerKind::Visitor,
+                    id: vid,
+                    name: None,
+                };
+                (customer, Some(token))
+            }
+        };
+        let expires_at = now_ms().saturating_add(self.session_ttl_ms);
+        let token = self.signer.session(&SessionClaims {
+            typ: "session".into(),
+            sub: customer.id.clone(),
+            kind: customer.kind,
+            name: customer.name.clone(),
+            exp: expires_at,
+        });
+        Ok(SessionResponse {
+            token,
+            expires_at,
+            customer,
+            visitor_token,
+        })
+    }
+
+    /// The customer of a valid, unexpired session token.
+    pub fn verify_session(&self, token: &str) -> Result<SessionCustomer, ProxyError> {
+        let claims = self
+            .signer
+            .verify_session(token, now_ms())
+            .ok_or(ProxyError::Unauthorized)?;
+        Ok(SessionCustomer {
+            id: claims.sub,
+            kind: claims.kind,
+            name: claims.name,
+        })
+    }
+}
+
+fn verified(id: String, name: Option<String>) -> Customer {
+    Customer {
+        kind: CustomerKind::Verified,
+        id,
+        name: name.filter(|n| !n.trim().is_empty()),
+    }
+}
+
+fn new_visitor_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!("{VISITOR_PREFIX}{}", hex::encode(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity() -> Identity {
+        Identity::new(Some("host-secret-0123456789"), b"signing", 60)
+    }
+
+    #[test]
+    fn visitor_gets_a_stable_id_back() {
+        let id = identity();
+        let first = id
+            .open_session(SessionRequest::Visitor {
+                visitor_token: None,
+            })
+            .unwrap();
+        assert!(first.customer.id.starts_with(VISITOR_PREFIX));
+        let again = id
+            .open_session(SessionRequest::Visitor {
+                visitor_token: first.visitor_token.clone(),
+            })
+            .unwrap();
+        assert_eq!(again.customer.id, first.customer.id);
+        let who = id.verify_session(&again.token).unwrap();
+        assert_eq!(who.id, first.customer.id);
+    }
+
+    #[test]
+    fn hmac_identities_are_checked_and_prefixes_refused() {
+        let id = identity();
+        let hash = hmac_hash::compute(b"host-secret-0123456789", "cust_1");
+        let ok = id.open_session(SessionRequest::Hmac {
+            user_id: "cust_1".into(),
+            user_hash: hash.clone(),
+            name: Some("Ada".into()),
+            email: None,
+        });
+        assert_eq!(ok.unwrap().customer.name.as_deref(), Some("Ada"));
+        let forged = id.open_session(SessionRequest::Hmac {
+            user_id: "cust_2".into(),
+            user_hash: hash,
+            name: None,
+            email: None,
+        });
+        assert!(matches!(forged, Err(ProxyError::InvalidIdentity(_))));
+        let h = hmac_hash::compute(b"host-secret-0123456789", "visitor_x");
+        let prefixed = id.open_session(SessionRequest::Hmac {
+            user_id: "visitor_x".into(),
+            user_hash: h,
+            name: None,
+            email: None,
+        });
+        assert!(matches!(prefixed, Err(ProxyError::InvalidIdentity(_))));
+    }
+
+    #[test]
+    fn without_a_secret_only_visitors_are_accepted() {
+        let id = Identity::new(None, b"k", 60);
+        let r = id.open_session(SessionRequest::Jwt {
+            jwt: "a.b.c".into(),
+        });
+        assert!(matches!(r, Err(ProxyError::InvalidIdentity(_))));
+    }
+}

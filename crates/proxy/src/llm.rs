@@ -1,0 +1,127 @@
+//! An OpenAI-compatible chat-completions client: streams `choices[0].delta.content`
+//! pieces to a callback (and accepts a non-streamed JSON answer too). Callers pass only
+//! redacted text.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde_json::{json, Value};
+
+/// How the LLM call failed (details logged, not returned).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LlmError {
+    /// Transport failure or timeout.
+    #[error("LLM unreachable or timed out")]
+    Transport,
+    /// Non-success status.
+    #[error("LLM answered {0}")]
+    Status(u16),
+    /// Nothing usable came back.
+    #[error("LLM returned no content")]
+    Empty,
+}
+
+/// One chat message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatMessage {
+    /// `system` or `user`.
+    pub role: &'static str,
+    /// Text.
+    pub content: String,
+}
+
+/// Client for one endpoint and model.
+#[derive(Debug, Clone)]
+pub struct Llm {
+    http: reqwest::Client,
+    url: String,
+    api_key: Option<String>,
+    model: String,
+}
+
+impl Llm {
+    /// A client for `{base_url}/chat/completions`.
+    pub fn new(base_url: &str, api_key: Option<String>, model: String, timeout: Duration) -> Self {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(timeout)
+            .build()
+            .unwrap_or_default();
+        Self {
+            http,
+            url: format!("{}/chat/completions", base_url.trim_end_matches('/')),
+            api_key,
+            model,
+        }
+    }
+
+    /// Runs the chat, calling `on_delta` with each piece; returns the whole text.
+    pub async fn complete(
+        &self,
+        messages: &[ChatMessage],
+        mut on_delta: impl FnMut(&str) + Send,
+    ) -> Result<String, LlmError> {
+        let msgs: Vec<Value> = messages
+            .iter()
+            .map(|m| json!({"role": m.role, "content": m.content}))
+            .collect();
+        let body =
+            json!({"model": self.model, "messages": msgs, "stream": true, "temperature": 0.3});
+        let mut req = self.http.post(&self.url).json(&body);
+        if let Some(key) = &self.api_key {
+            req = req.bearer_auth(key);
+        }
+        let resp = req.send().await.map_err(|e| {
+            tracing::warn!(error = %e, "LLM request failed");
+            LlmError::Transport
+        })?;
+        if !resp.status().is_success() {
+            tracing::warn!(status = %resp.status(), "LLM refused the request");
+            return Err(LlmError::Status(resp.status().as_u16()));
+        }
+        let is_sse = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"));
+        let mut full = String::new();
+        if !is_sse {
+            let v: Value = resp.json().await.map_err(|_| LlmError::Empty)?;
+            let text = v["choices"][0]["message"]["content"]
+                .as_str()
+                .unwrap_or_default();
+            on_delta(text);
+            full.push_str(text);
+        } else {
+            let mut stream = resp.bytes_stream();
+            let mut buf = String::new();
+            'read: while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|_| LlmError::Transport)?;
+                buf.push_str(&String::from_utf8_lossy(&chunk));
+                while let Some(nl) = buf.find('\n') {
+                    let line: String = buf.drain(..=nl).collect();
+                    let Some(data) = line.trim().strip_prefix("data:") else {
+                        continue;
+                    };
+                    let data = data.trim();
+                    if data == "[DONE]" {
+                        break 'read;
+                    }
+                    if let Ok(v) = serde_json::from_str::<Value>(data) {
+                        if let Some(piece) = v["choices"][0]["delta"]["content"].as_str() {
+                            if !piece.is_empty() {
+                                on_delta(piece);
+                                full.push_str(piece);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let trimmed = full.trim();
+        if trimmed.is_empty() {
+            return Err(LlmError::Empty);
+        }
+        Ok(trimmed.to_owned())
+    }
+}

@@ -1,0 +1,60 @@
+//! The customer's own memory: `GET /v1/history`, `GET /v1/profile`, `DELETE /v1/me`.
+
+use axum::{
+    extract::{Query, State},
+    http::StatusCode,
+    Json,
+};
+use everdesk_api::{HistoryQuery, HistoryResponse, ProfileResponse};
+
+use crate::{error::ProxyError, extract::Authed, AppState};
+
+/// What "past problems" means when no query is given.
+const DEFAULT_HISTORY_QUERY: &str = "issue problem error unable help support";
+/// What a profile listing searches for.
+const PROFILE_QUERY: &str = "customer profile name preferences plan account";
+
+/// Recalled history across all of this customer's tickets.
+pub async fn history(
+    State(state): State<AppState>,
+    Authed(who): Authed,
+    query: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<HistoryResponse>, ProxyError> {
+    let Query(q) = query.map_err(|_| ProxyError::InvalidRequest("bad query string".into()))?;
+    let limit = q.limit.unwrap_or(10);
+    if !(1..=100).contains(&limit) {
+        return Err(ProxyError::InvalidRequest("limit must be 1-100".into()));
+    }
+    let text = q
+        .query
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or(DEFAULT_HISTORY_QUERY);
+    let text: String = text.chars().take(1000).collect();
+    let episodes = state.svc.everos.episodes(&who.id, &text, limit).await?;
+    Ok(Json(HistoryResponse { episodes }))
+}
+
+/// What is remembered about the customer.
+pub async fn profile(
+    State(state): State<AppState>,
+    Authed(who): Authed,
+) -> Result<Json<ProfileResponse>, ProxyError> {
+    let facts = state
+        .svc
+        .everos
+        .profile(&who.id, PROFILE_QUERY, 100)
+        .await?;
+    Ok(Json(ProfileResponse { facts }))
+}
+
+/// Forgets this customer: EverOS delete by `user_id`, and the proxy's ticket state.
+pub async fn forget(
+    State(state): State<AppState>,
+    Authed(who): Authed,
+) -> Result<StatusCode, ProxyError> {
+    state.svc.everos.delete_user(&who.id).await?;
+    state.svc.tickets.forget_customer(&who.id);
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,81 @@
+//! `POST /v1/tickets/{id}/messages`: JSON, or SSE (`context`, `delta`…, `done` | `error`)
+//! when the client sends `Accept: text/event-stream`.
+
+use std::convert::Infallible;
+
+use axum::{
+    extract::State,
+    http::{header, HeaderMap},
+    response::{
+        sse::{Event as SseEvent, KeepAlive, Sse},
+        IntoResponse, Response,
+    },
+    Json,
+};
+use everdesk_api::{sse, SendMessageRequest, StreamDelta};
+use futures::stream::StreamExt;
+use tokio_stream::wrappers::UnboundedReceiverStream;
+
+use crate::{
+    error::ProxyError,
+    extract::{ApiJson, Authed, TicketPath},
+    flows::message::{self, Event},
+    request_id, AppState,
+};
+
+fn wants_sse(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/event-stream"))
+}
+
+fn json_event(name: &str, value: &impl serde::Serialize) -> SseEvent {
+    SseEvent::default()
+        .event(name)
+        .data(serde_json::to_string(value).unwrap_or_else(|_| "{}".to_owned()))
+}
+
+/// Sends a customer message and answers with the reply.
+pub async fn send(
+    State(state): State<AppState>,
+    Authed(who): Authed,
+    TicketPath(ticket_id): TicketPath,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<SendMessageRequest>,
+) -> Result<Response, ProxyError> {
+    if !wants_sse(&headers) {
+        let resp = message::send(&state, &who, &ticket_id, req, None).await?;
+        return Ok(Json(resp).into_response());
+    }
+    // Request errors are answered with a status before the stream starts.
+    message::validate(&req)?;
+    crate::flows::ticket::find(&state, &who, &ticket_id)?;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<SseEvent>();
+    let (ev_tx, mut ev_rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
+    let id = request_id::current();
+    // The flow runs to completion even if the client goes away, so the ledger stays consistent.
+    tokio::spawn(request_id::scope(id, async move {
+        let forward_tx = tx.clone();
+        let forward = tokio::spawn(async move {
+            while let Some(ev) = ev_rx.recv().await {
+                let sse_ev = match ev {
+                    Event::Context(ctx) => json_event(sse::CONTEXT, &ctx),
+                    Event::Delta(text) => json_event(sse::DELTA, &StreamDelta { text }),
+                };
+                let _ = forward_tx.send(sse_ev);
+            }
+        });
+        let result = message::send(&state, &who, &ticket_id, req, Some(ev_tx)).await;
+        let _ = forward.await;
+        let last = match result {
+            Ok(resp) => json_event(sse::DONE, &resp),
+            Err(e) => json_event(sse::ERROR, &e.body()),
+        };
+        let _ = tx.send(last);
+    }));
+    let stream = UnboundedReceiverStream::new(rx).map(Ok::<_, Infallible>);
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response())
+}

@@ -1,0 +1,53 @@
+//! The router: operational routes and the v1 API, with the per-IP rate limit on the API.
+
+mod memory;
+mod messages;
+mod ops;
+mod session;
+mod tickets;
+
+use std::net::SocketAddr;
+
+use axum::{
+    extract::{ConnectInfo, Request, State},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{delete, get, post},
+    Router,
+};
+use everdesk_api::routes;
+
+use crate::{error::ProxyError, AppState};
+
+/// All routes, with state applied.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route(routes::SESSION, post(session::open))
+        .route(routes::TICKETS, post(tickets::create))
+        .route("/v1/tickets/{ticket_id}/messages", post(messages::send))
+        .route("/v1/tickets/{ticket_id}/close", post(tickets::close))
+        .route("/v1/tickets/{ticket_id}/escalate", post(tickets::escalate))
+        .route(routes::HISTORY, get(memory::history))
+        .route(routes::PROFILE, get(memory::profile))
+        .route(routes::ME, delete(memory::forget))
+        .route_layer(middleware::from_fn_with_state(state.clone(), ip_limit));
+    Router::new()
+        .route(routes::HEALTHZ, get(ops::healthz))
+        .route(routes::READYZ, get(ops::readyz))
+        .route(routes::METRICS, get(ops::metrics))
+        .merge(api)
+        .with_state(state)
+}
+
+/// Per-client-IP token bucket (the peer address; proxies in front should be trusted explicitly).
+async fn ip_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".to_owned());
+    match state.svc.ip_limit.check(&ip) {
+        Ok(()) => next.run(req).await,
+        Err(secs) => ProxyError::RateLimited(secs).into_response(),
+    }
+}

@@ -1,0 +1,99 @@
+//! The `everdesk-proxy` binary as others' end-to-end tests use it: `--listen 127.0.0.1:0
+//! --widget-dir DIR` prints `listening on http://ADDR`, serves DIR at `/` and the API on
+//! the same origin with the embedded EverOS; invalid config refuses to start.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Command, Stdio},
+};
+
+use serde_json::{json, Value};
+
+#[tokio::test]
+async fn binary_serves_widget_and_api_with_embedded_everos() {
+    let dir = tempfile::tempdir().unwrap();
+    let widget = dir.path().join("widget");
+    std::fs::create_dir_all(&widget).unwrap();
+    std::fs::write(widget.join("loader.js"), "/*loader*/").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_everdesk-proxy"))
+        .args(["--listen", "127.0.0.1:0", "--widget-dir"])
+        .arg(&widget)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .env_remove("EVEROS_BASE_URL")
+        .env_remove("EVEROS_API_KEY")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    let http = reqwest::Client::new();
+    let file = http.get(format!("{base}/loader.js")).send().await.unwrap();
+    assert_eq!(file.text().await.unwrap(), "/*loader*/");
+    assert_eq!(
+        http.get(format!("{base}/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let s: Value = http
+        .post(format!("{base}/v1/session"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = s["token"].as_str().unwrap();
+    let r = http
+        .post(format!("{base}/v1/tickets"))
+        .bearer_auth(token)
+        .json(&json!({"ticket_id": "bin-1", "subject": "Hello"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(dir.path().join("data/signing.key").exists());
+    assert!(dir.path().join("data/tickets.json").exists());
+}
+
+#[test]
+fn invalid_config_refuses_to_start_naming_the_option() {
+    let out = Command::new(env!("CARGO_BIN_EXE_everdesk-proxy"))
+        .args(["--everos-base-url", "https://api.example.com"])
+        .env_remove("EVEROS_API_KEY")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--everos-api-key"));
+    let help = Command::new(env!("CARGO_BIN_EXE_everdesk-proxy"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for flag in [
+        "--listen",
+        "--widget-dir",
+        "--identity-secret",
+        "--llm-base-url",
+        "--handoff-webhook-url",
+        "--store-redaction",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from --help");
+    }
+}

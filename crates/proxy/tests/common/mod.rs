@@ -1,0 +1,211 @@
+//! Test harness: local-everos with test controls on port 0, the proxy served on port 0,
+//! and helpers for sessions, tickets, messages, faults and the EverOS request log.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::{net::SocketAddr, time::Duration};
+
+use everdesk_proxy::{app, identity::hmac_hash, AppState, Config};
+use serde_json::{json, Value};
+
+/// The host-shared identity secret the harness configures.
+pub const SECRET: &str = "host-identity-secret-0123456789";
+/// The EverOS key.
+pub const EVEROS_KEY: &str = "test-everos-key";
+
+/// A running local-everos + proxy pair.
+pub struct Harness {
+    /// Proxy base URL.
+    pub base: String,
+    /// local-everos base URL.
+    pub everos: String,
+    /// HTTP client.
+    pub http: reqwest::Client,
+    _everos: local_everos::Running,
+}
+
+/// Starts both with defaults.
+pub async fn start() -> Harness {
+    start_with(|_| {}).await
+}
+
+/// Starts both, letting the test adjust the proxy config.
+pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Harness {
+    let mut ec = local_everos::Config::in_memory(EVEROS_KEY);
+    ec.test_controls = true;
+    ec.profile_delay = Duration::from_millis(150);
+    ec.index_lag = Duration::ZERO;
+    let running = local_everos::spawn(ec).await.unwrap();
+    let mut c = Config::for_tests();
+    c.everos_base_url = Some(running.base_url());
+    c.everos_api_key = Some(EVEROS_KEY.into());
+    c.identity_secret = Some(SECRET.into());
+    c.everos_timeout_ms = 800;
+    c.everos_connect_timeout_ms = 500;
+    tweak(&mut c);
+    let base = serve(c).await;
+    Harness {
+        base,
+        everos: running.base_url(),
+        http: reqwest::Client::new(),
+        _everos: running,
+    }
+}
+
+/// Serves a proxy with `config` on port 0; returns its base URL.
+pub async fn serve(config: Config) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = app(AppState::new(config)).into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    format!("http://{addr}")
+}
+
+/// A response's status and JSON body (Null when not JSON).
+pub struct Reply {
+    /// Status code.
+    pub status: u16,
+    /// Headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// Body as JSON.
+    pub body: Value,
+}
+
+impl Reply {
+    /// The error code of an error body.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+async fn reply(resp: reqwest::Response) -> Reply {
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let bytes = resp.bytes().await.unwrap();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+impl Harness {
+    /// POST JSON with an optional bearer token.
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        let mut req = self.http.post(format!("{}{path}", self.base)).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        reply(req.send().await.unwrap()).await
+    }
+
+    /// GET with an optional bearer token.
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        reply(req.send().await.unwrap()).await
+    }
+
+    /// DELETE with a bearer token.
+    pub async fn delete(&self, path: &str, token: &str) -> Reply {
+        let req = self
+            .http
+            .delete(format!("{}{path}", self.base))
+            .bearer_auth(token);
+        reply(req.send().await.unwrap()).await
+    }
+
+    /// A session for a verified customer (HMAC).
+    pub async fn verified(&self, user_id: &str) -> String {
+        let hash = hmac_hash::compute(SECRET.as_bytes(), user_id);
+        let r = self
+            .post(
+                "/v1/session",
+                None,
+                json!({"user_id": user_id, "user_hash": hash}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates a ticket; returns the response.
+    pub async fn ticket(&self, token: &str, id: &str, subject: &str) -> Reply {
+        self.post(
+            "/v1/tickets",
+            Some(token),
+            json!({"ticket_id": id, "subject": subject}),
+        )
+        .await
+    }
+
+    /// Sends a message.
+    pub async fn say(&self, token: &str, ticket: &str, id: &str, content: &str) -> Reply {
+        self.post(
+            &format!("/v1/tickets/{ticket}/messages"),
+            Some(token),
+            json!({"id": id, "content": content, "sent_at": 1}),
+        )
+        .await
+    }
+
+    /// Queues an EverOS fault.
+    pub async fn fault(&self, fault: Value) {
+        let r = self
+            .http
+            .post(format!("{}/_test/faults", self.everos))
+            .json(&fault)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            r.status().is_success(),
+            "fault refused: {}",
+            r.text().await.unwrap()
+        );
+    }
+
+    /// The EverOS request log, optionally for one route.
+    pub async fn requests(&self, route: Option<&str>) -> Vec<Value> {
+        let url = match route {
+            Some(r) => format!("{}/_test/requests?route={r}", self.everos),
+            None => format!("{}/_test/requests", self.everos),
+        };
+        let v: Value = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["requests"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Adds whose messages contain `content` and that were not refused (a refused add
+    /// stores nothing; a late one whose client gave up stays logged without a status).
+    pub async fn stored_adds_of(&self, content: &str) -> usize {
+        self.requests(Some("add"))
+            .await
+            .iter()
+            .filter(|r| r["status"].as_u64().is_none_or(|s| s < 400))
+            .filter(|r| {
+                r["body"]["messages"]
+                    .as_array()
+                    .is_some_and(|ms| ms.iter().any(|m| m["content"] == content))
+            })
+            .count()
+    }
+}
+
+/// The user id a logged EverOS request is about (top level or in filters).
+pub fn user_of(req: &Value) -> Option<String> {
+    req["body"]["user_id"]
+        .as_str()
+        .or_else(|| req["body"]["filters"]["user_id"].as_str())
+        .map(str::to_owned)
+}

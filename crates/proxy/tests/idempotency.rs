@@ -1,0 +1,185 @@
+//! Idempotency and EverOS faults over real HTTP: retries return the original reply and
+//! add nothing; concurrent duplicates add once; 500/429/timeouts map to documented codes
+//! without duplicating anything in EverOS.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::start;
+use serde_json::json;
+
+#[tokio::test]
+async fn a_retry_returns_the_original_reply_and_adds_nothing() {
+    let h = start().await;
+    let t = h.verified("cust_idem").await;
+    h.ticket(&t, "T", "Refund").await;
+    let first = h.say(&t, "T", "msg-1", "I was charged twice").await;
+    assert_eq!(first.status, 200);
+    let adds_before = h.requests(Some("add")).await.len();
+    let retry = h.say(&t, "T", "msg-1", "I was charged twice").await;
+    assert_eq!(retry.body, first.body);
+    assert_eq!(h.requests(Some("add")).await.len(), adds_before);
+    let conflict = h.say(&t, "T", "msg-1", "something else").await;
+    assert_eq!((conflict.status, conflict.code()), (409, "conflict"));
+    let metrics = reqwest::get(format!("{}/metrics", h.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("everdesk_ledger_hits_total 1"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_duplicates_add_once() {
+    let h = start().await;
+    let t = h.verified("cust_conc").await;
+    h.ticket(&t, "T", "Refund").await;
+    let (a, b, c) = tokio::join!(
+        h.say(&t, "T", "dup", "same message"),
+        h.say(&t, "T", "dup", "same message"),
+        h.say(&t, "T", "dup", "same message"),
+    );
+    assert_eq!((a.status, b.status, c.status), (200, 200, 200));
+    assert_eq!(a.body, b.body);
+    assert_eq!(b.body, c.body);
+    assert_eq!(h.stored_adds_of("same message").await, 1);
+    let replies = h
+        .requests(Some("add"))
+        .await
+        .iter()
+        .filter(|r| r["body"]["messages"][0]["role"] == "assistant")
+        .count();
+    assert_eq!(replies, 2, "opening + one reply");
+}
+
+#[tokio::test]
+async fn slow_add_then_retry_stores_the_message_once() {
+    let h = start().await; // proxy EverOS timeout: 800 ms
+    let t = h.verified("cust_slow").await;
+    h.ticket(&t, "T", "Slow").await;
+    h.fault(json!({"route": "add", "delay_ms": 1200})).await;
+    let first = h.say(&t, "T", "slow-1", "are you there").await;
+    assert_eq!((first.status, first.code()), (504, "upstream_unavailable"));
+    assert!(!first.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("test-everos-key"));
+    let retry = h.say(&t, "T", "slow-1", "are you there").await;
+    assert_eq!(retry.status, 200, "{}", retry.body);
+    assert_eq!(
+        h.stored_adds_of("are you there").await,
+        1,
+        "the unknown-outcome add was not re-sent"
+    );
+    let raw_checks = h
+        .requests(Some("search"))
+        .await
+        .iter()
+        .filter(|r| r["body"]["memory_types"][0] == "raw_message")
+        .count();
+    assert_eq!(raw_checks, 1);
+}
+
+#[tokio::test]
+async fn a_failed_add_is_retried_by_the_client_without_duplicates() {
+    let h = start().await;
+    let t = h.verified("cust_500").await;
+    h.ticket(&t, "T", "Errors").await;
+    h.fault(json!({"route": "add", "status": 500})).await;
+    let first = h.say(&t, "T", "e-1", "hello there").await;
+    assert_eq!((first.status, first.code()), (502, "upstream_unavailable"));
+    h.fault(json!({"route": "add", "status": 429, "retry_after": 1}))
+        .await;
+    let second = h.say(&t, "T", "e-1", "hello there").await;
+    assert_eq!(
+        (second.status, second.code()),
+        (503, "upstream_unavailable"),
+        "writes are never retried by the proxy"
+    );
+    let ok = h.say(&t, "T", "e-1", "hello there").await;
+    assert_eq!(ok.status, 200);
+    assert_eq!(h.stored_adds_of("hello there").await, 1);
+    let adds = h.requests(Some("add")).await;
+    assert_eq!(
+        adds.iter()
+            .filter(|r| r["body"]["messages"][0]["content"] == "hello there")
+            .count(),
+        3
+    );
+}
+
+#[tokio::test]
+async fn reads_retry_transient_errors_and_degrade_or_fail_cleanly() {
+    let h = start().await;
+    let t = h.verified("cust_read").await;
+    h.ticket(&t, "T", "Reads").await;
+    // One 429 and one 500 on search: retried inside the proxy, the caller sees 200.
+    h.fault(json!({"route": "search", "status": 429, "retry_after": 0}))
+        .await;
+    h.fault(json!({"route": "search", "status": 500})).await;
+    assert_eq!(h.get("/v1/history", Some(&t)).await.status, 200);
+    // Persistent failure: history answers 502, a message still gets a reply (empty context).
+    h.fault(json!({"route": "search", "status": 500, "times": 20}))
+        .await;
+    let r = h.get("/v1/history", Some(&t)).await;
+    assert_eq!((r.status, r.code()), (502, "upstream_unavailable"));
+    let r = h.get("/v1/profile", Some(&t)).await;
+    assert_eq!(r.code(), "upstream_unavailable");
+    let m = h.say(&t, "T", "r-1", "still answer me").await;
+    assert_eq!(m.status, 200);
+    assert_eq!(m.body["context"], json!({"profile": [], "history": []}));
+    h.http
+        .delete(format!("{}/_test/faults", h.everos))
+        .send()
+        .await
+        .unwrap();
+    // A search timeout is retried too, then gives up with 504.
+    h.fault(json!({"route": "search", "delay_ms": 1000, "times": 3}))
+        .await;
+    let r = h.get("/v1/history", Some(&t)).await;
+    assert_eq!((r.status, r.code()), (504, "upstream_unavailable"));
+}
+
+#[tokio::test]
+async fn create_close_and_forget_faults_map_to_codes_without_duplicates() {
+    let h = start().await;
+    let t = h.verified("cust_flow").await;
+    h.fault(json!({"route": "add", "status": 500})).await;
+    let r = h.ticket(&t, "T", "Create fails").await;
+    assert_eq!((r.status, r.code()), (502, "upstream_unavailable"));
+    assert_eq!(h.ticket(&t, "T", "Create fails").await.status, 201);
+    assert_eq!(h.stored_adds_of("Ticket opened: Create fails").await, 1);
+
+    h.fault(json!({"route": "add", "delay_ms": 1200})).await;
+    let r = h.ticket(&t, "U", "Create slow").await;
+    assert_eq!(r.status, 504);
+    assert_eq!(
+        h.ticket(&t, "U", "Create slow").await.status,
+        200,
+        "unknown outcome: not re-added"
+    );
+    assert_eq!(h.stored_adds_of("Ticket opened: Create slow").await, 1);
+
+    h.say(&t, "T", "f-1", "please close").await;
+    h.fault(json!({"route": "flush", "status": 500})).await;
+    let r = h.post("/v1/tickets/T/close", Some(&t), json!({})).await;
+    assert_eq!((r.status, r.code()), (502, "upstream_unavailable"));
+    let r = h.post("/v1/tickets/T/close", Some(&t), json!({})).await;
+    assert_eq!(r.body["memory"], "extracted");
+    let flushes = h.requests(Some("flush")).await;
+    assert_eq!(flushes.iter().filter(|f| f["status"] == 200).count(), 1);
+
+    h.fault(json!({"route": "delete", "status": 503})).await;
+    let r = h.delete("/v1/me", &t).await;
+    assert_eq!((r.status, r.code()), (503, "upstream_unavailable"));
+    assert_eq!(
+        h.requests(Some("delete")).await.len(),
+        1,
+        "deletes are not retried"
+    );
+}

@@ -1,0 +1,124 @@
+//! Identity over real HTTP: HMAC, JWT and visitor proofs; every refusal (forged hash,
+//! alg none, expired, wrong key, missing sub, tampered or foreign visitor token, host id
+//! with the visitor prefix) is a 401 and reaches no EverOS memory.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine};
+use common::{start, user_of, SECRET};
+use everdesk_proxy::identity::{hmac_hash, jwt};
+use serde_json::{json, Value};
+
+fn now_secs() -> i64 {
+    everdesk_proxy::clock::now_ms() / 1000
+}
+
+#[tokio::test]
+async fn identity_proofs_are_checked_and_refusals_touch_no_memory() {
+    let h = start().await;
+    // Visitors: new, then returning with the visitor token.
+    let v = h.post("/v1/session", None, json!({})).await;
+    assert_eq!(v.status, 200);
+    assert_eq!(v.body["customer"]["kind"], "visitor");
+    let vid = v.body["customer"]["id"].as_str().unwrap().to_owned();
+    assert!(vid.starts_with("visitor_"));
+    let vt = v.body["visitor_token"].as_str().unwrap().to_owned();
+    let again = h
+        .post("/v1/session", None, json!({"visitor_token": vt}))
+        .await;
+    assert_eq!(again.body["customer"]["id"], vid.as_str());
+
+    // JWT: good one accepted with its name.
+    let good = jwt::sign(
+        SECRET.as_bytes(),
+        &json!({"sub": "jwt_user", "exp": now_secs() + 600, "name": "Ada"}),
+    );
+    let r = h.post("/v1/session", None, json!({"jwt": good})).await;
+    assert_eq!(
+        (r.status, r.body["customer"]["name"].clone()),
+        (200, json!("Ada"))
+    );
+
+    let none = format!(
+        "{}.{}.",
+        B64.encode(br#"{"alg":"none"}"#),
+        B64.encode(json!({"sub": "victim", "exp": now_secs() + 60}).to_string())
+    );
+    let refused: Vec<Value> = vec![
+        json!({"user_id": "victim", "user_hash": hmac_hash::compute(b"wrong-secret-000000", "victim")}),
+        json!({"user_id": "victim", "user_hash": "zz"}),
+        json!({"user_id": "victim"}),
+        json!({"user_id": "visitor_abc", "user_hash": hmac_hash::compute(SECRET.as_bytes(), "visitor_abc")}),
+        json!({"jwt": none}),
+        json!({"jwt": jwt::sign(SECRET.as_bytes(), &json!({"sub": "victim", "exp": now_secs() - 600}))}),
+        json!({"jwt": jwt::sign(b"another-secret-0000", &json!({"sub": "victim", "exp": now_secs() + 60}))}),
+        json!({"jwt": jwt::sign(SECRET.as_bytes(), &json!({"exp": now_secs() + 60}))}),
+        json!({"jwt": "not-a-jwt"}),
+        json!({"visitor_token": format!("{vt}x")}),
+        json!({"visitor_token": "eyJ0eXAiOiJ2aXNpdG9yIiwidmlkIjoidmlzaXRvcl92aWN0aW0ifQ.AAAA"}),
+    ];
+    for body in refused {
+        let r = h.post("/v1/session", None, body.clone()).await;
+        assert_eq!((r.status, r.code()), (401, "invalid_identity"), "{body}");
+        assert!(r.body["error"]["request_id"]
+            .as_str()
+            .is_some_and(|s| !s.is_empty()));
+    }
+    // A visitor token from another proxy (other signing key).
+    let other = common::serve(everdesk_proxy::Config::for_tests()).await;
+    let foreign: Value = reqwest::Client::new()
+        .post(format!("{other}/v1/session"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let r = h
+        .post(
+            "/v1/session",
+            None,
+            json!({"visitor_token": foreign["visitor_token"]}),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (401, "invalid_identity"));
+
+    // Session tokens: missing, garbage, a visitor token used as a session → 401 unauthorized.
+    for token in [None, Some("garbage"), Some(vt.as_str())] {
+        let r = h.get("/v1/profile", token).await;
+        assert_eq!((r.status, r.code()), (401, "unauthorized"));
+    }
+    assert!(h
+        .requests(None)
+        .await
+        .iter()
+        .all(|r| user_of(r).as_deref() != Some("victim")));
+}
+
+#[tokio::test]
+async fn without_an_identity_secret_only_visitors_get_in() {
+    let h = common::start_with(|c| c.identity_secret = None).await;
+    let hash = hmac_hash::compute(SECRET.as_bytes(), "cust_1");
+    let r = h
+        .post(
+            "/v1/session",
+            None,
+            json!({"user_id": "cust_1", "user_hash": hash}),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (401, "invalid_identity"));
+    let r = h.post("/v1/session", None, json!({})).await;
+    assert_eq!(r.status, 200);
+    // A session token of a visitor only ever reaches that visitor's memory.
+    let t = r.body["token"].as_str().unwrap();
+    let id = r.body["customer"]["id"].as_str().unwrap();
+    assert_eq!(h.ticket(t, "v1", "Visitor question").await.status, 201);
+    assert!(h
+        .requests(None)
+        .await
+        .iter()
+        .all(|q| user_of(q).as_deref() == Some(id)));
+}
