@@ -1,9 +1,11 @@
-/*! EverDesk loader: puts the launcher on the host page and opens the widget in an
- * iframe on the widget's own origin. Dependency-free; minified by scripts/build-widget.
- * Host and frame talk by postMessage with exact origins, checked both ways. */
+// EverDesk loader: puts the launcher on the host page and opens the widget in an
+// iframe on the widget's own origin. Dependency-free; minified by scripts/build-widget
+// (budget 2 KB gz). Host and frame talk by postMessage with exact origins, checked
+// both ways; identity travels in messages, never in URLs.
 (function (w, d) {
   'use strict';
-  if (w.EverDesk && w.EverDesk.loaded) return;
+  var api = w.EverDesk;
+  if (api && api.loaded) return;
 
   var script = d.currentScript || d.querySelector('script[data-proxy-url]');
   if (!script || !script.src) return;
@@ -14,63 +16,62 @@
     title: data.title,
     color: data.color,
     theme: data.theme,
-    locale: data.locale || (navigator.language || 'en')
+    locale: data.locale || navigator.language
   };
-  var right = data.position !== 'left';
-  var queued = (w.EverDesk && w.EverDesk.q) || [];
+  var identity;
+  var queued = (api && api.q) || [];
   var listeners = {};
-  var frame, frameReady = false, isOpen = false;
+  var frame, ready, isOpen;
+  var labels = ['Open support chat', 'Close support chat'];
+  var side = data.position == 'left' ? 'left' : 'right';
+  var brand = /^#[0-9a-f]{3}([0-9a-f]{3})?$/i.test(config.color) ? config.color : '#1f5fd1';
+
+  // Identity from the snippet: HMAC (user id + hash) or a JWT. Absent → visitor.
+  // identify() takes the same fields, camel-cased like dataset: {userId, userHash} or {userJwt}.
+  function readIdentity(o) {
+    return o.userJwt ? { jwt: o.userJwt }
+      : o.userId ? { user_id: o.userId, user_hash: o.userHash, name: o.userName, email: o.userEmail }
+      : undefined;
+  }
+  identity = readIdentity(data);
 
   // Everything lives in a shadow root: host CSS cannot reach in, ours cannot leak out.
-  // Styles are a constructed sheet, which a strict host CSP (no 'unsafe-inline') allows.
-  var mount = d.createElement('everdesk-widget');
-  var root = mount.attachShadow({ mode: 'open' });
+  // A constructed sheet is allowed by a strict host CSP (no 'unsafe-inline').
+  var host = d.createElement('everdesk-widget');
+  var root = host.attachShadow({ mode: 'open' });
   var sheet = new CSSStyleSheet();
-  var side = right ? 'right' : 'left';
-  var brand = /^#[0-9a-f]{3}([0-9a-f]{3})?$/i.test(config.color || '') ? config.color : '#1f5fd1';
   sheet.replaceSync(
-    ':host{all:initial}' +
-    '.l{position:fixed;bottom:20px;' + side + ':20px;z-index:2147483000;width:56px;height:56px;border:0;border-radius:50%;' +
-    'background:' + brand + ';color:#fff;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);display:grid;place-items:center;padding:0}' +
+    ':host{all:initial}.l,.f{position:fixed;z-index:2147483000;' + side + ':20px;border:0}' +
+    '.l{bottom:20px;width:56px;height:56px;border-radius:50%;background:' + brand + ';color:#fff;cursor:pointer;' +
+    'box-shadow:0 4px 14px #0004;display:grid;place-items:center;padding:0}' +
     '.l:focus-visible{outline:3px solid #fff;box-shadow:0 0 0 6px ' + brand + '}' +
-    '.b{position:absolute;top:-2px;' + side + ':-2px;min-width:20px;height:20px;border-radius:10px;background:#b3261e;color:#fff;' +
-    'font:600 12px/20px system-ui,sans-serif;text-align:center;padding:0 5px}' +
-    '.b[hidden],.f[hidden]{display:none}' +
-    '.f{position:fixed;bottom:88px;' + side + ':20px;z-index:2147483000;width:400px;height:min(640px,calc(100dvh - 108px));' +
-    'border:0;border-radius:12px;box-shadow:0 8px 30px rgba(0,0,0,.3);background:#fff;color-scheme:normal}' +
-    '@media (max-width:480px){.f{inset:0;width:100%;height:100dvh;border-radius:0}}'
+    '.b{position:absolute;top:-2px;' + side + ':-2px;min-width:20px;border-radius:10px;background:#b3261e;' +
+    'font:600 12px/20px system-ui,sans-serif;padding:0 5px}[hidden]{display:none}' +
+    '.f{bottom:88px;width:400px;height:min(640px,calc(100dvh - 108px));border-radius:12px;box-shadow:0 8px 30px #0005}' +
+    '@media(max-width:480px){.f{inset:0;width:100%;height:100dvh;border-radius:0}}'
   );
   root.adoptedStyleSheets = [sheet];
-
   var launcher = d.createElement('button');
-  launcher.type = 'button';
   launcher.className = 'l';
-  launcher.setAttribute('aria-label', 'Open support chat');
-  launcher.setAttribute('aria-expanded', 'false');
+  launcher.innerHTML = '<svg viewBox="0 0 24 24" width="28" height="28" aria-hidden="true"><path fill="currentColor" ' +
+    'd="M3 4h18v13H9l-6 4z"/></svg><span class="b" hidden></span>';
+  var badge = launcher.lastChild;
   launcher.setAttribute('aria-haspopup', 'dialog');
-  var svg = d.createElementNS('http://www.w3.org/2000/svg', 'svg');
-  svg.setAttribute('viewBox', '0 0 24 24');
-  svg.setAttribute('width', '28');
-  svg.setAttribute('height', '28');
-  svg.setAttribute('aria-hidden', 'true');
-  var path = d.createElementNS('http://www.w3.org/2000/svg', 'path');
-  path.setAttribute('fill', 'currentColor');
-  path.setAttribute('d', 'M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z');
-  svg.appendChild(path);
-  var badge = d.createElement('span');
-  badge.className = 'b';
-  badge.hidden = true;
-  launcher.append(svg, badge);
-  root.appendChild(launcher);
+  root.append(launcher);
 
+  function attr(name, value) { launcher.setAttribute(name, value); }
+  function label() {
+    attr('aria-expanded', !!isOpen);
+    var n = +badge.textContent;
+    attr('aria-label', labels[isOpen ? 1 : 0] + (n ? ' (' + n + ')' : ''));
+  }
   function emit(name, detail) {
     (listeners[name] || []).slice().forEach(function (fn) {
       try { fn(detail); } catch (e) { setTimeout(function () { throw e; }); }
     });
   }
-
   function post(msg) {
-    if (frame && frame.contentWindow) frame.contentWindow.postMessage(JSON.stringify(msg), ORIGIN);
+    if (ready) frame.contentWindow.postMessage(JSON.stringify(msg), ORIGIN);
   }
 
   // The frame is created on first interaction or when the browser is idle after
@@ -82,76 +83,71 @@
     frame.hidden = true;
     frame.title = config.title || 'Support chat';
     frame.src = ORIGIN + '/widget/?host=' + encodeURIComponent(location.origin);
-    root.appendChild(frame);
+    root.append(frame);
   }
-
   function open() {
     ensureFrame();
     if (isOpen) return;
-    isOpen = true;
     frame.hidden = false;
-    launcher.setAttribute('aria-expanded', 'true');
-    launcher.setAttribute('aria-label', 'Close support chat');
-    if (frameReady) { frame.focus(); post({ type: 'opened' }); }
+    isOpen = true;
+    label();
+    if (ready) { frame.focus(); post({ type: 'opened' }); }
     emit('open');
   }
-
   function close() {
     if (!isOpen) return;
     isOpen = false;
     frame.hidden = true;
-    launcher.setAttribute('aria-expanded', 'false');
-    launcher.setAttribute('aria-label', 'Open support chat');
+    label();
     post({ type: 'closed' });
     launcher.focus();
     emit('close');
   }
+  function toggle() { isOpen ? close() : open(); }
 
   w.addEventListener('message', function (e) {
-    if (!frame || e.origin !== ORIGIN || e.source !== frame.contentWindow || typeof e.data !== 'string') return;
-    var msg;
-    try { msg = JSON.parse(e.data); } catch (err) { return; }
-    switch (msg && msg.type) {
-      case 'ready':
-        frameReady = true;
-        post({ type: 'init', config: config });
-        if (isOpen) { frame.focus(); post({ type: 'opened' }); }
-        emit('ready');
-        break;
-      case 'close':
-        close();
-        break;
-    }
+    if (!frame || e.origin !== ORIGIN || e.source !== frame.contentWindow || typeof e.data != 'string') return;
+    var m;
+    try { m = JSON.parse(e.data); } catch (err) { return; }
+    var t = m && m.type;
+    if (t == 'ready') {
+      ready = 1;
+      post({ type: 'init', config: config, identity: identity });
+      if (isOpen) { frame.focus(); post({ type: 'opened' }); }
+    } else if (t == 'close') close();
+    else if (t == 'labels') { labels = [m.open, m.close]; label(); }
+    else if (t == 'unread') { badge.textContent = m.count; badge.hidden = !m.count; label(); }
+    if (/^(ready|message|unread|escalated|error)$/.test(t)) emit(t, m);
   });
 
-  launcher.addEventListener('click', function () { isOpen ? close() : open(); });
-  launcher.addEventListener('pointerenter', ensureFrame, { once: true });
-  launcher.addEventListener('focus', ensureFrame, { once: true });
+  launcher.onclick = toggle;
+  launcher.addEventListener('pointerenter', ensureFrame);
+  launcher.addEventListener('focus', ensureFrame);
 
   var commands = {
     open: open,
     close: close,
-    toggle: function () { isOpen ? close() : open(); },
-    on: function (name, fn) { if (typeof fn === 'function') (listeners[name] = listeners[name] || []).push(fn); },
-    off: function (name, fn) { listeners[name] = (listeners[name] || []).filter(function (f) { return f !== fn; }); }
+    toggle: toggle,
+    on: function (name, fn) { (listeners[name] = listeners[name] || []).push(fn); },
+    off: function (name, fn) { listeners[name] = (listeners[name] || []).filter(function (f) { return f !== fn; }); },
+    identify: function (o) { identity = readIdentity(o || {}); if (identity) post({ type: 'identify', identity: identity }); },
+    setLocale: function (tag) { config.locale = tag; post({ type: 'set_locale', locale: tag }); },
+    shutdown: function () { identity = undefined; post({ type: 'shutdown' }); close(); }
   };
-
-  function api(cmd) {
+  api = w.EverDesk = function (cmd) {
     var fn = commands[cmd];
-    if (!fn) { console.warn('EverDesk: unknown command', cmd); return; }
+    if (!fn) return console.warn('EverDesk?', cmd);
     return fn.apply(null, [].slice.call(arguments, 1));
-  }
-  api.loaded = true;
-  w.EverDesk = api;
+  };
+  api.loaded = 1;
 
   function start() {
-    d.body.appendChild(mount);
+    d.body.append(host);
+    label();
     queued.forEach(function (args) { api.apply(null, args); });
-    if (data.open === 'true') open();
-    var idle = function () {
-      (w.requestIdleCallback || function (fn) { setTimeout(fn, 2000); })(ensureFrame, { timeout: 5000 });
-    };
-    d.readyState === 'complete' ? idle() : w.addEventListener('load', idle);
+    if (data.open == 'true') open();
+    var idle = function () { (w.requestIdleCallback || setTimeout)(ensureFrame, 2000); };
+    d.readyState == 'complete' ? idle() : w.addEventListener('load', idle);
   }
   d.body ? start() : d.addEventListener('DOMContentLoaded', start);
 })(window, document);

@@ -3,11 +3,12 @@
 //! accepted only from the host origin named in the frame URL *and* from the parent
 //! window; everything else is ignored.
 
-use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 
-use crate::config::{HostConfig, WidgetConfig};
+use everdesk_api::SessionRequest;
+
+use crate::config::HostConfig;
 
 /// Host page → frame.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,6 +18,21 @@ pub enum HostToFrame {
     Init {
         /// Raw `data-*` settings.
         config: HostConfig,
+        /// Who the customer is, as the host's backend signed it; absent → visitor.
+        #[serde(default)]
+        identity: Option<SessionRequest>,
+    },
+    /// `EverDesk('identify', …)`: the customer logged in (or another one did).
+    Identify {
+        /// The new identity proof.
+        identity: SessionRequest,
+    },
+    /// `EverDesk('shutdown')`: forget the session and wipe local state.
+    Shutdown,
+    /// `EverDesk('setLocale', tag)`.
+    SetLocale {
+        /// BCP 47 tag.
+        locale: String,
     },
     /// The launcher opened the panel.
     Opened,
@@ -32,6 +48,33 @@ pub enum FrameToHost {
     Ready,
     /// The customer closed the panel from inside.
     Close,
+    /// Unread replies across tickets (the launcher badge).
+    Unread {
+        /// How many.
+        count: u32,
+    },
+    /// A new reply arrived (for the host's `message` event; no content, no PII).
+    Message {
+        /// The ticket it belongs to.
+        ticket_id: String,
+    },
+    /// The ticket was handed to a person.
+    Escalated {
+        /// The ticket.
+        ticket_id: String,
+    },
+    /// Something failed that the host may want to log.
+    Error {
+        /// A stable code such as `upstream_unavailable`.
+        code: String,
+    },
+    /// Launcher labels in the widget's language.
+    Labels {
+        /// Accessible name of the launcher while closed.
+        open: String,
+        /// Accessible name of the launcher while open.
+        close: String,
+    },
 }
 
 /// Decodes a message if, and only if, it comes from the expected host origin and the
@@ -50,32 +93,30 @@ pub struct Link {
 }
 
 impl Link {
-    /// Listens for host messages (applying `Init` to `set_config`) and announces
-    /// `Ready`. The listener lives as long as the page.
-    pub fn connect(host: String, set_config: WriteSignal<WidgetConfig>) -> Self {
+    /// Listens for host messages, hands each accepted one to `on_message`, and
+    /// announces `Ready`. The listener lives as long as the page.
+    pub fn connect(host: String, on_message: impl Fn(HostToFrame) + 'static) -> Self {
         let link = Self { host };
         let expected = link.host.clone();
-        let on_message = Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
-            let from_parent = match (ev.source(), web_sys::window().and_then(|w| w.parent().ok().flatten())) {
-                (Some(source), Some(parent)) => JsValue::from(source) == JsValue::from(parent),
-                _ => false,
-            };
-            let Some(data) = ev.data().as_string() else { return };
-            match accept(&ev.origin(), &expected, from_parent, &data) {
-                Some(HostToFrame::Init { config }) => {
-                    let (config, errors) = WidgetConfig::from_host(&config);
-                    for error in errors {
-                        web_sys::console::warn_1(&format!("EverDesk: {error}").into());
-                    }
-                    set_config.set(config);
+        let listener =
+            Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
+                let parent = web_sys::window().and_then(|w| w.parent().ok().flatten());
+                let from_parent = match (ev.source(), parent) {
+                    (Some(source), Some(parent)) => JsValue::from(source) == JsValue::from(parent),
+                    _ => false,
+                };
+                let Some(data) = ev.data().as_string() else {
+                    return;
+                };
+                if let Some(msg) = accept(&ev.origin(), &expected, from_parent, &data) {
+                    on_message(msg);
                 }
-                Some(HostToFrame::Opened | HostToFrame::Closed) | None => {}
-            }
-        });
+            });
         if let Some(window) = web_sys::window() {
-            let _ = window.add_event_listener_with_callback("message", on_message.as_ref().unchecked_ref());
+            let _ = window
+                .add_event_listener_with_callback("message", listener.as_ref().unchecked_ref());
         }
-        on_message.forget();
+        listener.forget();
         link.send(&FrameToHost::Ready);
         link
     }
@@ -98,10 +139,31 @@ mod tests {
     #[test]
     fn init_from_the_host_parent_is_accepted() {
         let msg = r#"{"type":"init","config":{"title":"Acme"}}"#;
-        let Some(HostToFrame::Init { config }) = accept(HOST, HOST, true, msg) else {
+        let Some(HostToFrame::Init { config, identity }) = accept(HOST, HOST, true, msg) else {
             panic!("init refused");
         };
         assert_eq!(config.title.as_deref(), Some("Acme"));
+        assert_eq!(identity, None);
+    }
+
+    #[test]
+    fn identity_travels_in_init_and_identify() {
+        let msg = r#"{"type":"init","config":{},"identity":{"user_id":"u1","user_hash":"ab"}}"#;
+        let Some(HostToFrame::Init {
+            identity: Some(SessionRequest::Hmac { user_id, .. }),
+            ..
+        }) = accept(HOST, HOST, true, msg)
+        else {
+            panic!("identity lost");
+        };
+        assert_eq!(user_id, "u1");
+        let msg = r#"{"type":"identify","identity":{"jwt":"a.b.c"}}"#;
+        assert!(matches!(
+            accept(HOST, HOST, true, msg),
+            Some(HostToFrame::Identify {
+                identity: SessionRequest::Jwt { .. }
+            })
+        ));
     }
 
     #[test]

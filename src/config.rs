@@ -112,7 +112,12 @@ impl WidgetConfig {
                 None => errors.push(ConfigError::ProxyUrl),
             }
         }
-        if let Some(title) = raw.title.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        if let Some(title) = raw
+            .title
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
             config.title = title.chars().take(MAX_TITLE_CHARS).collect();
         }
         if let Some(color) = &raw.color {
@@ -156,9 +161,8 @@ fn proxy_url(url: &str) -> Option<String> {
 
 /// `#rgb` or `#rrggbb`: the only colours we put into a CSS custom property.
 fn is_hex_color(s: &str) -> bool {
-    s.strip_prefix('#').is_some_and(|hex| {
-        matches!(hex.len(), 3 | 6) && hex.bytes().all(|b| b.is_ascii_hexdigit())
-    })
+    s.strip_prefix('#')
+        .is_some_and(|hex| matches!(hex.len(), 3 | 6) && hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// `en`, `ar-EG`, `pt_BR` → `en`, `ar-eg`, `pt-br`; `None` for anything else.
@@ -166,8 +170,10 @@ fn normalize_locale(s: &str) -> Option<String> {
     let s = s.trim().replace('_', "-").to_ascii_lowercase();
     let mut parts = s.split('-');
     let primary = parts.next()?;
-    let primary_ok = (2..=3).contains(&primary.len()) && primary.bytes().all(|b| b.is_ascii_lowercase());
-    let rest_ok = parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+    let primary_ok =
+        (2..=3).contains(&primary.len()) && primary.bytes().all(|b| b.is_ascii_lowercase());
+    let rest_ok =
+        parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
     (primary_ok && rest_ok).then_some(s)
 }
 
@@ -198,7 +204,10 @@ mod tests {
             h.locale = Some("ar_EG".into());
         }));
         assert!(errors.is_empty(), "{errors:?}");
-        assert_eq!(config.proxy_url.as_deref(), Some("https://desk.example.com/support"));
+        assert_eq!(
+            config.proxy_url.as_deref(),
+            Some("https://desk.example.com/support")
+        );
         assert_eq!(config.title, "Acme help");
         assert_eq!(config.color.as_deref(), Some("#1f6feb"));
         assert_eq!(config.theme, Theme::Dark);
@@ -235,7 +244,10 @@ mod tests {
 
     #[test]
     fn proxy_urls_with_queries_or_credentials_are_refused() {
-        assert_eq!(proxy_url("http://127.0.0.1:8787"), Some("http://127.0.0.1:8787".into()));
+        assert_eq!(
+            proxy_url("http://127.0.0.1:8787"),
+            Some("http://127.0.0.1:8787".into())
+        );
         assert_eq!(proxy_url("https://a.com/x?y=1"), None);
         assert_eq!(proxy_url("https://u:p@a.com"), None);
         assert_eq!(proxy_url("//a.com"), None);

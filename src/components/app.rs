@@ -1,26 +1,46 @@
-//! The root panel: a labelled dialog with the header (title, close) and the body.
+//! The root panel: a labelled dialog with the header (back, title, close), quiet
+//! notices (storage, offline), the current screen, and the live region that
+//! announces new replies. Escape closes the panel.
 
-use leptos::prelude::*;
+use leptos::{ev, prelude::*};
 
-use crate::config::WidgetConfig;
+use super::{
+    conversation::Conversation, memory_view::MemoryView, new_ticket::NewTicket,
+    ticket_list::TicketList,
+};
+use crate::actions::{Chat, View};
 
 /// The widget panel as it appears inside the frame.
 #[component]
 pub fn App(
-    /// Validated settings from the host page.
-    #[prop(into)]
-    config: Signal<WidgetConfig>,
-    /// Called when the customer closes the panel from inside.
-    on_close: Callback<()>,
+    /// The widget's state and actions.
+    chat: Chat,
     /// True when the frame was opened without a host page (nothing to talk to).
     #[prop(optional)]
     standalone: bool,
 ) -> impl IntoView {
-    let title = move || config.with(|c| c.title.clone());
-    let theme = move || config.with(|c| c.theme.as_str());
+    let s = move || chat.strings();
+    let title = move || chat.config.with(|c| c.title.clone());
+    let theme = move || chat.config.with(|c| c.theme.as_str());
     let brand = move || {
-        config.with(|c| c.color.as_ref().map(|color| format!("--ed-brand: {color}")))
+        chat.config
+            .with(|c| c.color.as_ref().map(|color| format!("--ed-brand: {color}")))
     };
+    let dir = move || if s().rtl { "rtl" } else { "ltr" };
+    let lang = move || s().lang;
+    let close = move || chat.request_close();
+    let _escape = window_event_listener(ev::keydown, move |e| {
+        if e.key() == "Escape" {
+            close();
+        }
+    });
+    let screen = move || match chat.view.get() {
+        View::List => view! { <TicketList chat=chat /> }.into_any(),
+        View::NewTicket => view! { <NewTicket chat=chat /> }.into_any(),
+        View::Ticket(_) => view! { <Conversation chat=chat /> }.into_any(),
+        View::Memory => view! { <MemoryView chat=chat /> }.into_any(),
+    };
+    let not_list = move || chat.view.with(|v| *v != View::List);
     view! {
         <section
             class="ed-panel"
@@ -28,28 +48,45 @@ pub fn App(
             aria-labelledby="ed-title"
             data-theme=theme
             style=brand
+            dir=dir
+            lang=lang
         >
             <header class="ed-panel__header">
+                <Show when=not_list>
+                    <button
+                        type="button"
+                        class="ed-icon-button ed-panel__back"
+                        aria-label=move || s().back
+                        on:click=move |_| chat.show_list()
+                    >
+                        <span aria-hidden="true" class="ed-panel__back-icon">"‹"</span>
+                    </button>
+                </Show>
                 <h1 id="ed-title" class="ed-panel__title">{title}</h1>
                 <button
                     type="button"
-                    class="ed-panel__close"
-                    aria-label="Close support chat"
-                    on:click=move |_| on_close.run(())
+                    class="ed-icon-button ed-panel__close"
+                    aria-label=move || s().close_chat
+                    on:click=move |_| close()
                 >
-                    "×"
+                    <span aria-hidden="true">"×"</span>
                 </button>
             </header>
-            <main class="ed-panel__body">
-                <p class="ed-panel__welcome">
-                    "Hi! Ask us anything. We remember your past tickets, so you never have to repeat yourself."
+            <Show when=move || chat.storage_degraded.get()>
+                <p class="ed-notice" role="status">{move || s().storage_notice}</p>
+            </Show>
+            <Show when=move || !chat.online.get()>
+                <p class="ed-notice ed-notice--offline" role="status">{move || s().offline_notice}</p>
+            </Show>
+            {standalone.then(|| view! {
+                <p class="ed-notice" role="status">
+                    "This page is the EverDesk widget frame. Add the loader script to a page to use it."
                 </p>
-                {standalone.then(|| view! {
-                    <p class="ed-notice" role="status">
-                        "This page is the EverDesk widget frame. Add the loader script to a page to use it."
-                    </p>
-                })}
-            </main>
+            })}
+            <div class="ed-panel__body">{screen}</div>
+            <div class="ed-visually-hidden" aria-live="polite" data-testid="announcer">
+                {move || chat.announcement.get()}
+            </div>
         </section>
     }
 }

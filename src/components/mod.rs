@@ -1,4 +1,14 @@
-//! View components, one per file. They read state through props and report through
-//! callbacks; no component builds a URL or touches storage.
+//! View components, one per file. They read state through the `Chat` handle and
+//! act through its methods; no component builds a URL or touches storage.
 
 pub mod app;
+pub mod close_form;
+pub mod composer;
+pub mod conversation;
+pub mod handoff_card;
+pub mod history_list;
+pub mod memory_view;
+pub mod message_item;
+pub mod new_ticket;
+pub mod rich_text;
+pub mod ticket_list;

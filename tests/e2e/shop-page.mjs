@@ -1,5 +1,6 @@
 // Page object for a demo host page with the EverDesk snippet: the launcher in the
-// loader's shadow root, and the widget frame.
+// loader's shadow root, and the widget in its frame. Locators go by role and
+// accessible name, as a keyboard or screen-reader user would find things.
 export class ShopPage {
   constructor(page, stack) {
     this.page = page;
@@ -10,6 +11,7 @@ export class ShopPage {
 
   async goto(path = '/') {
     await this.page.goto(`${this.stack.hostOrigin}${path}`);
+    await this.launcher().waitFor();
   }
 
   /** The launcher button (Playwright's locators pierce the open shadow root). */
@@ -21,12 +23,63 @@ export class ShopPage {
     return this.page.locator('everdesk-widget iframe');
   }
 
-  /** The widget's document. */
-  frame() {
+  /** The widget's document, for locators. */
+  w() {
     return this.page.frameLocator('everdesk-widget iframe');
   }
 
+  /** The widget's frame, for evaluate(). */
+  frame() {
+    return this.page.frames().find((f) => f.url().startsWith(`${this.stack.widgetOrigin}/widget/`));
+  }
+
   dialog() {
-    return this.frame().getByRole('dialog');
+    return this.w().getByRole('dialog');
+  }
+
+  /** Opens the panel and waits until the frame has booted and been configured. */
+  async open() {
+    await this.launcher().click();
+    await this.frameElement().waitFor({ state: 'visible' });
+    await this.w().getByRole('heading', { level: 1, name: 'Acme support' }).waitFor();
+  }
+
+  async newTicket(subject) {
+    await this.w().getByRole('button', { name: 'New conversation' }).click();
+    await this.w().getByLabel('What do you need help with?').fill(subject);
+    await this.w().getByRole('button', { name: 'Start conversation' }).click();
+    await this.w().getByRole('heading', { level: 2, name: subject }).waitFor();
+  }
+
+  composer() {
+    return this.w().getByRole('textbox', { name: 'Message' });
+  }
+
+  async type(text) {
+    await this.composer().fill(text);
+    await this.composer().press('Enter');
+  }
+
+  /** A message bubble (list item) containing `text`. */
+  message(text) {
+    return this.w().locator('li.ed-msg').filter({ hasText: text });
+  }
+
+  /** Sends a message and waits until the proxy confirmed it and a reply arrived. */
+  async send(text) {
+    const before = await this.w().locator('li.ed-msg:not(.ed-msg--mine)').count();
+    await this.type(text);
+    await this.message(text).and(this.w().locator('[data-delivery=sent]')).waitFor();
+    await this.w().locator('li.ed-msg:not(.ed-msg--mine)').nth(before).waitFor();
+  }
+
+  async backToList() {
+    await this.w().getByRole('button', { name: 'Back to conversations' }).click();
+  }
+
+  /** A value in the frame origin's localStorage, parsed from its envelope. */
+  async stored(key) {
+    const raw = await this.frame().evaluate((k) => localStorage.getItem(k), key);
+    return raw === null ? null : JSON.parse(raw).d;
   }
 }

@@ -1,0 +1,198 @@
+//! What the host page tells the frame (init, identify, open/close, shutdown,
+//! locale) and what other tabs tell this one.
+
+use everdesk_api::SessionRequest;
+use leptos::prelude::*;
+
+use super::{Chat, Prefs, Remote, View};
+use crate::{bridge::HostToFrame, config::WidgetConfig, storage::Key, sync::SyncEvent};
+
+/// Fingerprint of an identity, so data stored for one customer is never shown to
+/// another on the same browser: `user:<id>`, `jwt:<token>` or `visitor`.
+pub fn identity_owner(identity: Option<&SessionRequest>) -> String {
+    match identity {
+        Some(SessionRequest::Hmac { user_id, .. }) => format!("user:{user_id}"),
+        Some(SessionRequest::Jwt { jwt }) => {
+            format!("jwt:{}", jwt_subject(jwt).unwrap_or_default())
+        }
+        Some(SessionRequest::Visitor { .. }) | None => "visitor".to_owned(),
+    }
+}
+
+/// The `sub` claim of a JWT, read without verifying (the proxy verifies); used
+/// only to tell customers apart locally.
+fn jwt_subject(jwt: &str) -> Option<String> {
+    let payload = jwt.split('.').nth(1)?;
+    let bytes = base64url_decode(payload)?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    claims.get("sub")?.as_str().map(str::to_owned)
+}
+
+fn base64url_decode(s: &str) -> Option<Vec<u8>> {
+    let value = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'-' | b'+' => 62,
+            b'_' | b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for &c in s.trim_end_matches('=').as_bytes() {
+        acc = (acc << 6) | value(c)?;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+/// Moves focus into the panel when it opens: the composer, the subject field, or
+/// the screen's main action.
+fn focus_first_control() {
+    let el = web_sys::window().and_then(|w| w.document()).and_then(|d| {
+        d.query_selector("#ed-message, #ed-subject, [data-autofocus]")
+            .ok()
+            .flatten()
+    });
+    if let Some(el) =
+        el.and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok())
+    {
+        let _ = el.focus();
+    }
+}
+
+impl Chat {
+    /// Applies a message from the host page.
+    pub fn handle_host(self, msg: HostToFrame) {
+        match msg {
+            HostToFrame::Init { config, identity } => {
+                let (config, errors) = WidgetConfig::from_host(&config);
+                for error in errors {
+                    web_sys::console::warn_1(&format!("EverDesk: {error}").into());
+                }
+                self.config.set(config);
+                self.set_identity(identity);
+                self.send_labels();
+                self.report_unread();
+                self.flush();
+            }
+            HostToFrame::Identify { identity } => self.set_identity(Some(identity)),
+            HostToFrame::Shutdown => self.wipe_local(),
+            HostToFrame::SetLocale { locale } => {
+                let raw = crate::config::HostConfig {
+                    locale: Some(locale),
+                    ..Default::default()
+                };
+                let (WidgetConfig { locale, .. }, errors) = WidgetConfig::from_host(&raw);
+                if errors.is_empty() {
+                    self.config.update(|c| c.locale = locale);
+                    self.send_labels();
+                }
+            }
+            HostToFrame::Opened => {
+                self.panel_open.set(true);
+                focus_first_control();
+                if let View::Ticket(id) = self.view.get_untracked() {
+                    self.update_record(&id, |_| {});
+                }
+            }
+            HostToFrame::Closed => self.panel_open.set(false),
+        }
+    }
+
+    /// The customer closes the panel from inside: the host hides the frame.
+    pub fn request_close(self) {
+        self.panel_open.set(false);
+        self.tell_host(crate::bridge::FrameToHost::Close);
+    }
+
+    /// A new identity: data stored for a different customer is wiped locally first.
+    fn set_identity(&self, identity: Option<SessionRequest>) {
+        let owner = identity_owner(identity.as_ref());
+        let stored = self.store().get::<Prefs>(&Key::Prefs);
+        if stored.is_some_and(|p| p.owner != owner) {
+            self.wipe_local();
+        }
+        self.identity.set(identity);
+    }
+
+    /// Forgets everything local: storage, tickets, outbox, session.
+    pub fn wipe_local(&self) {
+        if self.store().wipe().is_err() {
+            self.storage_degraded.set(true);
+        }
+        self.tickets.set(Vec::new());
+        self.current.set(None);
+        self.outbox.set(Default::default());
+        self.history.set(Remote::Idle);
+        self.profile.set(Remote::Idle);
+        self.view.set(View::List);
+        self.publish(SyncEvent::Wiped);
+        self.report_unread();
+    }
+
+    /// Applies a change made by another tab.
+    pub fn handle_sync(self, event: SyncEvent) {
+        let store = self.store();
+        match event {
+            SyncEvent::TicketsChanged | SyncEvent::TicketChanged { .. } => {
+                let mut list: Vec<_> = store.get(&Key::Tickets).unwrap_or_default();
+                crate::state::ticket::sort_newest_first(&mut list);
+                self.tickets.set(list);
+                if let SyncEvent::TicketChanged { ticket_id } = event {
+                    let open = self
+                        .current
+                        .with_untracked(|c| c.as_ref().is_some_and(|r| r.id == ticket_id));
+                    if open {
+                        self.current.set(store.get(&Key::Ticket(ticket_id)));
+                    }
+                }
+            }
+            SyncEvent::OutboxChanged => {
+                self.outbox.set(store.get(&Key::Outbox).unwrap_or_default())
+            }
+            SyncEvent::Wiped => {
+                self.tickets.set(Vec::new());
+                self.current.set(None);
+                self.outbox.set(Default::default());
+                self.view.set(View::List);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owners_tell_customers_apart() {
+        let hmac = SessionRequest::Hmac {
+            user_id: "u1".into(),
+            user_hash: "h".into(),
+            name: None,
+            email: None,
+        };
+        assert_eq!(identity_owner(Some(&hmac)), "user:u1");
+        assert_eq!(identity_owner(None), "visitor");
+        // {"sub":"cust-9"} base64url-encoded, unsigned.
+        let jwt = SessionRequest::Jwt {
+            jwt: "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJjdXN0LTkifQ.sig".into(),
+        };
+        assert_eq!(identity_owner(Some(&jwt)), "jwt:cust-9");
+    }
+
+    #[test]
+    fn base64url_decodes_without_padding() {
+        assert_eq!(base64url_decode("aGk").unwrap(), b"hi");
+        assert_eq!(base64url_decode("aGk=").unwrap(), b"hi");
+        assert!(base64url_decode("a*b").is_none());
+    }
+}

@@ -1,0 +1,69 @@
+//! What the proxy remembers for the customer: recalled past tickets, profile
+//! facts, and forget-me. Nothing is asked before the customer has a ticket, so a
+//! first visit makes no request and writes nothing.
+
+use leptos::{prelude::*, task::spawn_local};
+
+use super::{Chat, Remote, View};
+
+impl Chat {
+    /// Loads recalled history for the list screen (once; again after a close).
+    pub fn load_history(self) {
+        let idle = self
+            .history
+            .with_untracked(|h| matches!(h, Remote::Idle | Remote::Failed(_)));
+        if !idle || self.tickets.with_untracked(Vec::is_empty) {
+            return;
+        }
+        self.history.set(Remote::Loading);
+        spawn_local(async move {
+            let result = self
+                .authed(|api, token| async move { api.history(&token, None, Some(5)).await })
+                .await;
+            self.history.set(match result {
+                Ok(h) => Remote::Ready(h.episodes),
+                Err(e) => Remote::Failed(e.user_message(self.strings())),
+            });
+        });
+    }
+
+    /// Shows what we remember.
+    pub fn show_memory(self) {
+        self.view.set(View::Memory);
+        if self.tickets.with_untracked(Vec::is_empty) {
+            self.profile.set(Remote::Ready(Vec::new()));
+            return;
+        }
+        self.profile.set(Remote::Loading);
+        spawn_local(async move {
+            let result = self
+                .authed(|api, token| async move { api.profile(&token).await })
+                .await;
+            self.profile.set(match result {
+                Ok(p) => Remote::Ready(p.facts),
+                Err(e) => Remote::Failed(e.user_message(self.strings())),
+            });
+        });
+    }
+
+    /// Deletes the customer's memory on the proxy, then everything local.
+    pub fn forget_me(self, done: impl Fn(bool) + 'static) {
+        self.busy.set(true);
+        spawn_local(async move {
+            let result = self
+                .authed(|api, token| async move { api.forget_me(&token).await })
+                .await;
+            self.busy.set(false);
+            match result {
+                Ok(()) => {
+                    self.wipe_local();
+                    done(true);
+                }
+                Err(e) => {
+                    self.error.set(Some(e.user_message(self.strings())));
+                    done(false);
+                }
+            }
+        });
+    }
+}

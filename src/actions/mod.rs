@@ -1,0 +1,259 @@
+//! The controller: ties state, storage, the API client and the host bridge
+//! together. [`Chat`] is a `Copy` handle of signals the components read; its
+//! methods are the only way state changes (optimistic first, then confirmed or
+//! failed-with-retry), and every change is saved before anything is sent.
+
+mod host;
+mod memory;
+mod outbox;
+mod session;
+mod tickets;
+
+use everdesk_api::{HistoryEpisode, ProfileFact, SessionRequest};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    api::{ApiClient, ApiError},
+    bridge::{FrameToHost, Link},
+    config::WidgetConfig,
+    i18n::{self, Strings},
+    state::{ticket, MonotonicClock, Outbox, TicketRecord, TicketSummary},
+    storage::{Key, Store},
+    sync::{SyncEvent, TabSync},
+};
+
+pub use host::identity_owner;
+pub use outbox::{check_draft, DraftError};
+pub use tickets::MAX_SUBJECT_CHARS;
+
+/// Which screen the panel shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum View {
+    /// Tickets, recalled history, entry points.
+    List,
+    /// The subject form of a new ticket.
+    NewTicket,
+    /// One conversation.
+    Ticket(String),
+    /// What we remember, and forget-me.
+    Memory,
+}
+
+/// Something loaded from the proxy on demand.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Remote<T> {
+    /// Not asked for yet.
+    Idle,
+    /// In flight.
+    Loading,
+    /// Loaded.
+    Ready(T),
+    /// Failed, with the text to show next to a retry button.
+    Failed(&'static str),
+}
+
+/// Local preferences: who the stored tickets belong to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prefs {
+    /// Fingerprint of the identity the local data belongs to.
+    pub owner: String,
+}
+
+/// The widget's state and actions; cheap to copy into closures.
+#[derive(Debug, Clone, Copy)]
+pub struct Chat {
+    /// Validated host settings.
+    pub config: RwSignal<WidgetConfig>,
+    /// Identity proof from the host; `None` → anonymous visitor.
+    pub identity: RwSignal<Option<SessionRequest>>,
+    /// Current screen.
+    pub view: RwSignal<View>,
+    /// Ticket list, open first then newest.
+    pub tickets: RwSignal<Vec<TicketSummary>>,
+    /// The open conversation's record.
+    pub current: RwSignal<Option<TicketRecord>>,
+    /// Unsent messages.
+    pub outbox: RwSignal<Outbox>,
+    /// Browser connectivity.
+    pub online: RwSignal<bool>,
+    /// Waiting for a reply in the open conversation.
+    pub typing: RwSignal<bool>,
+    /// A ticket-level action (create, close, escalate) is in flight.
+    pub busy: RwSignal<bool>,
+    /// The last failed ticket-level action, shown with a retry.
+    pub error: RwSignal<Option<&'static str>>,
+    /// Recalled past tickets for the list screen.
+    pub history: RwSignal<Remote<Vec<HistoryEpisode>>>,
+    /// Remembered profile facts.
+    pub profile: RwSignal<Remote<Vec<ProfileFact>>>,
+    /// Text for the polite live region: only new incoming replies.
+    pub announcement: RwSignal<String>,
+    /// Storage is blocked or full: data lives in memory only.
+    pub storage_degraded: RwSignal<bool>,
+    /// Whether the host shows the panel.
+    pub panel_open: RwSignal<bool>,
+    store: StoredValue<Store, LocalStorage>,
+    clock: StoredValue<MonotonicClock, LocalStorage>,
+    flushing: StoredValue<bool, LocalStorage>,
+    link: StoredValue<Option<Link>, LocalStorage>,
+    sync: StoredValue<Option<TabSync>, LocalStorage>,
+}
+
+impl Chat {
+    /// State loaded from `store` (nothing is written).
+    pub fn new(store: Store) -> Self {
+        let mut tickets: Vec<TicketSummary> = store.get(&Key::Tickets).unwrap_or_default();
+        ticket::sort_newest_first(&mut tickets);
+        let outbox = store.get::<Outbox>(&Key::Outbox).unwrap_or_default();
+        let last = tickets.iter().map(|t| t.updated_at).max().unwrap_or(0);
+        let degraded = store.degraded().is_some();
+        Self {
+            config: RwSignal::new(WidgetConfig::default()),
+            identity: RwSignal::new(None),
+            view: RwSignal::new(View::List),
+            tickets: RwSignal::new(tickets),
+            current: RwSignal::new(None),
+            outbox: RwSignal::new(outbox),
+            online: RwSignal::new(true),
+            typing: RwSignal::new(false),
+            busy: RwSignal::new(false),
+            error: RwSignal::new(None),
+            history: RwSignal::new(Remote::Idle),
+            profile: RwSignal::new(Remote::Idle),
+            announcement: RwSignal::new(String::new()),
+            storage_degraded: RwSignal::new(degraded),
+            panel_open: RwSignal::new(true),
+            store: StoredValue::new_local(store),
+            clock: StoredValue::new_local(MonotonicClock::after(last)),
+            flushing: StoredValue::new_local(false),
+            link: StoredValue::new_local(None),
+            sync: StoredValue::new_local(None),
+        }
+    }
+
+    /// The strings of the configured language.
+    pub fn strings(&self) -> &'static Strings {
+        self.config.with(|c| i18n::strings(&c.locale))
+    }
+
+    /// Connects the host bridge (messages from the host page) to this state.
+    pub fn attach_host(self, link: Link) {
+        self.link.set_value(Some(link));
+        self.send_labels();
+    }
+
+    /// Connects cross-tab sync.
+    pub fn attach_sync(self, sync: TabSync) {
+        self.sync.set_value(Some(sync));
+    }
+
+    /// Tells the host page something (no-op without a host).
+    fn tell_host(&self, msg: FrameToHost) {
+        self.link.with_value(|link| {
+            if let Some(link) = link {
+                link.send(&msg);
+            }
+        });
+    }
+
+    fn send_labels(&self) {
+        let s = self.strings();
+        self.tell_host(FrameToHost::Labels {
+            open: s.new_conversation.to_owned(),
+            close: s.close_chat.to_owned(),
+        });
+    }
+
+    fn publish(&self, event: SyncEvent) {
+        self.sync.with_value(|sync| {
+            if let Some(sync) = sync {
+                sync.publish(&event);
+            }
+        });
+    }
+
+    fn api(&self) -> Result<ApiClient, ApiError> {
+        self.config
+            .with_untracked(|c| c.proxy_url.clone())
+            .map(ApiClient::new)
+            .ok_or(ApiError::NotConfigured)
+    }
+
+    fn store(&self) -> Store {
+        self.store.get_value()
+    }
+
+    /// Writes a value; a failure switches the notice on and keeps working in memory.
+    fn save<T: Serialize>(&self, key: &Key, value: &T) {
+        let store = self.store();
+        if self.identity_owner_missing(&store) {
+            let owner = identity_owner(self.identity.get_untracked().as_ref());
+            let _ = store.set(&Key::Prefs, &Prefs { owner });
+        }
+        if store.set(key, value).is_err() || store.degraded().is_some() {
+            self.storage_degraded.set(true);
+        }
+    }
+
+    fn identity_owner_missing(&self, store: &Store) -> bool {
+        store.get::<Prefs>(&Key::Prefs).is_none()
+    }
+
+    /// Loads a ticket's record (the open one from memory, others from storage).
+    fn record(&self, id: &str) -> Option<TicketRecord> {
+        let open = self
+            .current
+            .with_untracked(|c| c.as_ref().filter(|r| r.id == id).cloned());
+        open.or_else(|| self.store().get(&Key::Ticket(id.to_owned())))
+    }
+
+    /// Applies `change` to a ticket, saves it and its list entry, refreshes the
+    /// open view and the host badge, and tells other tabs.
+    fn update_record(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut TicketRecord),
+    ) -> Option<TicketRecord> {
+        let mut record = self.record(id)?;
+        change(&mut record);
+        let viewing = self
+            .view
+            .with_untracked(|v| *v == View::Ticket(id.to_owned()));
+        if viewing && self.panel_open.get_untracked() {
+            record.mark_read();
+        }
+        self.save(&Key::Ticket(id.to_owned()), &record);
+        self.tickets
+            .update(|list| ticket::upsert_summary(list, record.summary()));
+        self.save(&Key::Tickets, &self.tickets.get_untracked());
+        if self
+            .current
+            .with_untracked(|c| c.as_ref().is_some_and(|r| r.id == id))
+        {
+            self.current.set(Some(record.clone()));
+        }
+        self.publish(SyncEvent::TicketChanged {
+            ticket_id: id.to_owned(),
+        });
+        self.report_unread();
+        Some(record)
+    }
+
+    fn save_outbox(&self) {
+        self.save(&Key::Outbox, &self.outbox.get_untracked());
+        self.publish(SyncEvent::OutboxChanged);
+    }
+
+    fn report_unread(&self) {
+        let count = self.tickets.with_untracked(|t| ticket::total_unread(t));
+        self.tell_host(FrameToHost::Unread { count });
+    }
+
+    fn next_time(&self) -> i64 {
+        let now = crate::ids::now_ms();
+        let mut t = 0;
+        self.clock.update_value(|c| t = c.next(now));
+        t
+    }
+}

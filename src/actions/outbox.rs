@@ -1,0 +1,218 @@
+//! Sending customer messages: typed → saved in the outbox → sent → confirmed. A
+//! failure leaves the message in the outbox, marked failed with a retry, and the
+//! outbox is retried with backoff and whenever the browser comes back online. A
+//! resend reuses the message id, which the proxy dedupes on.
+
+use everdesk_api::{limits, SendMessageRequest};
+use leptos::{prelude::*, task::spawn_local};
+use wasm_bindgen::{closure::Closure, JsCast};
+
+use super::{Chat, View};
+use crate::{
+    api::ApiError,
+    bridge::FrameToHost,
+    ids::{new_uuid, now_ms},
+    state::{ChatMessage, Delivery, OutboxEntry},
+};
+
+/// Why a message cannot be sent as typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DraftError {
+    /// Only whitespace.
+    Empty,
+    /// Over the limit.
+    TooLong,
+}
+
+/// Checks a draft against the proxy's limits (1..=4000 characters after trimming).
+pub fn check_draft(text: &str) -> Result<&str, DraftError> {
+    let trimmed = text.trim();
+    match trimmed.chars().count() {
+        0 => Err(DraftError::Empty),
+        n if n > limits::MAX_MESSAGE_CHARS => Err(DraftError::TooLong),
+        _ => Ok(trimmed),
+    }
+}
+
+impl Chat {
+    /// Queues a message for the open ticket and starts sending it. Returns false
+    /// (and changes nothing) when the draft is not sendable.
+    pub fn send(self, text: &str) -> bool {
+        let Ok(content) = check_draft(text) else {
+            return false;
+        };
+        let Some(ticket_id) = self
+            .current
+            .with_untracked(|c| c.as_ref().filter(|r| r.is_open()).map(|r| r.id.clone()))
+        else {
+            return false;
+        };
+        let entry = OutboxEntry {
+            ticket_id: ticket_id.clone(),
+            id: new_uuid(),
+            content: content.to_owned(),
+            sent_at: self.next_time(),
+            attempts: 0,
+            next_try_at: 0,
+        };
+        // Saved before it is sent: a crash or reload from here on resends it.
+        self.outbox.update(|o| o.push(entry.clone()));
+        self.save_outbox();
+        self.update_record(&ticket_id, |r| {
+            r.add_pending(ChatMessage::pending(entry.id, entry.content, entry.sent_at))
+        });
+        self.flush();
+        true
+    }
+
+    /// Sends a failed message again now.
+    pub fn retry(self, message_id: &str) {
+        self.outbox.update(|o| o.retry_now(Some(message_id)));
+        self.save_outbox();
+        let ticket = self.outbox.with_untracked(|o| {
+            o.entries()
+                .iter()
+                .find(|e| e.id == message_id)
+                .map(|e| e.ticket_id.clone())
+        });
+        if let Some(ticket) = ticket {
+            self.update_record(&ticket, |r| r.set_delivery(message_id, Delivery::Sending));
+        }
+        self.flush();
+    }
+
+    /// The browser came back online (or the frame booted): send everything due.
+    pub fn back_online(self) {
+        self.online.set(true);
+        self.outbox.update(|o| o.retry_now(None));
+        self.flush();
+    }
+
+    /// Sends every due outbox entry, one ticket's messages in order; then sleeps
+    /// until the next backoff expires. Only one flush runs per tab.
+    pub fn flush(self) {
+        if self.flushing.get_value() || self.api().is_err() {
+            return;
+        }
+        self.flushing.set_value(true);
+        spawn_local(async move {
+            loop {
+                let due = self.outbox.with_untracked(|o| o.due(now_ms()));
+                if due.is_empty() || !self.online.get_untracked() {
+                    break;
+                }
+                for entry in due {
+                    self.deliver(entry).await;
+                }
+            }
+            self.flushing.set_value(false);
+            self.wake_later();
+        });
+    }
+
+    fn wake_later(self) {
+        let Some(at) = self.outbox.with_untracked(|o| o.next_wake(now_ms())) else {
+            return;
+        };
+        let delay =
+            i32::try_from((at - now_ms()).clamp(0, i64::from(i32::MAX))).unwrap_or(i32::MAX);
+        if delay == i32::MAX {
+            return;
+        }
+        let wake = Closure::once_into_js(move || self.flush());
+        if let Some(window) = web_sys::window() {
+            let _ = window
+                .set_timeout_with_callback_and_timeout_and_arguments_0(wake.unchecked_ref(), delay);
+        }
+    }
+
+    async fn deliver(self, entry: OutboxEntry) {
+        let viewing = self
+            .view
+            .with_untracked(|v| *v == View::Ticket(entry.ticket_id.clone()));
+        if viewing {
+            self.typing.set(true);
+        }
+        let result = match self.ensure_ticket(&entry.ticket_id).await {
+            Ok(()) => {
+                let req = SendMessageRequest {
+                    id: entry.id.clone(),
+                    content: entry.content.clone(),
+                    sent_at: entry.sent_at,
+                };
+                let ticket = entry.ticket_id.clone();
+                self.authed(move |api, token| {
+                    let (req, ticket) = (req.clone(), ticket.clone());
+                    async move { api.send_message(&token, &ticket, &req).await }
+                })
+                .await
+            }
+            Err(e) => Err(e),
+        };
+        self.typing.set(false);
+        match result {
+            Ok(resp) => {
+                self.outbox.update(|o| {
+                    o.confirm(&entry.id);
+                });
+                self.save_outbox();
+                let reply = resp.reply.clone();
+                self.update_record(&entry.ticket_id, |r| {
+                    r.confirm(&entry.id, resp.reply);
+                    r.recalled = resp.context.history;
+                });
+                let s = self.strings();
+                self.announcement
+                    .set(format!("{}: {}", s.new_reply, reply.content));
+                self.tell_host(FrameToHost::Message {
+                    ticket_id: entry.ticket_id.clone(),
+                });
+            }
+            Err(error) => self.delivery_failed(&entry, &error),
+        }
+    }
+
+    fn delivery_failed(&self, entry: &OutboxEntry, error: &ApiError) {
+        if matches!(error, ApiError::Network(_)) {
+            let online = web_sys::window().is_none_or(|w| w.navigator().on_line());
+            self.online.set(online);
+        }
+        let retryable = error.is_retryable();
+        self.outbox.update(|o| {
+            if retryable {
+                o.record_failure(&entry.id, now_ms(), js_sys::Math::random());
+            } else {
+                // Retrying cannot help by itself; wait for the customer's retry.
+                o.record_failure(&entry.id, i64::MAX / 2, 0.0);
+            }
+        });
+        self.save_outbox();
+        let reason = error.user_message(self.strings()).to_owned();
+        self.update_record(&entry.ticket_id, |r| {
+            r.set_delivery(&entry.id, Delivery::Failed { reason })
+        });
+        if let ApiError::Http { code, .. } = error {
+            let code = serde_json::to_value(code)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            self.tell_host(FrameToHost::Error { code });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drafts_are_trimmed_and_bounded() {
+        assert_eq!(check_draft("  hi \n"), Ok("hi"));
+        assert_eq!(check_draft(" \n\t "), Err(DraftError::Empty));
+        assert_eq!(
+            check_draft(&"é".repeat(4000)).map(|s| s.chars().count()),
+            Ok(4000)
+        );
+        assert_eq!(check_draft(&"a".repeat(4001)), Err(DraftError::TooLong));
+    }
+}

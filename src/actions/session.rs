@@ -1,0 +1,93 @@
+//! The session: exchange the host's identity proof (or our visitor token) for a
+//! session token, keep it in storage, renew it when it expires or is refused.
+
+use std::future::Future;
+
+use everdesk_api::{ErrorCode, SessionRequest, SessionResponse};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::{host::identity_owner, Chat};
+use crate::{
+    api::{ApiClient, ApiError},
+    ids::now_ms,
+    storage::Key,
+};
+
+/// Renew a session this long before it expires, ms.
+const RENEW_MARGIN_MS: i64 = 60_000;
+
+/// A session token as stored, with the identity it was issued for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredSession {
+    /// Fingerprint of the identity (see [`identity_owner`]).
+    pub owner: String,
+    /// The proxy's answer.
+    pub session: SessionResponse,
+}
+
+impl Chat {
+    /// A valid session token, from storage or freshly issued.
+    async fn token(&self) -> Result<String, ApiError> {
+        let api = self.api()?;
+        let identity = self.identity.get_untracked();
+        let owner = identity_owner(identity.as_ref());
+        let stored = self.store().get::<StoredSession>(&Key::Session);
+        if let Some(s) =
+            stored.filter(|s| s.owner == owner && s.session.expires_at > now_ms() + RENEW_MARGIN_MS)
+        {
+            return Ok(s.session.token);
+        }
+        let session = match identity {
+            Some(proof) => api.session(&proof).await?,
+            None => self.visitor_session(&api).await?,
+        };
+        if let Some(visitor) = &session.visitor_token {
+            self.save(&Key::Visitor, visitor);
+        }
+        let token = session.token.clone();
+        self.save(&Key::Session, &StoredSession { owner, session });
+        Ok(token)
+    }
+
+    /// A visitor session; a visitor token the proxy refuses (rotated key, tampering)
+    /// is dropped and a new visitor started.
+    async fn visitor_session(&self, api: &ApiClient) -> Result<SessionResponse, ApiError> {
+        let visitor_token = self.store().get::<String>(&Key::Visitor);
+        let retry_fresh = visitor_token.is_some();
+        match api
+            .session(&SessionRequest::Visitor { visitor_token })
+            .await
+        {
+            Err(ApiError::Http {
+                code: ErrorCode::InvalidIdentity,
+                ..
+            }) if retry_fresh => {
+                self.store().remove(&Key::Visitor);
+                api.session(&SessionRequest::Visitor {
+                    visitor_token: None,
+                })
+                .await
+            }
+            other => other,
+        }
+    }
+
+    /// Runs an authenticated call; on `unauthorized` renews the session once.
+    pub(super) async fn authed<T, F, Fut>(&self, call: F) -> Result<T, ApiError>
+    where
+        F: Fn(ApiClient, String) -> Fut,
+        Fut: Future<Output = Result<T, ApiError>>,
+    {
+        let api = self.api()?;
+        let token = self.token().await?;
+        match call(api.clone(), token).await {
+            Err(e) if e.is_unauthorized() => {
+                self.store().remove(&Key::Session);
+                let token = self.token().await?;
+                call(api, token).await
+            }
+            other => other,
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! Ticket-level actions: start, open, sync with the proxy, close (with rating),
+//! escalate to a person, and navigation between screens.
+
+use everdesk_api::{CloseRequest, CreateTicketRequest, EscalateRequest, TicketStatus};
+use leptos::{prelude::*, task::spawn_local};
+
+use super::{Chat, View};
+use crate::{
+    api::ApiError,
+    bridge::FrameToHost,
+    ids::new_uuid,
+    state::{ChatMessage, TicketRecord},
+    storage::Key,
+};
+
+/// Longest subject kept, in characters.
+pub const MAX_SUBJECT_CHARS: usize = 120;
+
+impl Chat {
+    /// Shows the ticket list.
+    pub fn show_list(self) {
+        self.current.set(None);
+        self.error.set(None);
+        self.view.set(View::List);
+        self.load_history();
+    }
+
+    /// Shows the new-ticket form.
+    pub fn show_new_ticket(self) {
+        self.error.set(None);
+        self.view.set(View::NewTicket);
+    }
+
+    /// Creates a ticket locally (at once, even offline) and on the proxy.
+    pub fn start_ticket(self, subject: &str) -> bool {
+        let subject: String = subject.trim().chars().take(MAX_SUBJECT_CHARS).collect();
+        if subject.is_empty() {
+            return false;
+        }
+        let id = new_uuid();
+        let record = TicketRecord::new(id.clone(), subject, self.next_time());
+        self.save(&Key::Ticket(id.clone()), &record);
+        self.current.set(Some(record));
+        self.update_record(&id, |_| {});
+        self.view.set(View::Ticket(id.clone()));
+        spawn_local(async move {
+            // A failure here is not shown: the ticket is created with its first message.
+            let _ = self.ensure_ticket(&id).await;
+        });
+        true
+    }
+
+    /// Opens a ticket's conversation, merging messages still in the outbox (typed
+    /// just before a crash or reload) so nothing typed is ever invisible.
+    pub fn open_ticket(self, id: &str) {
+        let Some(mut record) = self
+            .store()
+            .get::<TicketRecord>(&Key::Ticket(id.to_owned()))
+        else {
+            return;
+        };
+        self.outbox.with_untracked(|o| {
+            for e in o.entries().iter().filter(|e| e.ticket_id == id) {
+                record.add_pending(ChatMessage::pending(
+                    e.id.clone(),
+                    e.content.clone(),
+                    e.sent_at,
+                ));
+            }
+        });
+        self.error.set(None);
+        self.current.set(Some(record));
+        self.view.set(View::Ticket(id.to_owned()));
+        self.update_record(id, |_| {});
+    }
+
+    /// Makes sure the proxy knows the ticket (idempotent: the id is ours).
+    pub(super) async fn ensure_ticket(&self, id: &str) -> Result<(), ApiError> {
+        let Some(record) = self.record(id) else {
+            return Ok(());
+        };
+        if record.synced {
+            return Ok(());
+        }
+        let req = CreateTicketRequest {
+            ticket_id: record.id.clone(),
+            subject: record.subject.clone(),
+        };
+        let resp = self
+            .authed(move |api, token| {
+                let req = req.clone();
+                async move { api.create_ticket(&token, &req).await }
+            })
+            .await?;
+        self.update_record(id, |r| {
+            r.synced = true;
+            r.created_at = r.created_at.min(resp.ticket.created_at);
+            r.add_confirmed(resp.messages);
+        });
+        Ok(())
+    }
+
+    /// Closes the open ticket with an optional rating and comment. A closed ticket
+    /// is read-only; its memory is extracted by the proxy.
+    pub fn close_ticket(self, rating: Option<u8>, comment: String) {
+        let Some(id) = self
+            .current
+            .with_untracked(|c| c.as_ref().map(|r| r.id.clone()))
+        else {
+            return;
+        };
+        self.busy.set(true);
+        self.error.set(None);
+        spawn_local(async move {
+            let req = CloseRequest {
+                rating: rating.filter(|r| (1..=5).contains(r)),
+                comment: Some(comment.trim().to_owned()).filter(|c| !c.is_empty()),
+            };
+            let ticket = id.clone();
+            let result = match self.ensure_ticket(&id).await {
+                Ok(()) => {
+                    self.authed(move |api, token| {
+                        let (req, ticket) = (req.clone(), ticket.clone());
+                        async move { api.close(&token, &ticket, &req).await }
+                    })
+                    .await
+                }
+                Err(e) => Err(e),
+            };
+            self.busy.set(false);
+            match result {
+                Ok(_) => {
+                    self.outbox.update(|o| o.drop_ticket(&id));
+                    self.save_outbox();
+                    self.update_record(&id, |r| {
+                        r.status = TicketStatus::Closed;
+                        r.rating = rating;
+                    });
+                    // The closed ticket becomes recalled history.
+                    self.history.set(super::Remote::Idle);
+                }
+                Err(e) => self.error.set(Some(e.user_message(self.strings()))),
+            }
+        });
+    }
+
+    /// Hands the open ticket to a person; the summary card is kept in the ticket.
+    pub fn escalate(self) {
+        let Some(id) = self
+            .current
+            .with_untracked(|c| c.as_ref().map(|r| r.id.clone()))
+        else {
+            return;
+        };
+        self.busy.set(true);
+        self.error.set(None);
+        spawn_local(async move {
+            let ticket = id.clone();
+            let result = match self.ensure_ticket(&id).await {
+                Ok(()) => {
+                    self.authed(move |api, token| {
+                        let ticket = ticket.clone();
+                        async move {
+                            api.escalate(&token, &ticket, &EscalateRequest::default())
+                                .await
+                        }
+                    })
+                    .await
+                }
+                Err(e) => Err(e),
+            };
+            self.busy.set(false);
+            match result {
+                Ok(resp) => {
+                    self.update_record(&id, |r| r.handoff = Some(resp.handoff));
+                    self.tell_host(FrameToHost::Escalated { ticket_id: id });
+                }
+                Err(e) => self.error.set(Some(e.user_message(self.strings()))),
+            }
+        });
+    }
+}

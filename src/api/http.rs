@@ -1,0 +1,125 @@
+//! The one place that calls `fetch`: JSON in, JSON out, typed errors, a timeout
+//! through `AbortController`. Browser-only plumbing, kept thin.
+
+use serde::{de::DeserializeOwned, Serialize};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortController, Headers, RequestInit, Response};
+
+use super::error::ApiError;
+
+/// Abandon a request after this long, ms.
+pub const TIMEOUT_MS: i32 = 30_000;
+
+/// HTTP methods the API uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// GET.
+    Get,
+    /// POST.
+    Post,
+    /// DELETE.
+    Delete,
+}
+
+impl Method {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+            Self::Delete => "DELETE",
+        }
+    }
+}
+
+fn js_error(value: JsValue) -> ApiError {
+    let text = value
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| value.as_string())
+        .unwrap_or_else(|| "request failed".to_owned());
+    ApiError::Network(text)
+}
+
+/// Sends one request and returns the raw 2xx response, or the decoded error.
+pub async fn send(
+    method: Method,
+    url: &str,
+    token: Option<&str>,
+    body: Option<&impl Serialize>,
+) -> Result<Response, ApiError> {
+    let window = web_sys::window().ok_or_else(|| ApiError::Network("no window".into()))?;
+    let headers = Headers::new().map_err(js_error)?;
+    headers
+        .set("Accept", "application/json")
+        .map_err(js_error)?;
+    if let Some(token) = token {
+        headers
+            .set("Authorization", &format!("Bearer {token}"))
+            .map_err(js_error)?;
+    }
+    let init = RequestInit::new();
+    init.set_method(method.as_str());
+    if let Some(body) = body {
+        let json = serde_json::to_string(body).map_err(|e| ApiError::Decode(e.to_string()))?;
+        headers
+            .set("Content-Type", "application/json")
+            .map_err(js_error)?;
+        init.set_body(&JsValue::from_str(&json));
+    }
+    init.set_headers(&headers);
+    let controller = AbortController::new().ok();
+    let timer = controller.as_ref().and_then(|c| {
+        init.set_signal(Some(&c.signal()));
+        let abort = wasm_bindgen::closure::Closure::once_into_js({
+            let c = c.clone();
+            move || c.abort()
+        });
+        window
+            .set_timeout_with_callback_and_timeout_and_arguments_0(
+                abort.unchecked_ref(),
+                TIMEOUT_MS,
+            )
+            .ok()
+    });
+    let result = JsFuture::from(window.fetch_with_str_and_init(url, &init)).await;
+    if let Some(timer) = timer {
+        window.clear_timeout_with_handle(timer);
+    }
+    let response: Response = result.map_err(js_error)?.unchecked_into();
+    if response.ok() {
+        return Ok(response);
+    }
+    let retry_after = response
+        .headers()
+        .get("Retry-After")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse().ok());
+    let text = text(&response).await.unwrap_or_default();
+    Err(ApiError::from_response(
+        response.status(),
+        &text,
+        retry_after,
+    ))
+}
+
+async fn text(response: &Response) -> Result<String, ApiError> {
+    let promise = response.text().map_err(js_error)?;
+    let value = JsFuture::from(promise).await.map_err(js_error)?;
+    value
+        .as_string()
+        .ok_or_else(|| ApiError::Decode("body is not text".into()))
+}
+
+/// Sends a request and decodes the JSON body of a 2xx response.
+pub async fn json<T: DeserializeOwned>(
+    method: Method,
+    url: &str,
+    token: Option<&str>,
+    body: Option<&impl Serialize>,
+) -> Result<T, ApiError> {
+    let response = send(method, url, token, body).await?;
+    let text = text(&response).await?;
+    serde_json::from_str(&text).map_err(|e| ApiError::Decode(e.to_string()))
+}

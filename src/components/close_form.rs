@@ -1,0 +1,63 @@
+//! Closing a ticket: an optional 1–5 rating (a radio group) and comment.
+
+use leptos::{ev::SubmitEvent, prelude::*};
+
+use crate::{actions::Chat, i18n::fill};
+
+/// The close-ticket form.
+#[component]
+pub fn CloseForm(
+    /// The widget's state and actions.
+    chat: Chat,
+    /// Hide the form without closing.
+    on_cancel: Callback<()>,
+) -> impl IntoView {
+    let s = move || chat.strings();
+    let rating = RwSignal::new(None::<u8>);
+    let comment = RwSignal::new(String::new());
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        chat.close_ticket(rating.get_untracked(), comment.get_untracked());
+    };
+    view! {
+        <form class="ed-form ed-close-form" on:submit=submit>
+            <fieldset class="ed-rating">
+                <legend class="ed-label">{move || s().rating_question}</legend>
+                {(1u8..=5)
+                    .map(|n| {
+                        view! {
+                            <label class="ed-rating__option">
+                                <input
+                                    type="radio"
+                                    name="ed-rating"
+                                    value=n.to_string()
+                                    prop:checked=move || rating.get() == Some(n)
+                                    on:change=move |_| rating.set(Some(n))
+                                />
+                                <span aria-hidden="true">"★"</span>
+                                <span class="ed-visually-hidden">{move || fill(s().rating_value, n)}</span>
+                            </label>
+                        }
+                    })
+                    .collect_view()}
+            </fieldset>
+            <label class="ed-label" for="ed-comment">{move || s().comment_label}</label>
+            <textarea
+                id="ed-comment"
+                class="ed-input"
+                rows="2"
+                maxlength="1000"
+                prop:value=move || comment.get()
+                on:input=move |ev| comment.set(event_target_value(&ev))
+            ></textarea>
+            <div class="ed-row">
+                <button type="submit" class="ed-button ed-button--primary" disabled=move || chat.busy.get()>
+                    {move || s().close_ticket}
+                </button>
+                <button type="button" class="ed-button" on:click=move |_| on_cancel.run(())>
+                    {move || s().cancel}
+                </button>
+            </div>
+        </form>
+    }
+}

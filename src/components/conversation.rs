@@ -1,0 +1,96 @@
+//! One conversation: messages with their delivery states, the typing indicator,
+//! the hand-off card, recalled past tickets, the ticket actions (talk to a
+//! person, close) and the composer — or, once closed, a read-only notice.
+
+use leptos::prelude::*;
+
+use super::{
+    close_form::CloseForm, composer::Composer, handoff_card::HandoffCard,
+    history_list::HistoryList, message_item::MessageItem,
+};
+use crate::actions::Chat;
+
+/// The open ticket's conversation.
+#[component]
+pub fn Conversation(
+    /// The widget's state and actions.
+    chat: Chat,
+) -> impl IntoView {
+    let s = move || chat.strings();
+    let closing = RwSignal::new(false);
+    let on_retry = Callback::new(move |id: String| chat.retry(&id));
+    let is_open = move || {
+        chat.current
+            .with(|c| c.as_ref().is_some_and(|r| r.is_open()))
+    };
+    let subject = move || {
+        chat.current
+            .with(|c| c.as_ref().map(|r| r.subject.clone()).unwrap_or_default())
+    };
+    let messages = move || {
+        chat.current
+            .with(|c| c.as_ref().map(|r| r.messages.clone()).unwrap_or_default())
+    };
+    let handoff = move || {
+        chat.current
+            .with(|c| c.as_ref().and_then(|r| r.handoff.clone()))
+    };
+    let recalled = move || {
+        chat.current
+            .with(|c| c.as_ref().map(|r| r.recalled.clone()).unwrap_or_default())
+    };
+    view! {
+        <div class="ed-conversation">
+            <h2 class="ed-conversation__subject">{subject}</h2>
+            <ol class="ed-messages" aria-label=move || s().conversations>
+                <For
+                    each=messages
+                    key=|m| (m.id.clone(), format!("{:?}", m.delivery))
+                    children=move |m| view! { <MessageItem message=m strings=s() on_retry=on_retry /> }
+                />
+            </ol>
+            <Show when=move || chat.typing.get()>
+                <p class="ed-typing" aria-hidden="true">
+                    <span class="ed-typing__dots"></span>
+                    {move || s().typing}
+                </p>
+            </Show>
+            {move || handoff().map(|h| view! { <HandoffCard handoff=h strings=s() /> })}
+            <Show when=move || !recalled().is_empty()>
+                <details class="ed-recalled">
+                    <summary>{move || s().past_tickets}</summary>
+                    {move || view! { <HistoryList episodes=recalled() strings=s() /> }}
+                </details>
+            </Show>
+            {move || chat.error.get().map(|e| view! { <p class="ed-error" role="alert">{e}</p> })}
+            <Show
+                when=is_open
+                fallback=move || view! { <p class="ed-notice" role="status">{move || s().closed_notice}</p> }
+            >
+                <Show
+                    when=move || closing.get()
+                    fallback=move || view! {
+                        <div class="ed-row ed-ticket-actions">
+                            <Show when=move || handoff().is_none()>
+                                <button
+                                    type="button"
+                                    class="ed-button"
+                                    disabled=move || chat.busy.get()
+                                    on:click=move |_| chat.escalate()
+                                >
+                                    {move || s().talk_to_person}
+                                </button>
+                            </Show>
+                            <button type="button" class="ed-button" on:click=move |_| closing.set(true)>
+                                {move || s().close_ticket}
+                            </button>
+                        </div>
+                        <Composer chat=chat />
+                    }
+                >
+                    <CloseForm chat=chat on_cancel=Callback::new(move |()| closing.set(false)) />
+                </Show>
+            </Show>
+        </div>
+    }
+}

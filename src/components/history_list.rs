@@ -1,0 +1,82 @@
+//! "From your past tickets": recalled episodes (subject, summary, date), only
+//! this customer's, with an explanation when there are none yet.
+
+use everdesk_api::HistoryEpisode;
+use leptos::prelude::*;
+
+use crate::{actions::Chat, actions::Remote, i18n::Strings};
+
+/// A date in the customer's language, e.g. "24 Nov 2026".
+pub fn format_date(ms: i64, locale: &str) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    let options = js_sys::Object::new();
+    for (k, v) in [("day", "numeric"), ("month", "short"), ("year", "numeric")] {
+        let _ = js_sys::Reflect::set(&options, &k.into(), &v.into());
+    }
+    date.to_locale_date_string(locale, &options).into()
+}
+
+/// A list of recalled episodes.
+#[component]
+pub fn HistoryList(
+    /// Episodes, most relevant first.
+    episodes: Vec<HistoryEpisode>,
+    /// Strings of the widget's language.
+    strings: &'static Strings,
+) -> impl IntoView {
+    if episodes.is_empty() {
+        return view! { <p class="ed-muted">{strings.past_tickets_empty}</p> }.into_any();
+    }
+    view! {
+        <ul class="ed-history" role="list">
+            {episodes
+                .into_iter()
+                .map(|e| {
+                    let date = e.at.map(|at| format_date(at, strings.lang));
+                    view! {
+                        <li class="ed-history__item">
+                            {e.subject.map(|subject| view! { <p class="ed-history__subject">{subject}</p> })}
+                            <p class="ed-history__summary">{e.summary}</p>
+                            {date.map(|d| view! { <p class="ed-history__date">{d}</p> })}
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
+    }
+    .into_any()
+}
+
+/// The home screen's recalled-history section.
+#[component]
+pub fn HistoryPanel(
+    /// The widget's state and actions.
+    chat: Chat,
+) -> impl IntoView {
+    let s = move || chat.strings();
+    let body = move || match chat.history.get() {
+        Remote::Ready(episodes) => {
+            view! { <HistoryList episodes=episodes strings=s() /> }.into_any()
+        }
+        Remote::Loading => view! { <p class="ed-muted" aria-busy="true">"…"</p> }.into_any(),
+        Remote::Failed(text) => view! {
+            <p class="ed-error" role="alert">
+                {text}
+                " "
+                <button type="button" class="ed-link-button" on:click=move |_| chat.load_history()>
+                    {move || s().retry}
+                </button>
+            </p>
+        }
+        .into_any(),
+        Remote::Idle => {
+            view! { <p class="ed-muted">{move || s().past_tickets_empty}</p> }.into_any()
+        }
+    };
+    view! {
+        <section class="ed-section" aria-labelledby="ed-history-title">
+            <h2 id="ed-history-title" class="ed-heading">{move || s().past_tickets}</h2>
+            {body}
+        </section>
+    }
+}

@@ -1,0 +1,69 @@
+//! "What we remember": the customer's profile facts, and forget-me behind a
+//! confirmation (deletes the memory on the proxy, then everything local).
+
+use leptos::prelude::*;
+
+use crate::actions::{Chat, Remote};
+
+/// Profile facts and forget-me.
+#[component]
+pub fn MemoryView(
+    /// The widget's state and actions.
+    chat: Chat,
+) -> impl IntoView {
+    let s = move || chat.strings();
+    let confirming = RwSignal::new(false);
+    let forgotten = RwSignal::new(false);
+    let facts = move || {
+        match chat.profile.get() {
+        Remote::Ready(facts) if facts.is_empty() => {
+            view! { <p class="ed-muted">{move || s().memory_empty}</p> }.into_any()
+        }
+        Remote::Ready(facts) => view! {
+            <ul class="ed-facts" role="list">
+                {facts.into_iter().map(|f| view! { <li class="ed-facts__item">{f.text}</li> }).collect_view()}
+            </ul>
+        }
+        .into_any(),
+        Remote::Failed(text) => view! { <p class="ed-error" role="alert">{text}</p> }.into_any(),
+        Remote::Loading | Remote::Idle => view! { <p class="ed-muted" aria-busy="true">"…"</p> }.into_any(),
+    }
+    };
+    view! {
+        <section class="ed-memory" aria-labelledby="ed-memory-title">
+            <h2 id="ed-memory-title" class="ed-heading">{move || s().memory_title}</h2>
+            {facts}
+            <Show when=move || forgotten.get()>
+                <p class="ed-notice" role="status">{move || s().forgotten}</p>
+            </Show>
+            <Show
+                when=move || confirming.get()
+                fallback=move || view! {
+                    <button type="button" class="ed-button ed-button--danger" on:click=move |_| confirming.set(true)>
+                        {move || s().forget_me}
+                    </button>
+                }
+            >
+                <div class="ed-confirm" role="alertdialog" aria-labelledby="ed-forget-question">
+                    <p id="ed-forget-question">{move || s().forget_confirm}</p>
+                    <div class="ed-row">
+                        <button
+                            type="button"
+                            class="ed-button ed-button--danger"
+                            disabled=move || chat.busy.get()
+                            on:click=move |_| chat.forget_me(move |ok| {
+                                confirming.set(false);
+                                forgotten.set(ok);
+                            })
+                        >
+                            {move || s().forget_yes}
+                        </button>
+                        <button type="button" class="ed-button" on:click=move |_| confirming.set(false)>
+                            {move || s().cancel}
+                        </button>
+                    </div>
+                </div>
+            </Show>
+        </section>
+    }
+}

@@ -1,0 +1,51 @@
+//! The new-ticket form: a labelled subject field and a start button.
+
+use leptos::{ev::SubmitEvent, prelude::*};
+
+use crate::actions::{Chat, MAX_SUBJECT_CHARS};
+
+/// Asks for the subject of a new ticket.
+#[component]
+pub fn NewTicket(
+    /// The widget's state and actions.
+    chat: Chat,
+) -> impl IntoView {
+    let s = move || chat.strings();
+    let subject = RwSignal::new(String::new());
+    let input = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(el) = input.get() {
+            let _ = el.focus();
+        }
+    });
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        if chat.start_ticket(&subject.get_untracked()) {
+            subject.set(String::new());
+        }
+    };
+    view! {
+        <form class="ed-form" on:submit=submit>
+            <label class="ed-label" for="ed-subject">{move || s().subject_label}</label>
+            <input
+                id="ed-subject"
+                class="ed-input"
+                type="text"
+                autocomplete="off"
+                required
+                maxlength=MAX_SUBJECT_CHARS.to_string()
+                placeholder=move || s().subject_placeholder
+                node_ref=input
+                prop:value=move || subject.get()
+                on:input=move |ev| subject.set(event_target_value(&ev))
+            />
+            <button
+                type="submit"
+                class="ed-button ed-button--primary"
+                disabled=move || subject.with(|t| t.trim().is_empty())
+            >
+                {move || s().start}
+            </button>
+        </form>
+    }
+}

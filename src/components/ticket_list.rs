@@ -1,0 +1,75 @@
+//! The home screen: start a conversation, the customer's tickets (open first,
+//! newest first, unread markers), recalled past tickets, and what we remember.
+
+use leptos::prelude::*;
+
+use super::history_list::HistoryPanel;
+use crate::{actions::Chat, i18n::fill};
+use everdesk_api::TicketStatus;
+
+/// Ticket list with its entry points.
+#[component]
+pub fn TicketList(
+    /// The widget's state and actions.
+    chat: Chat,
+) -> impl IntoView {
+    let s = move || chat.strings();
+    chat.load_history();
+    let empty = move || chat.tickets.with(Vec::is_empty);
+    view! {
+        <div class="ed-home">
+            <p class="ed-home__welcome">{move || s().welcome}</p>
+            <button
+                type="button"
+                class="ed-button ed-button--primary"
+                data-autofocus
+                on:click=move |_| chat.show_new_ticket()
+            >
+                {move || s().new_conversation}
+            </button>
+            <h2 class="ed-heading">{move || s().conversations}</h2>
+            <Show
+                when=move || !empty()
+                fallback=move || view! { <p class="ed-muted">{move || s().no_conversations}</p> }
+            >
+                <ul class="ed-tickets" role="list">
+                    <For
+                        each=move || chat.tickets.get()
+                        key=|t| (t.id.clone(), t.updated_at, t.unread, t.status == TicketStatus::Open)
+                        children=move |t| {
+                            let id = t.id.clone();
+                            let closed = t.status == TicketStatus::Closed;
+                            let status = move || if closed { s().status_closed } else { s().status_open };
+                            let unread = t.unread;
+                            view! {
+                                <li class="ed-tickets__item">
+                                    <button
+                                        type="button"
+                                        class="ed-ticket"
+                                        class:ed-ticket--closed=closed
+                                        on:click=move |_| chat.open_ticket(&id)
+                                    >
+                                        <span class="ed-ticket__subject">{t.subject.clone()}</span>
+                                        <span class="ed-ticket__meta">
+                                            <span class="ed-ticket__status">{status}</span>
+                                            {(unread > 0).then(|| view! {
+                                                <span class="ed-badge" data-testid="unread">
+                                                    {move || fill(s().unread, unread)}
+                                                </span>
+                                            })}
+                                        </span>
+                                        <span class="ed-ticket__preview">{t.preview.clone()}</span>
+                                    </button>
+                                </li>
+                            }
+                        }
+                    />
+                </ul>
+            </Show>
+            <HistoryPanel chat=chat />
+            <button type="button" class="ed-link-button" on:click=move |_| chat.show_memory()>
+                {move || s().memory_title}
+            </button>
+        </div>
+    }
+}

@@ -1,0 +1,63 @@
+//! A chat message as the widget keeps it: the wire fields plus its delivery status.
+
+use everdesk_api::{Message, Role};
+use serde::{Deserialize, Serialize};
+
+/// Where a customer message is on its way to the proxy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Delivery {
+    /// In the outbox; being sent or waiting to be.
+    Sending,
+    /// Confirmed by the proxy.
+    Sent,
+    /// The last attempt failed; the customer can retry. It stays in the outbox.
+    Failed {
+        /// Why, in words for the customer.
+        reason: String,
+    },
+}
+
+/// One message of a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// Client id for customer messages (the idempotency key), proxy id for replies.
+    pub id: String,
+    /// Author.
+    pub role: Role,
+    /// Plain text; rendered through the safe rich-text renderer only.
+    pub content: String,
+    /// Epoch ms, strictly increasing within a ticket for customer messages.
+    pub created_at: i64,
+    /// Delivery status; replies are always `Sent`.
+    pub delivery: Delivery,
+}
+
+impl ChatMessage {
+    /// A customer message that was just typed and not yet confirmed.
+    pub fn pending(id: String, content: String, created_at: i64) -> Self {
+        Self {
+            id,
+            role: Role::User,
+            content,
+            created_at,
+            delivery: Delivery::Sending,
+        }
+    }
+
+    /// A message the proxy confirmed or wrote.
+    pub fn confirmed(message: Message) -> Self {
+        Self {
+            id: message.id,
+            role: message.role,
+            content: message.content,
+            created_at: message.created_at,
+            delivery: Delivery::Sent,
+        }
+    }
+
+    /// Whether this came from support rather than the customer.
+    pub fn is_incoming(&self) -> bool {
+        self.role == Role::Assistant
+    }
+}

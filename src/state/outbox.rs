@@ -1,0 +1,202 @@
+//! The outbox: customer messages that are typed but not yet confirmed by the proxy.
+//! An entry gets its id and time when typed, is saved before it is sent, and leaves
+//! only when the proxy confirms, so nothing typed is lost and a resend reuses the id
+//! (the proxy dedupes on it), so nothing is stored twice.
+
+use serde::{Deserialize, Serialize};
+
+/// Shortest wait before retrying a failed send, ms.
+pub const BACKOFF_BASE_MS: i64 = 1_000;
+/// Longest wait between retries, ms.
+pub const BACKOFF_MAX_MS: i64 = 60_000;
+
+/// One unsent message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    /// Ticket it belongs to.
+    pub ticket_id: String,
+    /// Client message id (UUID): the idempotency key, fixed when typed.
+    pub id: String,
+    /// Text as typed.
+    pub content: String,
+    /// When typed, epoch ms (strictly increasing per ticket).
+    pub sent_at: i64,
+    /// Failed attempts so far.
+    #[serde(default)]
+    pub attempts: u32,
+    /// Not before this time, epoch ms (0 = now).
+    #[serde(default)]
+    pub next_try_at: i64,
+}
+
+/// Unsent messages, oldest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outbox {
+    entries: Vec<OutboxEntry>,
+}
+
+impl Outbox {
+    /// An outbox holding `entries`, sorted oldest first.
+    pub fn from_entries(mut entries: Vec<OutboxEntry>) -> Self {
+        entries.sort_by(|a, b| (a.sent_at, &a.id).cmp(&(b.sent_at, &b.id)));
+        entries.dedup_by(|a, b| a.id == b.id);
+        Self { entries }
+    }
+
+    /// All entries, oldest first.
+    pub fn entries(&self) -> &[OutboxEntry] {
+        &self.entries
+    }
+
+    /// Whether there is nothing to send.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Adds a freshly typed message; an id already present is left as it is.
+    pub fn push(&mut self, entry: OutboxEntry) {
+        if !self.contains(&entry.id) {
+            self.entries.push(entry);
+        }
+    }
+
+    /// Whether the message is still unsent.
+    pub fn contains(&self, id: &str) -> bool {
+        self.entries.iter().any(|e| e.id == id)
+    }
+
+    /// Drops a confirmed message; returns whether it was there.
+    pub fn confirm(&mut self, id: &str) -> bool {
+        let before = self.entries.len();
+        self.entries.retain(|e| e.id != id);
+        before != self.entries.len()
+    }
+
+    /// Drops every entry of a ticket (it was closed or forgotten).
+    pub fn drop_ticket(&mut self, ticket_id: &str) {
+        self.entries.retain(|e| e.ticket_id != ticket_id);
+    }
+
+    /// Records a failed attempt and schedules the next one with exponential backoff.
+    /// `jitter` in `0.0..1.0` spreads retries of many clients apart.
+    pub fn record_failure(&mut self, id: &str, now: i64, jitter: f64) {
+        if let Some(entry) = self.entries.iter_mut().find(|e| e.id == id) {
+            entry.attempts += 1;
+            entry.next_try_at = now + backoff_ms(entry.attempts, jitter);
+        }
+    }
+
+    /// Makes an entry due now (the customer pressed retry, or we came back online).
+    pub fn retry_now(&mut self, id: Option<&str>) {
+        for entry in &mut self.entries {
+            if id.is_none_or(|id| entry.id == id) {
+                entry.next_try_at = 0;
+            }
+        }
+    }
+
+    /// The entries to send at `now`: the oldest due entry of each ticket, so one
+    /// ticket's messages reach the proxy in the order they were typed.
+    pub fn due(&self, now: i64) -> Vec<OutboxEntry> {
+        let mut seen: Vec<&str> = Vec::new();
+        let mut due = Vec::new();
+        for entry in &self.entries {
+            if seen.contains(&entry.ticket_id.as_str()) {
+                continue;
+            }
+            seen.push(&entry.ticket_id);
+            if entry.next_try_at <= now {
+                due.push(entry.clone());
+            }
+        }
+        due
+    }
+
+    /// When the next entry becomes due, if any is waiting.
+    pub fn next_wake(&self, now: i64) -> Option<i64> {
+        self.entries.iter().map(|e| e.next_try_at.max(now)).min()
+    }
+}
+
+/// Wait after the `attempts`-th failure: base · 2^(attempts−1), capped, plus up to 50 % jitter.
+pub fn backoff_ms(attempts: u32, jitter: f64) -> i64 {
+    let exp = BACKOFF_BASE_MS.saturating_mul(1_i64 << attempts.saturating_sub(1).min(16));
+    let capped = exp.min(BACKOFF_MAX_MS);
+    capped + (capped as f64 * 0.5 * jitter.clamp(0.0, 1.0)) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(ticket: &str, id: &str, at: i64) -> OutboxEntry {
+        OutboxEntry {
+            ticket_id: ticket.into(),
+            id: id.into(),
+            content: format!("msg {id}"),
+            sent_at: at,
+            attempts: 0,
+            next_try_at: 0,
+        }
+    }
+
+    #[test]
+    fn push_is_idempotent_and_confirm_removes() {
+        let mut outbox = Outbox::default();
+        outbox.push(entry("t", "a", 1));
+        outbox.push(entry("t", "a", 1));
+        assert_eq!(outbox.entries().len(), 1);
+        assert!(outbox.confirm("a"));
+        assert!(!outbox.confirm("a"));
+        assert!(outbox.is_empty());
+    }
+
+    #[test]
+    fn due_sends_one_ticket_in_typed_order() {
+        let outbox = Outbox::from_entries(vec![
+            entry("t1", "b", 2),
+            entry("t1", "a", 1),
+            entry("t2", "c", 3),
+        ]);
+        let due: Vec<_> = outbox.due(0).into_iter().map(|e| e.id).collect();
+        assert_eq!(due, vec!["a", "c"]);
+    }
+
+    #[test]
+    fn failures_back_off_and_retry_now_clears_the_wait() {
+        let mut outbox = Outbox::from_entries(vec![entry("t", "a", 1)]);
+        outbox.record_failure("a", 1_000, 0.0);
+        assert!(outbox.due(1_500).is_empty());
+        assert_eq!(outbox.due(2_000).len(), 1);
+        outbox.record_failure("a", 2_000, 0.0);
+        assert_eq!(outbox.entries()[0].next_try_at, 4_000);
+        assert_eq!(outbox.next_wake(2_000), Some(4_000));
+        outbox.retry_now(Some("a"));
+        assert_eq!(outbox.due(2_000).len(), 1);
+    }
+
+    #[test]
+    fn a_waiting_head_blocks_later_messages_of_its_ticket() {
+        let mut outbox = Outbox::from_entries(vec![entry("t", "a", 1), entry("t", "b", 2)]);
+        outbox.record_failure("a", 0, 0.0);
+        assert!(outbox.due(10).is_empty(), "b must not overtake a");
+    }
+
+    #[test]
+    fn backoff_grows_and_caps() {
+        assert_eq!(backoff_ms(1, 0.0), 1_000);
+        assert_eq!(backoff_ms(2, 0.0), 2_000);
+        assert_eq!(backoff_ms(3, 0.0), 4_000);
+        assert_eq!(backoff_ms(30, 0.0), BACKOFF_MAX_MS);
+        assert_eq!(backoff_ms(1, 1.0), 1_500);
+        assert_eq!(backoff_ms(1, 7.0), 1_500);
+    }
+
+    #[test]
+    fn drop_ticket_keeps_others() {
+        let mut outbox = Outbox::from_entries(vec![entry("t1", "a", 1), entry("t2", "b", 2)]);
+        outbox.drop_ticket("t1");
+        assert_eq!(outbox.entries().len(), 1);
+        assert_eq!(outbox.entries()[0].ticket_id, "t2");
+    }
+}

@@ -1,0 +1,517 @@
+//! Per-origin browser storage that never panics: namespaced, versioned keys
+//! (`everdesk:v1:…`), values in a `{"v":1,"d":…}` envelope with a migration hook, and
+//! an in-memory fallback when `localStorage` is missing, blocked, throws or is full.
+//!
+//! Reading is forgiving: a corrupt or wrongly shaped value drops only its own key; a
+//! value from an older layout is migrated; one from a newer version is left alone.
+//! Nothing is written until the caller first calls [`Store::set`]: opening the store
+//! only writes and immediately removes [`PROBE_KEY`].
+
+use std::{cell::RefCell, collections::BTreeMap, rc::Rc};
+
+use serde::{de::DeserializeOwned, Serialize};
+use serde_json::Value;
+use thiserror::Error;
+use wasm_bindgen::{JsCast, JsValue};
+
+/// Every EverDesk key starts with this, whatever its version; [`Store::wipe`] uses it.
+pub const PREFIX: &str = "everdesk:";
+/// The current key namespace.
+pub const NAMESPACE: &str = "everdesk:v1:";
+/// Written and removed by [`Store::open`] to see whether storage works.
+pub const PROBE_KEY: &str = "everdesk:v1:probe";
+/// The envelope version [`Store::set`] writes.
+pub const CURRENT_VERSION: u64 = 1;
+
+/// What is stored. Each variant maps to one namespaced key (see [`Key::name`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Key {
+    /// The ticket list: `everdesk:v1:tickets`.
+    Tickets,
+    /// One ticket's messages: `everdesk:v1:ticket:<id>`.
+    Ticket(String),
+    /// Messages not yet delivered: `everdesk:v1:outbox`.
+    Outbox,
+    /// The chat session: `everdesk:v1:session`.
+    Session,
+    /// The anonymous visitor identity: `everdesk:v1:visitor`.
+    Visitor,
+    /// Customer preferences: `everdesk:v1:prefs`.
+    Prefs,
+}
+
+impl Key {
+    /// The storage key, e.g. `everdesk:v1:ticket:42`.
+    pub fn name(&self) -> String {
+        match self {
+            Self::Tickets => format!("{NAMESPACE}tickets"),
+            Self::Ticket(id) => format!("{NAMESPACE}ticket:{id}"),
+            Self::Outbox => format!("{NAMESPACE}outbox"),
+            Self::Session => format!("{NAMESPACE}session"),
+            Self::Visitor => format!("{NAMESPACE}visitor"),
+            Self::Prefs => format!("{NAMESPACE}prefs"),
+        }
+    }
+
+    /// The inverse of [`Key::name`]; `None` for foreign keys and [`PROBE_KEY`].
+    pub fn parse(name: &str) -> Option<Self> {
+        let rest = name.strip_prefix(NAMESPACE)?;
+        match rest {
+            "tickets" => Some(Self::Tickets),
+            "outbox" => Some(Self::Outbox),
+            "session" => Some(Self::Session),
+            "visitor" => Some(Self::Visitor),
+            "prefs" => Some(Self::Prefs),
+            _ => rest
+                .strip_prefix("ticket:")
+                .filter(|id| !id.is_empty())
+                .map(|id| Self::Ticket(id.to_owned())),
+        }
+    }
+}
+
+/// Why storage did not (fully) work. The UI may show a quiet notice; nothing is lost
+/// for the current session either way.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum StorageError {
+    /// `localStorage` is missing or refused access (private mode, blocked, sandboxed).
+    #[error("browser storage is unavailable: {0}")]
+    Unavailable(String),
+    /// The origin's storage quota is full.
+    #[error("browser storage is full")]
+    QuotaExceeded,
+    /// Any other failure while writing.
+    #[error("could not write to browser storage: {0}")]
+    Write(String),
+    /// The value could not be turned into JSON.
+    #[error("could not serialize the value: {0}")]
+    Serialize(String),
+}
+
+/// A raw stored string, classified. Pure; see [`decode`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decoded {
+    /// Current-version data, possibly migrated from an older layout.
+    Data(Value),
+    /// Written by a newer version of the widget: leave it alone.
+    Newer(u64),
+    /// Unusable: not JSON, or no migration path. The key should be dropped.
+    Corrupt(String),
+}
+
+/// Wraps `value` in the current envelope: `{"v":1,"d":<value>}`.
+pub fn encode<T: Serialize>(value: &T) -> Result<String, StorageError> {
+    let data = serde_json::to_value(value).map_err(|e| StorageError::Serialize(e.to_string()))?;
+    let envelope = serde_json::json!({ "v": CURRENT_VERSION, "d": data });
+    Ok(envelope.to_string())
+}
+
+/// Reads a raw stored string: an envelope of the current version is unwrapped, an
+/// older one (or a legacy un-enveloped value, version 0) is run through [`migrate`]
+/// step by step, a newer one is reported as [`Decoded::Newer`].
+pub fn decode(raw: &str) -> Decoded {
+    let value: Value = match serde_json::from_str(raw) {
+        Ok(value) => value,
+        Err(e) => return Decoded::Corrupt(format!("not JSON: {e}")),
+    };
+    let (mut version, mut data) = split_envelope(value);
+    if version > CURRENT_VERSION {
+        return Decoded::Newer(version);
+    }
+    while version < CURRENT_VERSION {
+        match migrate(version, data) {
+            Some(next) => data = next,
+            None => return Decoded::Corrupt(format!("no migration from version {version}")),
+        }
+        version += 1;
+    }
+    Decoded::Data(data)
+}
+
+/// `{"v":<n>,"d":<data>}` → `(n, data)`; anything else is a legacy value: `(0, value)`.
+fn split_envelope(value: Value) -> (u64, Value) {
+    match value {
+        Value::Object(mut map) if map.len() == 2 && map.contains_key("d") => {
+            match map.get("v").and_then(Value::as_u64) {
+                Some(version) => (version, map.remove("d").unwrap_or(Value::Null)),
+                None => (0, Value::Object(map)),
+            }
+        }
+        other => (0, other),
+    }
+}
+
+/// Upgrades data stored under envelope `version` to `version + 1`; `None` when there
+/// is no way to. Add one arm per layout change.
+///
+/// - v0 → v1: values written before envelopes existed are the data itself.
+pub fn migrate(version: u64, value: Value) -> Option<Value> {
+    match version {
+        0 => Some(value),
+        _ => None,
+    }
+}
+
+/// Where values live: browser storage, plus an in-memory map for the session.
+#[derive(Debug)]
+struct Inner {
+    /// `None` when we run in memory only.
+    storage: Option<web_sys::Storage>,
+    /// Raw encoded values that could not be persisted (or all values, without storage).
+    memory: RefCell<BTreeMap<String, String>>,
+    /// Why some or all values live only in memory.
+    degraded: RefCell<Option<StorageError>>,
+}
+
+/// The widget's storage. Cheap to clone (shared inside); never panics.
+#[derive(Debug, Clone)]
+pub struct Store {
+    inner: Rc<Inner>,
+}
+
+impl Store {
+    /// Opens `window.localStorage`, falling back to memory (and recording why in
+    /// [`Store::degraded`]) when it is missing or throws.
+    pub fn open() -> Self {
+        match local_storage() {
+            Ok(storage) => Self::from_storage(storage),
+            Err(error) => Self::memory_because(Some(error)),
+        }
+    }
+
+    /// A store that lives only as long as the page. Works natively too.
+    pub fn in_memory() -> Self {
+        Self::memory_because(None)
+    }
+
+    /// Uses `storage` if a probe write/remove succeeds, else falls back to memory.
+    pub fn from_storage(storage: web_sys::Storage) -> Self {
+        let probe = storage
+            .set_item(PROBE_KEY, "1")
+            .and_then(|()| storage.remove_item(PROBE_KEY));
+        match probe {
+            Ok(()) => Self::with(Some(storage), None),
+            Err(e) => Self::memory_because(Some(StorageError::Unavailable(describe(&e)))),
+        }
+    }
+
+    fn memory_because(error: Option<StorageError>) -> Self {
+        Self::with(None, error)
+    }
+
+    fn with(storage: Option<web_sys::Storage>, degraded: Option<StorageError>) -> Self {
+        Self {
+            inner: Rc::new(Inner {
+                storage,
+                memory: RefCell::new(BTreeMap::new()),
+                degraded: RefCell::new(degraded),
+            }),
+        }
+    }
+
+    /// True when values survive a reload (backed by `localStorage`).
+    pub fn is_persistent(&self) -> bool {
+        self.inner.storage.is_some()
+    }
+
+    /// Why values are (partly) kept in memory: storage unavailable at open, or the
+    /// last failed write. `None` when everything is persisted.
+    pub fn degraded(&self) -> Option<StorageError> {
+        self.inner.degraded.borrow().clone()
+    }
+
+    /// Reads `key`. Missing, corrupt, wrongly shaped or newer-version values read as
+    /// `None`; corrupt and wrongly shaped ones are removed so they cannot stick.
+    pub fn get<T: DeserializeOwned>(&self, key: &Key) -> Option<T> {
+        let name = key.name();
+        let raw = self.read_raw(&name)?;
+        let data = match decode(&raw) {
+            Decoded::Data(data) => data,
+            Decoded::Newer(_) => return None,
+            Decoded::Corrupt(why) => {
+                self.drop_key(&name, &why);
+                return None;
+            }
+        };
+        match serde_json::from_value(data) {
+            Ok(value) => Some(value),
+            Err(e) => {
+                self.drop_key(&name, &format!("unexpected shape: {e}"));
+                None
+            }
+        }
+    }
+
+    /// Writes `value` under `key`. When storage refuses (full, blocked), the value is
+    /// kept in memory so the session keeps working, and the error is returned.
+    pub fn set<T: Serialize>(&self, key: &Key, value: &T) -> Result<(), StorageError> {
+        let name = key.name();
+        let raw = encode(value)?;
+        let Some(storage) = &self.inner.storage else {
+            self.inner.memory.borrow_mut().insert(name, raw);
+            return Ok(());
+        };
+        match storage.set_item(&name, &raw) {
+            Ok(()) => {
+                let mut memory = self.inner.memory.borrow_mut();
+                memory.remove(&name);
+                if memory.is_empty() {
+                    *self.inner.degraded.borrow_mut() = None;
+                }
+                Ok(())
+            }
+            Err(e) => {
+                let error = write_error(&e);
+                self.inner.memory.borrow_mut().insert(name, raw);
+                *self.inner.degraded.borrow_mut() = Some(error.clone());
+                Err(error)
+            }
+        }
+    }
+
+    /// Removes `key` from memory and storage.
+    pub fn remove(&self, key: &Key) {
+        let name = key.name();
+        self.inner.memory.borrow_mut().remove(&name);
+        self.remove_stored(&name);
+    }
+
+    /// Removes every `everdesk:` key (any version) and nothing else. Used by
+    /// forget-me and shutdown. Memory is always cleared; an error means some
+    /// persisted keys could not be listed or removed.
+    pub fn wipe(&self) -> Result<(), StorageError> {
+        self.inner
+            .memory
+            .borrow_mut()
+            .retain(|name, _| !name.starts_with(PREFIX));
+        let Some(storage) = &self.inner.storage else {
+            return Ok(());
+        };
+        let ours = everdesk_keys(storage).map_err(|e| StorageError::Write(describe(&e)))?;
+        let mut result = Ok(());
+        for name in ours {
+            if let Err(e) = storage.remove_item(&name) {
+                result = Err(StorageError::Write(describe(&e)));
+            }
+        }
+        result
+    }
+
+    fn read_raw(&self, name: &str) -> Option<String> {
+        if let Some(raw) = self.inner.memory.borrow().get(name) {
+            return Some(raw.clone());
+        }
+        let storage = self.inner.storage.as_ref()?;
+        match storage.get_item(name) {
+            Ok(raw) => raw,
+            Err(e) => {
+                warn(&format!("could not read {name}: {}", describe(&e)));
+                None
+            }
+        }
+    }
+
+    fn drop_key(&self, name: &str, why: &str) {
+        warn(&format!("dropping unreadable {name}: {why}"));
+        self.inner.memory.borrow_mut().remove(name);
+        self.remove_stored(name);
+    }
+
+    fn remove_stored(&self, name: &str) {
+        if let Some(storage) = &self.inner.storage {
+            if let Err(e) = storage.remove_item(name) {
+                warn(&format!("could not remove {name}: {}", describe(&e)));
+            }
+        }
+    }
+}
+
+/// `window.localStorage`, or why not. Accessing it can itself throw.
+fn local_storage() -> Result<web_sys::Storage, StorageError> {
+    let window = web_sys::window().ok_or_else(|| StorageError::Unavailable("no window".into()))?;
+    match window.local_storage() {
+        Ok(Some(storage)) => Ok(storage),
+        Ok(None) => Err(StorageError::Unavailable("localStorage is null".into())),
+        Err(e) => Err(StorageError::Unavailable(describe(&e))),
+    }
+}
+
+/// All keys in `storage` that start with [`PREFIX`].
+fn everdesk_keys(storage: &web_sys::Storage) -> Result<Vec<String>, JsValue> {
+    let mut ours = Vec::new();
+    for index in 0..storage.length()? {
+        if let Some(name) = storage.key(index)? {
+            if name.starts_with(PREFIX) {
+                ours.push(name);
+            }
+        }
+    }
+    Ok(ours)
+}
+
+/// Classifies a thrown write error: quota errors by DOMException name (Chromium,
+/// WebKit, and Firefox's legacy name), anything else as [`StorageError::Write`].
+fn write_error(error: &JsValue) -> StorageError {
+    let quota = error
+        .dyn_ref::<web_sys::DomException>()
+        .is_some_and(|e| is_quota_name(&e.name()));
+    if quota {
+        StorageError::QuotaExceeded
+    } else {
+        StorageError::Write(describe(error))
+    }
+}
+
+/// True for the names browsers give a full-storage `DOMException`.
+pub fn is_quota_name(name: &str) -> bool {
+    matches!(name, "QuotaExceededError" | "NS_ERROR_DOM_QUOTA_REACHED")
+}
+
+/// A thrown JS value as text, for messages and logs.
+fn describe(error: &JsValue) -> String {
+    if let Some(e) = error.dyn_ref::<web_sys::DomException>() {
+        format!("{}: {}", e.name(), e.message())
+    } else if let Some(e) = error.dyn_ref::<js_sys::Error>() {
+        String::from(e.message())
+    } else {
+        error.as_string().unwrap_or_else(|| format!("{error:?}"))
+    }
+}
+
+/// A console warning in the browser; stderr in native tests (no JS there).
+fn warn(message: &str) {
+    #[cfg(target_arch = "wasm32")]
+    web_sys::console::warn_1(&format!("EverDesk storage: {message}").into());
+    #[cfg(not(target_arch = "wasm32"))]
+    eprintln!("EverDesk storage: {message}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+    use serde_json::json;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Prefs {
+        sound: bool,
+    }
+
+    #[test]
+    fn keys_are_namespaced_and_versioned() {
+        assert_eq!(Key::Tickets.name(), "everdesk:v1:tickets");
+        assert_eq!(Key::Ticket("t-42".into()).name(), "everdesk:v1:ticket:t-42");
+        assert_eq!(Key::Outbox.name(), "everdesk:v1:outbox");
+        assert_eq!(Key::Session.name(), "everdesk:v1:session");
+        assert_eq!(Key::Visitor.name(), "everdesk:v1:visitor");
+        assert_eq!(Key::Prefs.name(), "everdesk:v1:prefs");
+        assert!(PROBE_KEY.starts_with(NAMESPACE) && NAMESPACE.starts_with(PREFIX));
+    }
+
+    #[test]
+    fn key_names_parse_back() {
+        for key in [
+            Key::Tickets,
+            Key::Ticket("a:b".into()),
+            Key::Outbox,
+            Key::Session,
+            Key::Visitor,
+            Key::Prefs,
+        ] {
+            assert_eq!(Key::parse(&key.name()), Some(key));
+        }
+        for foreign in [
+            PROBE_KEY,
+            "everdesk:v1:ticket:",
+            "everdesk:v2:tickets",
+            "cart",
+            "",
+        ] {
+            assert_eq!(Key::parse(foreign), None, "{foreign}");
+        }
+    }
+
+    #[test]
+    fn envelope_round_trips() {
+        let raw = encode(&Prefs { sound: true }).unwrap();
+        let parsed: Value = serde_json::from_str(&raw).unwrap();
+        assert_eq!(parsed, json!({ "v": 1, "d": { "sound": true } }));
+        assert_eq!(decode(&raw), Decoded::Data(json!({ "sound": true })));
+    }
+
+    #[test]
+    fn legacy_unenveloped_values_migrate_from_v0() {
+        assert_eq!(
+            decode(r#"{"sound":false}"#),
+            Decoded::Data(json!({ "sound": false }))
+        );
+        assert_eq!(decode("[1,2]"), Decoded::Data(json!([1, 2])));
+        assert_eq!(decode(r#""visitor-1""#), Decoded::Data(json!("visitor-1")));
+        assert_eq!(decode(r#"{"v":0,"d":[1]}"#), Decoded::Data(json!([1])));
+        // Looks like an envelope but the version is not a number: legacy data.
+        assert_eq!(
+            decode(r#"{"v":"x","d":1}"#),
+            Decoded::Data(json!({ "v": "x", "d": 1 }))
+        );
+        assert_eq!(migrate(0, json!({ "a": 1 })), Some(json!({ "a": 1 })));
+        assert_eq!(migrate(CURRENT_VERSION, json!(1)), None);
+    }
+
+    #[test]
+    fn newer_versions_are_left_alone_and_garbage_is_corrupt() {
+        assert_eq!(decode(r#"{"v":2,"d":{}}"#), Decoded::Newer(2));
+        assert!(matches!(decode("{not json"), Decoded::Corrupt(_)));
+        assert!(matches!(decode(""), Decoded::Corrupt(_)));
+    }
+
+    #[test]
+    fn memory_store_round_trips_and_removes() {
+        let store = Store::in_memory();
+        assert!(!store.is_persistent());
+        assert_eq!(store.degraded(), None);
+        assert_eq!(store.get::<Prefs>(&Key::Prefs), None);
+        store.set(&Key::Prefs, &Prefs { sound: true }).unwrap();
+        assert_eq!(store.get(&Key::Prefs), Some(Prefs { sound: true }));
+        let shared = store.clone();
+        shared.remove(&Key::Prefs);
+        assert_eq!(store.get::<Prefs>(&Key::Prefs), None);
+    }
+
+    #[test]
+    fn wrong_shape_drops_only_that_key() {
+        let store = Store::in_memory();
+        store.set(&Key::Prefs, &"not prefs").unwrap();
+        store.set(&Key::Visitor, &"v-1").unwrap();
+        assert_eq!(store.get::<Prefs>(&Key::Prefs), None);
+        assert_eq!(store.get::<String>(&Key::Prefs), None, "dropped, not kept");
+        assert_eq!(store.get::<String>(&Key::Visitor).as_deref(), Some("v-1"));
+    }
+
+    #[test]
+    fn wipe_clears_memory() {
+        let store = Store::in_memory();
+        store.set(&Key::Outbox, &vec![1, 2]).unwrap();
+        store.set(&Key::Ticket("9".into()), &true).unwrap();
+        store.wipe().unwrap();
+        assert_eq!(store.get::<Vec<u8>>(&Key::Outbox), None);
+        assert_eq!(store.get::<bool>(&Key::Ticket("9".into())), None);
+    }
+
+    #[test]
+    fn quota_names_are_recognised() {
+        assert!(is_quota_name("QuotaExceededError"));
+        assert!(is_quota_name("NS_ERROR_DOM_QUOTA_REACHED"));
+        assert!(!is_quota_name("SecurityError"));
+    }
+
+    #[test]
+    fn errors_read_well() {
+        assert_eq!(
+            StorageError::QuotaExceeded.to_string(),
+            "browser storage is full"
+        );
+        assert!(StorageError::Unavailable("SecurityError".into())
+            .to_string()
+            .contains("SecurityError"));
+    }
+}

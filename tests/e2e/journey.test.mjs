@@ -1,0 +1,84 @@
+// The whole customer journey on the verified-customer demo page, against the real
+// proxy pointed at a local-everos with test controls: new ticket → message → reply
+// → reload keeps the transcript → close with a rating → the closed ticket is
+// recalled in the next one → escalate → hand-off card. EverOS's request log proves
+// what was stored, for whom, and that nothing was stored twice.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launchBrowser, startStack, screenshot, DEMO } from './harness.mjs';
+import { ShopPage } from './shop-page.mjs';
+
+let stack, browser;
+before(async () => {
+  stack = await startStack({ everos: true });
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+test('a verified customer goes through the whole journey', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const shop = new ShopPage(page, stack);
+  await shop.goto('/account.html');
+  await shop.open();
+  await screenshot(page, 'home-empty');
+
+  await shop.newTicket('Tent pole snapped');
+  // The proxy's opening message arrives.
+  await shop.w().locator('li.ed-msg:not(.ed-msg--mine)').first().waitFor();
+  await shop.send("Hi, I'm Dana. The tent pole snapped on my first trip, order 4417.");
+  await screenshot(page, 'conversation');
+
+  // Reload: the transcript is still there (browser storage), and the ticket is listed.
+  await page.reload();
+  await shop.open();
+  await shop.w().getByRole('button', { name: /Tent pole snapped/ }).click();
+  await shop.message('The tent pole snapped on my first trip').waitFor();
+  assert.equal(await shop.w().locator('li.ed-msg--mine').count(), 1);
+
+  // Close with a rating: read-only afterwards.
+  await shop.w().getByRole('button', { name: 'Close ticket' }).click();
+  await shop.w().getByText('5 out of 5').click();
+  await shop.w().getByRole('button', { name: 'Close ticket' }).click();
+  await shop.w().getByText('This ticket is closed.').waitFor();
+  assert.equal(await shop.composer().count(), 0);
+
+  // Back on the list, the closed ticket is recalled as past history.
+  await shop.backToList();
+  const history = shop.w().getByRole('region', { name: 'From your past tickets' });
+  await history.locator('.ed-history__item').first().waitFor();
+  assert.match(await history.textContent(), /pole/i);
+  await screenshot(page, 'recalled-history');
+
+  // The next ticket: the reply points at the similar past issue.
+  await shop.newTicket('Replacement pole');
+  await shop.send('The replacement pole snapped as well.');
+  const replies = shop.w().locator('li.ed-msg:not(.ed-msg--mine)');
+  assert.match(await replies.last().textContent(), /similar issue before/i);
+
+  // Escalate: the hand-off summary card is shown and kept in the ticket.
+  await shop.w().getByRole('button', { name: 'Talk to a person' }).click();
+  const card = shop.w().getByRole('region', { name: 'Handed over to a person' });
+  await card.waitFor();
+  assert.match(await card.textContent(), /What we tried/);
+  await screenshot(page, 'handoff');
+  const ticketId = (await shop.stored('everdesk:v1:tickets'))[0].id;
+  const record = await shop.stored(`everdesk:v1:ticket:${ticketId}`);
+  assert.ok(record.handoff, 'the hand-off is kept in the ticket state');
+
+  // What EverOS received: only Dana's memory, each customer message exactly once.
+  const added = await stack.everos.addedMessages();
+  assert.ok(added.length > 0);
+  assert.ok(added.every((m) => m.user_id === DEMO.DEMO_USER_ID), JSON.stringify(added));
+  const mine = added.filter((m) => m.role === 'user').map((m) => m.content);
+  assert.deepEqual(mine, [
+    "Hi, I'm Dana. The tent pole snapped on my first trip, order 4417.",
+    'The replacement pole snapped as well.',
+  ]);
+  const flushes = await stack.everos.requests('flush');
+  assert.equal(flushes.length, 1);
+  await context.close();
+});
