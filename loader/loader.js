@@ -3,11 +3,11 @@
 // (budget 2 KB gz). Host and frame talk by postMessage with exact origins, checked
 // both ways; identity travels in messages, never in URLs.
 (function (w, d) {
-  'use strict';
   var api = w.EverDesk;
   if (api && api.loaded) return;
 
-  var script = d.currentScript || d.querySelector('script[data-proxy-url]');
+  // Classic scripts, async or injected, run with currentScript set.
+  var script = d.currentScript;
   if (!script || !script.src) return;
   var ORIGIN = new URL(script.src, d.baseURI).origin;
   var data = script.dataset;
@@ -30,7 +30,7 @@
   // identify() takes the same fields, camel-cased like dataset: {userId, userHash} or {userJwt}.
   function readIdentity(o) {
     return o.userJwt ? { jwt: o.userJwt }
-      : o.userId ? { user_id: o.userId, user_hash: o.userHash, name: o.userName, email: o.userEmail }
+      : o.userId ? { user_id: o.userId, user_hash: o.userHash }
       : undefined;
   }
   identity = readIdentity(data);
@@ -44,9 +44,9 @@
     ':host{all:initial}.l,.f{position:fixed;z-index:2147483000;' + side + ':20px;border:0}' +
     '.l{bottom:20px;width:56px;height:56px;border-radius:50%;background:' + brand + ';color:#fff;cursor:pointer;' +
     'box-shadow:0 4px 14px #0004;display:grid;place-items:center;padding:0}' +
-    '.l:focus-visible{outline:3px solid #fff;box-shadow:0 0 0 6px ' + brand + '}' +
+    '.l:focus-visible{outline:3px solid ' + brand + ';outline-offset:3px}' +
     '.b{position:absolute;top:-2px;' + side + ':-2px;min-width:20px;border-radius:10px;background:#b3261e;' +
-    'font:600 12px/20px system-ui,sans-serif;padding:0 5px}[hidden]{display:none}' +
+    'font:600 12px/20px sans-serif;padding:0 5px}[hidden]{display:none}' +
     '.f{bottom:88px;width:400px;height:min(640px,calc(100dvh - 108px));border-radius:12px;box-shadow:0 8px 30px #0005}' +
     '@media(max-width:480px){.f{inset:0;width:100%;height:100dvh;border-radius:0}}'
   );
@@ -66,8 +66,8 @@
     attr('aria-label', labels[isOpen ? 1 : 0] + (n ? ' (' + n + ')' : ''));
   }
   function emit(name, detail) {
-    (listeners[name] || []).slice().forEach(function (fn) {
-      try { fn(detail); } catch (e) { setTimeout(function () { throw e; }); }
+    (listeners[name] || []).forEach(function (fn) {
+      try { fn(detail); } catch (e) { console.error(e); }
     });
   }
   function post(msg) {
@@ -105,6 +105,24 @@
   }
   function toggle() { isOpen ? close() : open(); }
 
+  // Browsers that block third-party storage leave the frame without any: it then
+  // keeps its `everdesk:` keys in this page's first-party storage through us.
+  var ours = /^everdesk:/;
+  function hostStore(key, value) {
+    try {
+      if (!ours.test(key)) return;
+      if (value == null) localStorage.removeItem(key); else localStorage.setItem(key, value);
+    } catch (e) { /* blocked here too: the frame keeps working in memory */ }
+  }
+  function snapshot() {
+    var all = {};
+    try { Object.keys(localStorage).forEach(function (k) { if (ours.test(k)) all[k] = localStorage[k]; }); } catch (e) { }
+    return all;
+  }
+  w.addEventListener('storage', function (e) {
+    if (ours.test(e.key)) post({ type: 'stored', key: e.key, value: e.newValue });
+  });
+
   w.addEventListener('message', function (e) {
     if (!frame || e.origin !== ORIGIN || e.source !== frame.contentWindow || typeof e.data != 'string') return;
     var m;
@@ -112,9 +130,10 @@
     var t = m && m.type;
     if (t == 'ready') {
       ready = 1;
-      post({ type: 'init', config: config, identity: identity });
+      post({ type: 'init', config: config, identity: identity, store: snapshot() });
       if (isOpen) { frame.focus(); post({ type: 'opened' }); }
     } else if (t == 'close') close();
+    else if (t == 'store') hostStore(m.key, m.value);
     else if (t == 'labels') { labels = [m.open, m.close]; label(); }
     else if (t == 'unread') { badge.textContent = m.count; badge.hidden = !m.count; label(); }
     if (/^(ready|message|unread|escalated|error)$/.test(t)) emit(t, m);
@@ -129,15 +148,14 @@
     close: close,
     toggle: toggle,
     on: function (name, fn) { (listeners[name] = listeners[name] || []).push(fn); },
-    off: function (name, fn) { listeners[name] = (listeners[name] || []).filter(function (f) { return f !== fn; }); },
+    off: function (name, fn) { listeners[name] = (listeners[name] || []).filter(function (f) { return f != fn; }); },
     identify: function (o) { identity = readIdentity(o || {}); if (identity) post({ type: 'identify', identity: identity }); },
     setLocale: function (tag) { config.locale = tag; post({ type: 'set_locale', locale: tag }); },
     shutdown: function () { identity = undefined; post({ type: 'shutdown' }); close(); }
   };
   api = w.EverDesk = function (cmd) {
     var fn = commands[cmd];
-    if (!fn) return console.warn('EverDesk?', cmd);
-    return fn.apply(null, [].slice.call(arguments, 1));
+    return fn && fn.apply(null, [].slice.call(arguments, 1));
   };
   api.loaded = 1;
 

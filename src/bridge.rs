@@ -6,6 +6,8 @@
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 
+use std::collections::BTreeMap;
+
 use everdesk_api::SessionRequest;
 
 use crate::config::HostConfig;
@@ -21,6 +23,17 @@ pub enum HostToFrame {
         /// Who the customer is, as the host's backend signed it; absent → visitor.
         #[serde(default)]
         identity: Option<SessionRequest>,
+        /// The host page's first-party copy of our `everdesk:` keys, used when the
+        /// frame's own storage is blocked (third-party storage blocking).
+        #[serde(default)]
+        store: BTreeMap<String, String>,
+    },
+    /// Another tab changed the host page's copy of one of our keys.
+    Stored {
+        /// The key.
+        key: String,
+        /// The new raw value; `None` when removed.
+        value: Option<String>,
     },
     /// `EverDesk('identify', …)`: the customer logged in (or another one did).
     Identify {
@@ -67,6 +80,14 @@ pub enum FrameToHost {
     Error {
         /// A stable code such as `upstream_unavailable`.
         code: String,
+    },
+    /// Keep this key in the host page's first-party storage (the frame's own storage
+    /// is blocked); `None` removes it. The loader accepts only `everdesk:` keys.
+    Store {
+        /// The key.
+        key: String,
+        /// The raw value.
+        value: Option<String>,
     },
     /// Launcher labels in the widget's language.
     Labels {
@@ -139,7 +160,10 @@ mod tests {
     #[test]
     fn init_from_the_host_parent_is_accepted() {
         let msg = r#"{"type":"init","config":{"title":"Acme"}}"#;
-        let Some(HostToFrame::Init { config, identity }) = accept(HOST, HOST, true, msg) else {
+        let Some(HostToFrame::Init {
+            config, identity, ..
+        }) = accept(HOST, HOST, true, msg)
+        else {
             panic!("init refused");
         };
         assert_eq!(config.title.as_deref(), Some("Acme"));

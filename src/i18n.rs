@@ -9,6 +9,8 @@ pub struct Strings {
     pub lang: &'static str,
     /// Whether the script runs right to left.
     pub rtl: bool,
+    /// Launcher label while the panel is closed.
+    pub open_chat: &'static str,
     /// Close button of the panel.
     pub close_chat: &'static str,
     /// Greeting above the ticket list.
@@ -113,6 +115,7 @@ pub struct Strings {
 pub static EN: Strings = Strings {
     lang: "en",
     rtl: false,
+    open_chat: "Open support chat",
     close_chat: "Close support chat",
     welcome: "Hi! Ask us anything. We remember your past tickets, so you never have to repeat yourself.",
     conversations: "Your conversations",
@@ -168,6 +171,7 @@ pub static EN: Strings = Strings {
 pub static ES: Strings = Strings {
     lang: "es",
     rtl: false,
+    open_chat: "Abrir el chat de soporte",
     close_chat: "Cerrar el chat de soporte",
     welcome: "¡Hola! Pregúntanos lo que quieras. Recordamos tus consultas anteriores para que no tengas que repetirte.",
     conversations: "Tus conversaciones",
@@ -223,6 +227,7 @@ pub static ES: Strings = Strings {
 pub static AR: Strings = Strings {
     lang: "ar",
     rtl: true,
+    open_chat: "فتح محادثة الدعم",
     close_chat: "إغلاق محادثة الدعم",
     welcome: "مرحبًا! اسألنا عن أي شيء. نتذكر تذاكرك السابقة حتى لا تضطر إلى التكرار.",
     conversations: "محادثاتك",

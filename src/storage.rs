@@ -91,8 +91,8 @@ pub enum StorageError {
 /// A raw stored string, classified. Pure; see [`decode`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decoded {
-    /// Current-version data, possibly migrated from an older layout.
-    Data(Value),
+    /// Current-version data as JSON text, possibly migrated from an older layout.
+    Data(String),
     /// Written by a newer version of the widget: leave it alone.
     Newer(u64),
     /// Unusable: not JSON, or no migration path. The key should be dropped.
@@ -101,15 +101,32 @@ pub enum Decoded {
 
 /// Wraps `value` in the current envelope: `{"v":1,"d":<value>}`.
 pub fn encode<T: Serialize>(value: &T) -> Result<String, StorageError> {
-    let data = serde_json::to_value(value).map_err(|e| StorageError::Serialize(e.to_string()))?;
-    let envelope = serde_json::json!({ "v": CURRENT_VERSION, "d": data });
-    Ok(envelope.to_string())
+    // Serialised straight to text: no intermediate `Value`, so each stored type
+    // costs one serializer in the wasm, not two.
+    let data = serde_json::to_string(value).map_err(|e| StorageError::Serialize(e.to_string()))?;
+    Ok(format!("{{\"v\":{CURRENT_VERSION},\"d\":{data}}}"))
+}
+
+/// The current envelope, borrowed: the data stays unparsed text.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Envelope<'a> {
+    v: u64,
+    #[serde(borrow)]
+    d: &'a serde_json::value::RawValue,
 }
 
 /// Reads a raw stored string: an envelope of the current version is unwrapped, an
 /// older one (or a legacy un-enveloped value, version 0) is run through [`migrate`]
 /// step by step, a newer one is reported as [`Decoded::Newer`].
 pub fn decode(raw: &str) -> Decoded {
+    // Only a JSON object can be an envelope (serde would also read `[1, 2]` as one).
+    let object = raw.trim_start().starts_with('{');
+    if let Some(Envelope { v, d }) = object.then(|| serde_json::from_str(raw).ok()).flatten() {
+        if v == CURRENT_VERSION {
+            return Decoded::Data(d.get().to_owned());
+        }
+    }
     let value: Value = match serde_json::from_str(raw) {
         Ok(value) => value,
         Err(e) => return Decoded::Corrupt(format!("not JSON: {e}")),
@@ -125,7 +142,7 @@ pub fn decode(raw: &str) -> Decoded {
         }
         version += 1;
     }
-    Decoded::Data(data)
+    Decoded::Data(data.to_string())
 }
 
 /// `{"v":<n>,"d":<data>}` → `(n, data)`; anything else is a legacy value: `(0, value)`.
@@ -161,6 +178,19 @@ struct Inner {
     memory: RefCell<BTreeMap<String, String>>,
     /// Why some or all values live only in memory.
     degraded: RefCell<Option<StorageError>>,
+    /// When the frame's own storage is blocked (third-party storage blocking), every
+    /// write is mirrored to the host page's first-party storage through the loader.
+    mirror: RefCell<Option<Mirror>>,
+}
+
+/// Receives `(key, Some(value))` for writes and `(key, None)` for removals.
+#[derive(Clone)]
+struct Mirror(Rc<dyn Fn(&str, Option<&str>)>);
+
+impl std::fmt::Debug for Mirror {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Mirror")
+    }
 }
 
 /// The widget's storage. Cheap to clone (shared inside); never panics.
@@ -205,13 +235,60 @@ impl Store {
                 storage,
                 memory: RefCell::new(BTreeMap::new()),
                 degraded: RefCell::new(degraded),
+                mirror: RefCell::new(None),
             }),
         }
     }
 
-    /// True when values survive a reload (backed by `localStorage`).
+    /// True when values survive a reload (backed by `localStorage`, ours or the
+    /// host page's through [`Store::mirror_to_host`]).
     pub fn is_persistent(&self) -> bool {
-        self.inner.storage.is_some()
+        self.inner.storage.is_some() || self.inner.mirror.borrow().is_some()
+    }
+
+    /// Our own storage is blocked (browsers that block third-party storage): keep
+    /// data in memory, seeded from the host page's `everdesk:` keys (`snapshot`), and
+    /// hand every write to `write`, which the loader stores first-party. No-op (false)
+    /// when our own storage works.
+    pub fn mirror_to_host(
+        &self,
+        snapshot: impl IntoIterator<Item = (String, String)>,
+        write: impl Fn(&str, Option<&str>) + 'static,
+    ) -> bool {
+        if self.inner.storage.is_some() {
+            return false;
+        }
+        {
+            let mut memory = self.inner.memory.borrow_mut();
+            for (name, raw) in snapshot {
+                if name.starts_with(NAMESPACE) && name != PROBE_KEY {
+                    memory.entry(name).or_insert(raw);
+                }
+            }
+        }
+        *self.inner.mirror.borrow_mut() = Some(Mirror(Rc::new(write)));
+        *self.inner.degraded.borrow_mut() = None;
+        true
+    }
+
+    /// Another tab changed the host page's copy of `name`: take it over without
+    /// mirroring it back.
+    pub fn apply_host_change(&self, name: &str, raw: Option<String>) {
+        if self.inner.mirror.borrow().is_none() || !name.starts_with(NAMESPACE) {
+            return;
+        }
+        let mut memory = self.inner.memory.borrow_mut();
+        match raw {
+            Some(raw) => memory.insert(name.to_owned(), raw),
+            None => memory.remove(name),
+        };
+    }
+
+    fn mirror(&self, name: &str, raw: Option<&str>) {
+        let mirror = self.inner.mirror.borrow().clone();
+        if let Some(Mirror(write)) = mirror {
+            write(name, raw);
+        }
     }
 
     /// Why values are (partly) kept in memory: storage unavailable at open, or the
@@ -233,7 +310,7 @@ impl Store {
                 return None;
             }
         };
-        match serde_json::from_value(data) {
+        match serde_json::from_str(&data) {
             Ok(value) => Some(value),
             Err(e) => {
                 self.drop_key(&name, &format!("unexpected shape: {e}"));
@@ -248,6 +325,7 @@ impl Store {
         let name = key.name();
         let raw = encode(value)?;
         let Some(storage) = &self.inner.storage else {
+            self.mirror(&name, Some(&raw));
             self.inner.memory.borrow_mut().insert(name, raw);
             return Ok(());
         };
@@ -280,10 +358,18 @@ impl Store {
     /// forget-me and shutdown. Memory is always cleared; an error means some
     /// persisted keys could not be listed or removed.
     pub fn wipe(&self) -> Result<(), StorageError> {
-        self.inner
+        let names: Vec<String> = self
+            .inner
             .memory
-            .borrow_mut()
-            .retain(|name, _| !name.starts_with(PREFIX));
+            .borrow()
+            .keys()
+            .filter(|name| name.starts_with(PREFIX))
+            .cloned()
+            .collect();
+        for name in names {
+            self.inner.memory.borrow_mut().remove(&name);
+            self.mirror(&name, None);
+        }
         let Some(storage) = &self.inner.storage else {
             return Ok(());
         };
@@ -318,6 +404,7 @@ impl Store {
     }
 
     fn remove_stored(&self, name: &str) {
+        self.mirror(name, None);
         if let Some(storage) = &self.inner.storage {
             if let Err(e) = storage.remove_item(name) {
                 warn(&format!("could not remove {name}: {}", describe(&e)));
@@ -436,22 +523,31 @@ mod tests {
         let raw = encode(&Prefs { sound: true }).unwrap();
         let parsed: Value = serde_json::from_str(&raw).unwrap();
         assert_eq!(parsed, json!({ "v": 1, "d": { "sound": true } }));
-        assert_eq!(decode(&raw), Decoded::Data(json!({ "sound": true })));
+        assert_eq!(
+            decode(&raw),
+            Decoded::Data(json!({ "sound": true }).to_string())
+        );
     }
 
     #[test]
     fn legacy_unenveloped_values_migrate_from_v0() {
         assert_eq!(
             decode(r#"{"sound":false}"#),
-            Decoded::Data(json!({ "sound": false }))
+            Decoded::Data(json!({ "sound": false }).to_string())
         );
-        assert_eq!(decode("[1,2]"), Decoded::Data(json!([1, 2])));
-        assert_eq!(decode(r#""visitor-1""#), Decoded::Data(json!("visitor-1")));
-        assert_eq!(decode(r#"{"v":0,"d":[1]}"#), Decoded::Data(json!([1])));
+        assert_eq!(decode("[1,2]"), Decoded::Data(json!([1, 2]).to_string()));
+        assert_eq!(
+            decode(r#""visitor-1""#),
+            Decoded::Data(json!("visitor-1").to_string())
+        );
+        assert_eq!(
+            decode(r#"{"v":0,"d":[1]}"#),
+            Decoded::Data(json!([1]).to_string())
+        );
         // Looks like an envelope but the version is not a number: legacy data.
         assert_eq!(
             decode(r#"{"v":"x","d":1}"#),
-            Decoded::Data(json!({ "v": "x", "d": 1 }))
+            Decoded::Data(json!({ "v": "x", "d": 1 }).to_string())
         );
         assert_eq!(migrate(0, json!({ "a": 1 })), Some(json!({ "a": 1 })));
         assert_eq!(migrate(CURRENT_VERSION, json!(1)), None);

@@ -59,10 +59,12 @@ pub fn event_for_key(key: Option<&str>, has_new_value: bool) -> Option<SyncEvent
         return Some(SyncEvent::Wiped);
     };
     match Key::parse(name)? {
+        // The ticket list is only ever removed by a wipe (forget-me, shutdown); a
+        // removed session or visitor token is a renewal, not a wipe.
+        Key::Tickets if !has_new_value => Some(SyncEvent::Wiped),
         Key::Tickets => Some(SyncEvent::TicketsChanged),
         Key::Ticket(ticket_id) => Some(SyncEvent::TicketChanged { ticket_id }),
         Key::Outbox => Some(SyncEvent::OutboxChanged),
-        Key::Session | Key::Visitor if !has_new_value => Some(SyncEvent::Wiped),
         Key::Session | Key::Visitor | Key::Prefs => None,
     }
 }
@@ -342,13 +344,11 @@ mod tests {
         );
         assert_eq!(event_for_key(None, false), Some(SyncEvent::Wiped));
         assert_eq!(
-            event_for_key(Some("everdesk:v1:session"), false),
+            event_for_key(Some("everdesk:v1:tickets"), false),
             Some(SyncEvent::Wiped)
         );
-        assert_eq!(
-            event_for_key(Some("everdesk:v1:visitor"), false),
-            Some(SyncEvent::Wiped)
-        );
+        assert_eq!(event_for_key(Some("everdesk:v1:session"), false), None);
+        assert_eq!(event_for_key(Some("everdesk:v1:visitor"), false), None);
         assert_eq!(event_for_key(Some("everdesk:v1:session"), true), None);
         assert_eq!(event_for_key(Some("everdesk:v1:prefs"), true), None);
         assert_eq!(event_for_key(Some("everdesk:v1:probe"), true), None);

@@ -90,6 +90,9 @@ async fn panel_is_a_labelled_dialog_that_follows_config_and_locale() {
         ..WidgetConfig::default()
     });
     leptos::task::tick().await;
+    // A new locale re-renders the panel: look the elements up again.
+    let dialog = q(&root, "[role=dialog]");
+    let heading = q(&root, "#ed-title");
     assert_eq!(text(&heading), "Acme help");
     assert_eq!(dialog.get_attribute("data-theme").as_deref(), Some("dark"));
     assert_eq!(dialog.get_attribute("dir").as_deref(), Some("rtl"));

@@ -72,7 +72,12 @@ impl Chat {
     /// Applies a message from the host page.
     pub fn handle_host(self, msg: HostToFrame) {
         match msg {
-            HostToFrame::Init { config, identity } => {
+            HostToFrame::Init {
+                config,
+                identity,
+                store,
+            } => {
+                self.adopt_host_storage(store);
                 let (config, errors) = WidgetConfig::from_host(&config);
                 for error in errors {
                     web_sys::console::warn_1(&format!("EverDesk: {error}").into());
@@ -84,6 +89,13 @@ impl Chat {
                 self.flush();
             }
             HostToFrame::Identify { identity } => self.set_identity(Some(identity)),
+            HostToFrame::Stored { key, value } => {
+                let changed = value.is_some();
+                self.store().apply_host_change(&key, value);
+                if let Some(event) = crate::sync::event_for_key(Some(&key), changed) {
+                    self.handle_sync(event);
+                }
+            }
             HostToFrame::Shutdown => self.wipe_local(),
             HostToFrame::SetLocale { locale } => {
                 let raw = crate::config::HostConfig {
@@ -104,6 +116,23 @@ impl Chat {
                 }
             }
             HostToFrame::Closed => self.panel_open.set(false),
+        }
+    }
+
+    /// When our own storage is blocked, keep state in the host page's first-party
+    /// storage through the loader, and reload what the host kept from last time.
+    fn adopt_host_storage(self, snapshot: std::collections::BTreeMap<String, String>) {
+        let store = self.store();
+        let mirrored = store.mirror_to_host(snapshot, move |key, value| {
+            self.tell_host(crate::bridge::FrameToHost::Store {
+                key: key.to_owned(),
+                value: value.map(str::to_owned),
+            })
+        });
+        if mirrored {
+            self.storage_degraded.set(false);
+            self.handle_sync(SyncEvent::TicketsChanged);
+            self.handle_sync(SyncEvent::OutboxChanged);
         }
     }
 

@@ -2,9 +2,11 @@
 //! facts, and forget-me. Nothing is asked before the customer has a ticket, so a
 //! first visit makes no request and writes nothing.
 
+use everdesk_api::{HistoryResponse, ProfileResponse};
 use leptos::{prelude::*, task::spawn_local};
 
 use super::{Chat, Remote, View};
+use crate::api::{decode, Endpoint};
 
 impl Chat {
     /// Loads recalled history for the list screen (once; again after a close).
@@ -18,8 +20,9 @@ impl Chat {
         self.history.set(Remote::Loading);
         spawn_local(async move {
             let result = self
-                .authed(|api, token| async move { api.history(&token, None, Some(5)).await })
-                .await;
+                .authed(Endpoint::history(None, Some(5)))
+                .await
+                .and_then(|text| decode::<HistoryResponse>(&text));
             self.history.set(match result {
                 Ok(h) => Remote::Ready(h.episodes),
                 Err(e) => Remote::Failed(e.user_message(self.strings())),
@@ -37,8 +40,9 @@ impl Chat {
         self.profile.set(Remote::Loading);
         spawn_local(async move {
             let result = self
-                .authed(|api, token| async move { api.profile(&token).await })
-                .await;
+                .authed(Endpoint::profile())
+                .await
+                .and_then(|text| decode::<ProfileResponse>(&text));
             self.profile.set(match result {
                 Ok(p) => Remote::Ready(p.facts),
                 Err(e) => Remote::Failed(e.user_message(self.strings())),
@@ -50,9 +54,7 @@ impl Chat {
     pub fn forget_me(self, done: impl Fn(bool) + 'static) {
         self.busy.set(true);
         spawn_local(async move {
-            let result = self
-                .authed(|api, token| async move { api.forget_me(&token).await })
-                .await;
+            let result = self.authed(Endpoint::forget_me()).await.map(drop);
             self.busy.set(false);
             match result {
                 Ok(()) => {

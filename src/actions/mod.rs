@@ -132,9 +132,10 @@ impl Chat {
         }
     }
 
-    /// The strings of the configured language.
+    /// The strings of the configured language. Untracked: views re-render as a
+    /// whole when the locale changes (see `App`), so no text node is reactive.
     pub fn strings(&self) -> &'static Strings {
-        self.config.with(|c| i18n::strings(&c.locale))
+        self.config.with_untracked(|c| i18n::strings(&c.locale))
     }
 
     /// Connects the host bridge (messages from the host page) to this state.
@@ -160,7 +161,7 @@ impl Chat {
     fn send_labels(&self) {
         let s = self.strings();
         self.tell_host(FrameToHost::Labels {
-            open: s.new_conversation.to_owned(),
+            open: s.open_chat.to_owned(),
             close: s.close_chat.to_owned(),
         });
     }

@@ -3,13 +3,13 @@
 //! outbox is retried with backoff and whenever the browser comes back online. A
 //! resend reuses the message id, which the proxy dedupes on.
 
-use everdesk_api::{limits, SendMessageRequest};
+use everdesk_api::{limits, SendMessageRequest, SendMessageResponse};
 use leptos::{prelude::*, task::spawn_local};
 use wasm_bindgen::{closure::Closure, JsCast};
 
 use super::{Chat, View};
 use crate::{
-    api::ApiError,
+    api::{decode, ApiError, Endpoint},
     bridge::FrameToHost,
     ids::{new_uuid, now_ms},
     state::{ChatMessage, Delivery, OutboxEntry},
@@ -140,12 +140,11 @@ impl Chat {
                     content: entry.content.clone(),
                     sent_at: entry.sent_at,
                 };
-                let ticket = entry.ticket_id.clone();
-                self.authed(move |api, token| {
-                    let (req, ticket) = (req.clone(), ticket.clone());
-                    async move { api.send_message(&token, &ticket, &req).await }
-                })
-                .await
+                let endpoint = Endpoint::send_message(&entry.ticket_id, &req);
+                match self.authed(endpoint).await {
+                    Ok(text) => decode::<SendMessageResponse>(&text),
+                    Err(e) => Err(e),
+                }
             }
             Err(e) => Err(e),
         };

@@ -1,15 +1,13 @@
 //! The session: exchange the host's identity proof (or our visitor token) for a
 //! session token, keep it in storage, renew it when it expires or is refused.
 
-use std::future::Future;
-
 use everdesk_api::{ErrorCode, SessionRequest, SessionResponse};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{host::identity_owner, Chat};
 use crate::{
-    api::{ApiClient, ApiError},
+    api::{decode, ApiClient, ApiError, Endpoint},
     ids::now_ms,
     storage::Key,
 };
@@ -39,7 +37,7 @@ impl Chat {
             return Ok(s.session.token);
         }
         let session = match identity {
-            Some(proof) => api.session(&proof).await?,
+            Some(proof) => decode(&api.call(None, &Endpoint::session(&proof)).await?)?,
             None => self.visitor_session(&api).await?,
         };
         if let Some(visitor) = &session.visitor_token {
@@ -55,37 +53,30 @@ impl Chat {
     async fn visitor_session(&self, api: &ApiClient) -> Result<SessionResponse, ApiError> {
         let visitor_token = self.store().get::<String>(&Key::Visitor);
         let retry_fresh = visitor_token.is_some();
-        match api
-            .session(&SessionRequest::Visitor { visitor_token })
-            .await
-        {
+        let ask = |visitor_token| Endpoint::session(&SessionRequest::Visitor { visitor_token });
+        let text = match api.call(None, &ask(visitor_token)).await {
             Err(ApiError::Http {
                 code: ErrorCode::InvalidIdentity,
                 ..
             }) if retry_fresh => {
                 self.store().remove(&Key::Visitor);
-                api.session(&SessionRequest::Visitor {
-                    visitor_token: None,
-                })
-                .await
+                api.call(None, &ask(None)).await?
             }
-            other => other,
-        }
+            other => other?,
+        };
+        decode(&text)
     }
 
-    /// Runs an authenticated call; on `unauthorized` renews the session once.
-    pub(super) async fn authed<T, F, Fut>(&self, call: F) -> Result<T, ApiError>
-    where
-        F: Fn(ApiClient, String) -> Fut,
-        Fut: Future<Output = Result<T, ApiError>>,
-    {
+    /// Sends an authenticated request and returns the body text; on
+    /// `unauthorized` renews the session once.
+    pub(super) async fn authed(&self, endpoint: Endpoint) -> Result<String, ApiError> {
         let api = self.api()?;
         let token = self.token().await?;
-        match call(api.clone(), token).await {
+        match api.call(Some(&token), &endpoint).await {
             Err(e) if e.is_unauthorized() => {
                 self.store().remove(&Key::Session);
                 let token = self.token().await?;
-                call(api, token).await
+                api.call(Some(&token), &endpoint).await
             }
             other => other,
         }

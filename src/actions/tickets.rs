@@ -1,12 +1,15 @@
 //! Ticket-level actions: start, open, sync with the proxy, close (with rating),
 //! escalate to a person, and navigation between screens.
 
-use everdesk_api::{CloseRequest, CreateTicketRequest, EscalateRequest, TicketStatus};
+use everdesk_api::{
+    CloseRequest, CreateTicketRequest, CreateTicketResponse, EscalateRequest, EscalateResponse,
+    TicketStatus,
+};
 use leptos::{prelude::*, task::spawn_local};
 
 use super::{Chat, View};
 use crate::{
-    api::ApiError,
+    api::{decode, ApiError, Endpoint},
     bridge::FrameToHost,
     ids::new_uuid,
     state::{ChatMessage, TicketRecord},
@@ -86,12 +89,8 @@ impl Chat {
             ticket_id: record.id.clone(),
             subject: record.subject.clone(),
         };
-        let resp = self
-            .authed(move |api, token| {
-                let req = req.clone();
-                async move { api.create_ticket(&token, &req).await }
-            })
-            .await?;
+        let text = self.authed(Endpoint::create_ticket(&req)).await?;
+        let resp: CreateTicketResponse = decode(&text)?;
         self.update_record(id, |r| {
             r.synced = true;
             r.created_at = r.created_at.min(resp.ticket.created_at);
@@ -116,15 +115,8 @@ impl Chat {
                 rating: rating.filter(|r| (1..=5).contains(r)),
                 comment: Some(comment.trim().to_owned()).filter(|c| !c.is_empty()),
             };
-            let ticket = id.clone();
             let result = match self.ensure_ticket(&id).await {
-                Ok(()) => {
-                    self.authed(move |api, token| {
-                        let (req, ticket) = (req.clone(), ticket.clone());
-                        async move { api.close(&token, &ticket, &req).await }
-                    })
-                    .await
-                }
+                Ok(()) => self.authed(Endpoint::close(&id, &req)).await,
                 Err(e) => Err(e),
             };
             self.busy.set(false);
@@ -155,18 +147,11 @@ impl Chat {
         self.busy.set(true);
         self.error.set(None);
         spawn_local(async move {
-            let ticket = id.clone();
             let result = match self.ensure_ticket(&id).await {
-                Ok(()) => {
-                    self.authed(move |api, token| {
-                        let ticket = ticket.clone();
-                        async move {
-                            api.escalate(&token, &ticket, &EscalateRequest::default())
-                                .await
-                        }
-                    })
+                Ok(()) => self
+                    .authed(Endpoint::escalate(&id, &EscalateRequest::default()))
                     .await
-                }
+                    .and_then(|text| decode::<EscalateResponse>(&text)),
                 Err(e) => Err(e),
             };
             self.busy.set(false);

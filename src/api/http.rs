@@ -1,7 +1,6 @@
 //! The one place that calls `fetch`: JSON in, JSON out, typed errors, a timeout
 //! through `AbortController`. Browser-only plumbing, kept thin.
 
-use serde::{de::DeserializeOwned, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, Headers, RequestInit, Response};
@@ -41,13 +40,14 @@ fn js_error(value: JsValue) -> ApiError {
     ApiError::Network(text)
 }
 
-/// Sends one request and returns the raw 2xx response, or the decoded error.
+/// Sends one request and returns the body text of a 2xx response (empty for 204),
+/// or the decoded error. Not generic: one copy of the fetch plumbing in the wasm.
 pub async fn send(
     method: Method,
     url: &str,
     token: Option<&str>,
-    body: Option<&impl Serialize>,
-) -> Result<Response, ApiError> {
+    body: Option<&str>,
+) -> Result<String, ApiError> {
     let window = web_sys::window().ok_or_else(|| ApiError::Network("no window".into()))?;
     let headers = Headers::new().map_err(js_error)?;
     headers
@@ -61,11 +61,10 @@ pub async fn send(
     let init = RequestInit::new();
     init.set_method(method.as_str());
     if let Some(body) = body {
-        let json = serde_json::to_string(body).map_err(|e| ApiError::Decode(e.to_string()))?;
         headers
             .set("Content-Type", "application/json")
             .map_err(js_error)?;
-        init.set_body(&JsValue::from_str(&json));
+        init.set_body(&JsValue::from_str(body));
     }
     init.set_headers(&headers);
     let controller = AbortController::new().ok();
@@ -83,25 +82,31 @@ pub async fn send(
             .ok()
     });
     let result = JsFuture::from(window.fetch_with_str_and_init(url, &init)).await;
+    let response: Result<Response, ApiError> = result.map(JsCast::unchecked_into).map_err(js_error);
+    let outcome = match response {
+        Ok(response) => {
+            let retry_after = response
+                .headers()
+                .get("Retry-After")
+                .ok()
+                .flatten()
+                .and_then(|v| v.trim().parse().ok());
+            let text = text(&response).await;
+            match (response.ok(), text) {
+                (true, text) => text,
+                (false, text) => Err(ApiError::from_response(
+                    response.status(),
+                    &text.unwrap_or_default(),
+                    retry_after,
+                )),
+            }
+        }
+        Err(e) => Err(e),
+    };
     if let Some(timer) = timer {
         window.clear_timeout_with_handle(timer);
     }
-    let response: Response = result.map_err(js_error)?.unchecked_into();
-    if response.ok() {
-        return Ok(response);
-    }
-    let retry_after = response
-        .headers()
-        .get("Retry-After")
-        .ok()
-        .flatten()
-        .and_then(|v| v.trim().parse().ok());
-    let text = text(&response).await.unwrap_or_default();
-    Err(ApiError::from_response(
-        response.status(),
-        &text,
-        retry_after,
-    ))
+    outcome
 }
 
 async fn text(response: &Response) -> Result<String, ApiError> {
@@ -110,16 +115,4 @@ async fn text(response: &Response) -> Result<String, ApiError> {
     value
         .as_string()
         .ok_or_else(|| ApiError::Decode("body is not text".into()))
-}
-
-/// Sends a request and decodes the JSON body of a 2xx response.
-pub async fn json<T: DeserializeOwned>(
-    method: Method,
-    url: &str,
-    token: Option<&str>,
-    body: Option<&impl Serialize>,
-) -> Result<T, ApiError> {
-    let response = send(method, url, token, body).await?;
-    let text = text(&response).await?;
-    serde_json::from_str(&text).map_err(|e| ApiError::Decode(e.to_string()))
 }

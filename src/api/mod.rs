@@ -1,18 +1,19 @@
-//! The ONLY code that talks HTTP to the proxy: one method per endpoint of the
-//! proxy API, each returning its wire type or an [`ApiError`]. URLs are built by
-//! pure functions here; no component builds a URL or calls fetch.
+//! The ONLY code that talks HTTP to the proxy. Each endpoint of the proxy API is a
+//! pure constructor of an [`Endpoint`] (method, path, JSON body); [`ApiClient::call`]
+//! sends any of them and returns the body text, which [`decode`] turns into the
+//! wire type. One non-generic send path keeps the wasm small. No component builds
+//! a URL or calls fetch.
 
 pub mod error;
 mod http;
 
 use everdesk_api::{
-    routes, CloseRequest, CloseResponse, CreateTicketRequest, CreateTicketResponse,
-    EscalateRequest, EscalateResponse, HistoryResponse, ProfileResponse, SendMessageRequest,
-    SendMessageResponse, SessionRequest, SessionResponse,
+    routes, CloseRequest, CreateTicketRequest, EscalateRequest, SendMessageRequest, SessionRequest,
 };
+use serde::{de::DeserializeOwned, Serialize};
 
 pub use error::ApiError;
-use http::Method;
+pub use http::Method;
 
 /// `base` + `path`, with exactly one slash between them.
 pub fn url(base: &str, path: &str) -> String {
@@ -37,8 +38,8 @@ pub fn encode_query_value(value: &str) -> String {
     out
 }
 
-/// The `/v1/history` URL for an optional query and limit.
-pub fn history_url(base: &str, query: Option<&str>, limit: Option<u32>) -> String {
+/// The `/v1/history` path for an optional query and limit.
+pub fn history_path(query: Option<&str>, limit: Option<u32>) -> String {
     let mut params = Vec::new();
     if let Some(q) = query.map(str::trim).filter(|q| !q.is_empty()) {
         params.push(format!("query={}", encode_query_value(q)));
@@ -46,12 +47,91 @@ pub fn history_url(base: &str, query: Option<&str>, limit: Option<u32>) -> Strin
     if let Some(limit) = limit {
         params.push(format!("limit={limit}"));
     }
-    let mut out = url(base, routes::HISTORY);
+    let mut out = routes::HISTORY.to_owned();
     if !params.is_empty() {
         out.push('?');
         out.push_str(&params.join("&"));
     }
     out
+}
+
+/// Decodes a response body into its wire type.
+pub fn decode<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
+    serde_json::from_str(text).map_err(|e| ApiError::Decode(e.to_string()))
+}
+
+/// One request to the proxy: method, path relative to the base URL, JSON body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// HTTP method.
+    pub method: Method,
+    /// Path (and query) relative to the proxy base URL.
+    pub path: String,
+    /// JSON body.
+    pub body: Option<String>,
+}
+
+impl Endpoint {
+    fn post(path: String, body: &impl Serialize) -> Self {
+        Self {
+            method: Method::Post,
+            path,
+            // The wire types serialise infallibly (no maps with non-string keys).
+            body: serde_json::to_string(body).ok(),
+        }
+    }
+
+    fn get(path: String) -> Self {
+        Self {
+            method: Method::Get,
+            path,
+            body: None,
+        }
+    }
+
+    /// `POST /v1/session`: exchange an identity proof for a session token.
+    pub fn session(req: &SessionRequest) -> Self {
+        Self::post(routes::SESSION.into(), req)
+    }
+
+    /// `POST /v1/tickets`: create the ticket (idempotent on its id).
+    pub fn create_ticket(req: &CreateTicketRequest) -> Self {
+        Self::post(routes::TICKETS.into(), req)
+    }
+
+    /// `POST /v1/tickets/{id}/messages`: send a message (idempotent on its id).
+    pub fn send_message(ticket_id: &str, req: &SendMessageRequest) -> Self {
+        Self::post(routes::messages(ticket_id), req)
+    }
+
+    /// `POST /v1/tickets/{id}/close`.
+    pub fn close(ticket_id: &str, req: &CloseRequest) -> Self {
+        Self::post(routes::close(ticket_id), req)
+    }
+
+    /// `POST /v1/tickets/{id}/escalate`.
+    pub fn escalate(ticket_id: &str, req: &EscalateRequest) -> Self {
+        Self::post(routes::escalate(ticket_id), req)
+    }
+
+    /// `GET /v1/history`: recalled past tickets of this customer.
+    pub fn history(query: Option<&str>, limit: Option<u32>) -> Self {
+        Self::get(history_path(query, limit))
+    }
+
+    /// `GET /v1/profile`: what is remembered about the customer.
+    pub fn profile() -> Self {
+        Self::get(routes::PROFILE.into())
+    }
+
+    /// `DELETE /v1/me`: forget this customer.
+    pub fn forget_me() -> Self {
+        Self {
+            method: Method::Delete,
+            path: routes::ME.into(),
+            body: None,
+        }
+    }
 }
 
 /// A client bound to one proxy base URL.
@@ -66,83 +146,10 @@ impl ApiClient {
         Self { base: base.into() }
     }
 
-    /// `POST /v1/session`: exchange an identity proof for a session token.
-    pub async fn session(&self, req: &SessionRequest) -> Result<SessionResponse, ApiError> {
-        http::json(
-            Method::Post,
-            &url(&self.base, routes::SESSION),
-            None,
-            Some(req),
-        )
-        .await
-    }
-
-    /// `POST /v1/tickets`: create the ticket (idempotent on its id).
-    pub async fn create_ticket(
-        &self,
-        token: &str,
-        req: &CreateTicketRequest,
-    ) -> Result<CreateTicketResponse, ApiError> {
-        let u = url(&self.base, routes::TICKETS);
-        http::json(Method::Post, &u, Some(token), Some(req)).await
-    }
-
-    /// `POST /v1/tickets/{id}/messages`: send a message (idempotent on its id).
-    pub async fn send_message(
-        &self,
-        token: &str,
-        ticket_id: &str,
-        req: &SendMessageRequest,
-    ) -> Result<SendMessageResponse, ApiError> {
-        let u = url(&self.base, &routes::messages(ticket_id));
-        http::json(Method::Post, &u, Some(token), Some(req)).await
-    }
-
-    /// `POST /v1/tickets/{id}/close`.
-    pub async fn close(
-        &self,
-        token: &str,
-        ticket_id: &str,
-        req: &CloseRequest,
-    ) -> Result<CloseResponse, ApiError> {
-        let u = url(&self.base, &routes::close(ticket_id));
-        http::json(Method::Post, &u, Some(token), Some(req)).await
-    }
-
-    /// `POST /v1/tickets/{id}/escalate`.
-    pub async fn escalate(
-        &self,
-        token: &str,
-        ticket_id: &str,
-        req: &EscalateRequest,
-    ) -> Result<EscalateResponse, ApiError> {
-        let u = url(&self.base, &routes::escalate(ticket_id));
-        http::json(Method::Post, &u, Some(token), Some(req)).await
-    }
-
-    /// `GET /v1/history`: recalled past tickets of this customer.
-    pub async fn history(
-        &self,
-        token: &str,
-        query: Option<&str>,
-        limit: Option<u32>,
-    ) -> Result<HistoryResponse, ApiError> {
-        let u = history_url(&self.base, query, limit);
-        http::json(Method::Get, &u, Some(token), None::<&()>).await
-    }
-
-    /// `GET /v1/profile`: what is remembered about the customer.
-    pub async fn profile(&self, token: &str) -> Result<ProfileResponse, ApiError> {
-        let u = url(&self.base, routes::PROFILE);
-        http::json(Method::Get, &u, Some(token), None::<&()>).await
-    }
-
-    /// `DELETE /v1/me`: forget this customer.
-    pub async fn forget_me(&self, token: &str) -> Result<(), ApiError> {
-        let u = url(&self.base, routes::ME);
-        http::send(Method::Delete, &u, Some(token), None::<&()>)
-            .await
-            .map(drop)
+    /// Sends `endpoint` (with the session token, if any) and returns the body text.
+    pub async fn call(&self, token: Option<&str>, endpoint: &Endpoint) -> Result<String, ApiError> {
+        let u = url(&self.base, &endpoint.path);
+        http::send(endpoint.method, &u, token, endpoint.body.as_deref()).await
     }
 }
 
@@ -162,13 +169,38 @@ mod tests {
     #[test]
     fn history_query_is_encoded() {
         assert_eq!(
-            history_url("http://p", Some(" refund & charge "), Some(5)),
-            "http://p/v1/history?query=refund%20%26%20charge&limit=5"
+            history_path(Some(" refund & charge "), Some(5)),
+            "/v1/history?query=refund%20%26%20charge&limit=5"
         );
-        assert_eq!(
-            history_url("http://p", Some("  "), None),
-            "http://p/v1/history"
-        );
+        assert_eq!(history_path(Some("  "), None), "/v1/history");
         assert_eq!(encode_query_value("é/?#"), "%C3%A9%2F%3F%23");
+    }
+
+    #[test]
+    fn endpoints_carry_method_path_and_json_body() {
+        let ep = Endpoint::send_message(
+            "t1",
+            &SendMessageRequest {
+                id: "m".into(),
+                content: "hi".into(),
+                sent_at: 5,
+            },
+        );
+        assert_eq!(ep.method, Method::Post);
+        assert_eq!(ep.path, "/v1/tickets/t1/messages");
+        assert_eq!(
+            ep.body.as_deref(),
+            Some(r#"{"id":"m","content":"hi","sent_at":5}"#)
+        );
+        assert_eq!(Endpoint::forget_me().method, Method::Delete);
+        assert_eq!(Endpoint::profile().body, None);
+    }
+
+    #[test]
+    fn decode_reports_unexpected_bodies() {
+        assert!(matches!(
+            decode::<everdesk_api::ProfileResponse>("<html>"),
+            Err(ApiError::Decode(_))
+        ));
     }
 }

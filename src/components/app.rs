@@ -10,7 +10,8 @@ use super::{
 };
 use crate::actions::{Chat, View};
 
-/// The widget panel as it appears inside the frame.
+/// The widget panel as it appears inside the frame. Re-rendered as a whole when
+/// the locale changes (rare), so every string inside is a static text node.
 #[component]
 pub fn App(
     /// The widget's state and actions.
@@ -19,21 +20,38 @@ pub fn App(
     #[prop(optional)]
     standalone: bool,
 ) -> impl IntoView {
-    let s = move || chat.strings();
-    let title = move || chat.config.with(|c| c.title.clone());
-    let theme = move || chat.config.with(|c| c.theme.as_str());
-    let brand = move || {
-        chat.config
-            .with(|c| c.color.as_ref().map(|color| format!("--ed-brand: {color}")))
-    };
-    let dir = move || if s().rtl { "rtl" } else { "ltr" };
-    let lang = move || s().lang;
+    let locale = Memo::new(move |_| chat.config.with(|c| c.locale.clone()));
     let close = move || chat.request_close();
     let _escape = window_event_listener(ev::keydown, move |e| {
         if e.key() == "Escape" {
             close();
         }
     });
+    move || {
+        let _ = locale.get();
+        view! { <Panel chat=chat standalone=standalone /> }
+    }
+}
+
+/// The panel in the current language.
+#[component]
+fn Panel(
+    /// The widget's state and actions.
+    chat: Chat,
+    /// True when the frame was opened without a host page (nothing to talk to).
+    #[prop(optional)]
+    standalone: bool,
+) -> impl IntoView {
+    let s = chat.strings();
+    let title = move || chat.config.with(|c| c.title.clone());
+    let theme = move || chat.config.with(|c| c.theme.as_str());
+    let brand = move || {
+        chat.config
+            .with(|c| c.color.as_ref().map(|color| format!("--ed-brand: {color}")))
+    };
+    let dir = if s.rtl { "rtl" } else { "ltr" };
+    let lang = s.lang;
+    let close = move || chat.request_close();
     let screen = move || match chat.view.get() {
         View::List => view! { <TicketList chat=chat /> }.into_any(),
         View::NewTicket => view! { <NewTicket chat=chat /> }.into_any(),
@@ -56,7 +74,7 @@ pub fn App(
                     <button
                         type="button"
                         class="ed-icon-button ed-panel__back"
-                        aria-label=move || s().back
+                        aria-label=s.back
                         on:click=move |_| chat.show_list()
                     >
                         <span aria-hidden="true" class="ed-panel__back-icon">"‹"</span>
@@ -66,17 +84,17 @@ pub fn App(
                 <button
                     type="button"
                     class="ed-icon-button ed-panel__close"
-                    aria-label=move || s().close_chat
+                    aria-label=s.close_chat
                     on:click=move |_| close()
                 >
                     <span aria-hidden="true">"×"</span>
                 </button>
             </header>
             <Show when=move || chat.storage_degraded.get()>
-                <p class="ed-notice" role="status">{move || s().storage_notice}</p>
+                <p class="ed-notice" role="status">{s.storage_notice}</p>
             </Show>
             <Show when=move || !chat.online.get()>
-                <p class="ed-notice ed-notice--offline" role="status">{move || s().offline_notice}</p>
+                <p class="ed-notice ed-notice--offline" role="status">{s.offline_notice}</p>
             </Show>
             {standalone.then(|| view! {
                 <p class="ed-notice" role="status">

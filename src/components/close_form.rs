@@ -12,7 +12,7 @@ pub fn CloseForm(
     /// Hide the form without closing.
     on_cancel: Callback<()>,
 ) -> impl IntoView {
-    let s = move || chat.strings();
+    let s = chat.strings();
     let rating = RwSignal::new(None::<u8>);
     let comment = RwSignal::new(String::new());
     let submit = move |ev: SubmitEvent| {
@@ -22,7 +22,7 @@ pub fn CloseForm(
     view! {
         <form class="ed-form ed-close-form" on:submit=submit>
             <fieldset class="ed-rating">
-                <legend class="ed-label">{move || s().rating_question}</legend>
+                <legend class="ed-label">{s.rating_question}</legend>
                 {(1u8..=5)
                     .map(|n| {
                         view! {
@@ -35,13 +35,13 @@ pub fn CloseForm(
                                     on:change=move |_| rating.set(Some(n))
                                 />
                                 <span aria-hidden="true">"★"</span>
-                                <span class="ed-visually-hidden">{move || fill(s().rating_value, n)}</span>
+                                <span class="ed-visually-hidden">{move || fill(s.rating_value, n)}</span>
                             </label>
                         }
                     })
                     .collect_view()}
             </fieldset>
-            <label class="ed-label" for="ed-comment">{move || s().comment_label}</label>
+            <label class="ed-label" for="ed-comment">{s.comment_label}</label>
             <textarea
                 id="ed-comment"
                 class="ed-input"
@@ -52,10 +52,10 @@ pub fn CloseForm(
             ></textarea>
             <div class="ed-row">
                 <button type="submit" class="ed-button ed-button--primary" disabled=move || chat.busy.get()>
-                    {move || s().close_ticket}
+                    {s.close_ticket}
                 </button>
                 <button type="button" class="ed-button" on:click=move |_| on_cancel.run(())>
-                    {move || s().cancel}
+                    {s.cancel}
                 </button>
             </div>
         </form>

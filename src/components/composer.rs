@@ -16,7 +16,7 @@ pub fn Composer(
     /// The widget's state and actions.
     chat: Chat,
 ) -> impl IntoView {
-    let s = move || chat.strings();
+    let s = chat.strings();
     let draft = RwSignal::new(String::new());
     let area = NodeRef::<leptos::html::Textarea>::new();
     Effect::new(move |_| {
@@ -40,12 +40,12 @@ pub fn Composer(
     };
     view! {
         <form class="ed-composer" on:submit=move |ev| { ev.prevent_default(); send(); }>
-            <label class="ed-visually-hidden" for="ed-message">{move || s().message_label}</label>
+            <label class="ed-visually-hidden" for="ed-message">{s.message_label}</label>
             <textarea
                 id="ed-message"
                 class="ed-composer__input"
                 rows="2"
-                placeholder=move || s().message_placeholder
+                placeholder=s.message_placeholder
                 aria-describedby="ed-counter"
                 node_ref=area
                 prop:value=move || draft.get()
@@ -58,10 +58,10 @@ pub fn Composer(
                 class:ed-composer__counter--over=move || left() < 0
                 hidden=counter_hidden
             >
-                {move || fill(s().chars_left, left())}
+                {move || fill(s.chars_left, left())}
             </span>
             <button type="submit" class="ed-button ed-button--primary" disabled=move || !sendable()>
-                {move || s().send}
+                {s.send}
             </button>
         </form>
     }

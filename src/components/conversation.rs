@@ -16,7 +16,7 @@ pub fn Conversation(
     /// The widget's state and actions.
     chat: Chat,
 ) -> impl IntoView {
-    let s = move || chat.strings();
+    let s = chat.strings();
     let closing = RwSignal::new(false);
     let on_retry = Callback::new(move |id: String| chat.retry(&id));
     let is_open = move || {
@@ -42,30 +42,30 @@ pub fn Conversation(
     view! {
         <div class="ed-conversation">
             <h2 class="ed-conversation__subject">{subject}</h2>
-            <ol class="ed-messages" aria-label=move || s().conversations>
+            <ol class="ed-messages" aria-label=s.conversations>
                 <For
                     each=messages
                     key=|m| (m.id.clone(), format!("{:?}", m.delivery))
-                    children=move |m| view! { <MessageItem message=m strings=s() on_retry=on_retry /> }
+                    children=move |m| view! { <MessageItem message=m strings=s on_retry=on_retry /> }
                 />
             </ol>
             <Show when=move || chat.typing.get()>
                 <p class="ed-typing" aria-hidden="true">
                     <span class="ed-typing__dots"></span>
-                    {move || s().typing}
+                    {s.typing}
                 </p>
             </Show>
-            {move || handoff().map(|h| view! { <HandoffCard handoff=h strings=s() /> })}
+            {move || handoff().map(|h| view! { <HandoffCard handoff=h strings=s /> })}
             <Show when=move || !recalled().is_empty()>
                 <details class="ed-recalled">
-                    <summary>{move || s().past_tickets}</summary>
-                    {move || view! { <HistoryList episodes=recalled() strings=s() /> }}
+                    <summary>{s.past_tickets}</summary>
+                    {move || view! { <HistoryList episodes=recalled() strings=s /> }}
                 </details>
             </Show>
             {move || chat.error.get().map(|e| view! { <p class="ed-error" role="alert">{e}</p> })}
             <Show
                 when=is_open
-                fallback=move || view! { <p class="ed-notice" role="status">{move || s().closed_notice}</p> }
+                fallback=move || view! { <p class="ed-notice" role="status">{s.closed_notice}</p> }
             >
                 <Show
                     when=move || closing.get()
@@ -78,11 +78,11 @@ pub fn Conversation(
                                     disabled=move || chat.busy.get()
                                     on:click=move |_| chat.escalate()
                                 >
-                                    {move || s().talk_to_person}
+                                    {s.talk_to_person}
                                 </button>
                             </Show>
                             <button type="button" class="ed-button" on:click=move |_| closing.set(true)>
-                                {move || s().close_ticket}
+                                {s.close_ticket}
                             </button>
                         </div>
                         <Composer chat=chat />

@@ -53,29 +53,25 @@ pub fn HistoryPanel(
     /// The widget's state and actions.
     chat: Chat,
 ) -> impl IntoView {
-    let s = move || chat.strings();
+    let s = chat.strings();
     let body = move || match chat.history.get() {
-        Remote::Ready(episodes) => {
-            view! { <HistoryList episodes=episodes strings=s() /> }.into_any()
-        }
+        Remote::Ready(episodes) => view! { <HistoryList episodes=episodes strings=s /> }.into_any(),
         Remote::Loading => view! { <p class="ed-muted" aria-busy="true">"…"</p> }.into_any(),
         Remote::Failed(text) => view! {
             <p class="ed-error" role="alert">
                 {text}
                 " "
                 <button type="button" class="ed-link-button" on:click=move |_| chat.load_history()>
-                    {move || s().retry}
+                    {s.retry}
                 </button>
             </p>
         }
         .into_any(),
-        Remote::Idle => {
-            view! { <p class="ed-muted">{move || s().past_tickets_empty}</p> }.into_any()
-        }
+        Remote::Idle => view! { <p class="ed-muted">{s.past_tickets_empty}</p> }.into_any(),
     };
     view! {
         <section class="ed-section" aria-labelledby="ed-history-title">
-            <h2 id="ed-history-title" class="ed-heading">{move || s().past_tickets}</h2>
+            <h2 id="ed-history-title" class="ed-heading">{s.past_tickets}</h2>
             {body}
         </section>
     }

@@ -11,13 +11,13 @@ pub fn MemoryView(
     /// The widget's state and actions.
     chat: Chat,
 ) -> impl IntoView {
-    let s = move || chat.strings();
+    let s = chat.strings();
     let confirming = RwSignal::new(false);
     let forgotten = RwSignal::new(false);
     let facts = move || {
         match chat.profile.get() {
         Remote::Ready(facts) if facts.is_empty() => {
-            view! { <p class="ed-muted">{move || s().memory_empty}</p> }.into_any()
+            view! { <p class="ed-muted">{s.memory_empty}</p> }.into_any()
         }
         Remote::Ready(facts) => view! {
             <ul class="ed-facts" role="list">
@@ -31,21 +31,21 @@ pub fn MemoryView(
     };
     view! {
         <section class="ed-memory" aria-labelledby="ed-memory-title">
-            <h2 id="ed-memory-title" class="ed-heading">{move || s().memory_title}</h2>
+            <h2 id="ed-memory-title" class="ed-heading">{s.memory_title}</h2>
             {facts}
             <Show when=move || forgotten.get()>
-                <p class="ed-notice" role="status">{move || s().forgotten}</p>
+                <p class="ed-notice" role="status">{s.forgotten}</p>
             </Show>
             <Show
                 when=move || confirming.get()
                 fallback=move || view! {
                     <button type="button" class="ed-button ed-button--danger" on:click=move |_| confirming.set(true)>
-                        {move || s().forget_me}
+                        {s.forget_me}
                     </button>
                 }
             >
                 <div class="ed-confirm" role="alertdialog" aria-labelledby="ed-forget-question">
-                    <p id="ed-forget-question">{move || s().forget_confirm}</p>
+                    <p id="ed-forget-question">{s.forget_confirm}</p>
                     <div class="ed-row">
                         <button
                             type="button"
@@ -56,10 +56,10 @@ pub fn MemoryView(
                                 forgotten.set(ok);
                             })
                         >
-                            {move || s().forget_yes}
+                            {s.forget_yes}
                         </button>
                         <button type="button" class="ed-button" on:click=move |_| confirming.set(false)>
-                            {move || s().cancel}
+                            {s.cancel}
                         </button>
                     </div>
                 </div>

@@ -10,7 +10,7 @@ pub fn NewTicket(
     /// The widget's state and actions.
     chat: Chat,
 ) -> impl IntoView {
-    let s = move || chat.strings();
+    let s = chat.strings();
     let subject = RwSignal::new(String::new());
     let input = NodeRef::<leptos::html::Input>::new();
     Effect::new(move |_| {
@@ -26,7 +26,7 @@ pub fn NewTicket(
     };
     view! {
         <form class="ed-form" on:submit=submit>
-            <label class="ed-label" for="ed-subject">{move || s().subject_label}</label>
+            <label class="ed-label" for="ed-subject">{s.subject_label}</label>
             <input
                 id="ed-subject"
                 class="ed-input"
@@ -34,7 +34,7 @@ pub fn NewTicket(
                 autocomplete="off"
                 required
                 maxlength=MAX_SUBJECT_CHARS.to_string()
-                placeholder=move || s().subject_placeholder
+                placeholder=s.subject_placeholder
                 node_ref=input
                 prop:value=move || subject.get()
                 on:input=move |ev| subject.set(event_target_value(&ev))
@@ -44,7 +44,7 @@ pub fn NewTicket(
                 class="ed-button ed-button--primary"
                 disabled=move || subject.with(|t| t.trim().is_empty())
             >
-                {move || s().start}
+                {s.start}
             </button>
         </form>
     }

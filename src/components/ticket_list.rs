@@ -13,24 +13,24 @@ pub fn TicketList(
     /// The widget's state and actions.
     chat: Chat,
 ) -> impl IntoView {
-    let s = move || chat.strings();
+    let s = chat.strings();
     chat.load_history();
     let empty = move || chat.tickets.with(Vec::is_empty);
     view! {
         <div class="ed-home">
-            <p class="ed-home__welcome">{move || s().welcome}</p>
+            <p class="ed-home__welcome">{s.welcome}</p>
             <button
                 type="button"
                 class="ed-button ed-button--primary"
                 data-autofocus
                 on:click=move |_| chat.show_new_ticket()
             >
-                {move || s().new_conversation}
+                {s.new_conversation}
             </button>
-            <h2 class="ed-heading">{move || s().conversations}</h2>
+            <h2 class="ed-heading">{s.conversations}</h2>
             <Show
                 when=move || !empty()
-                fallback=move || view! { <p class="ed-muted">{move || s().no_conversations}</p> }
+                fallback=move || view! { <p class="ed-muted">{s.no_conversations}</p> }
             >
                 <ul class="ed-tickets" role="list">
                     <For
@@ -39,7 +39,7 @@ pub fn TicketList(
                         children=move |t| {
                             let id = t.id.clone();
                             let closed = t.status == TicketStatus::Closed;
-                            let status = move || if closed { s().status_closed } else { s().status_open };
+                            let status = move || if closed { s.status_closed } else { s.status_open };
                             let unread = t.unread;
                             view! {
                                 <li class="ed-tickets__item">
@@ -54,7 +54,7 @@ pub fn TicketList(
                                             <span class="ed-ticket__status">{status}</span>
                                             {(unread > 0).then(|| view! {
                                                 <span class="ed-badge" data-testid="unread">
-                                                    {move || fill(s().unread, unread)}
+                                                    {move || fill(s.unread, unread)}
                                                 </span>
                                             })}
                                         </span>
@@ -68,7 +68,7 @@ pub fn TicketList(
             </Show>
             <HistoryPanel chat=chat />
             <button type="button" class="ed-link-button" on:click=move |_| chat.show_memory()>
-                {move || s().memory_title}
+                {s.memory_title}
             </button>
         </div>
     }

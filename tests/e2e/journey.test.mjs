@@ -41,7 +41,7 @@ test('a verified customer goes through the whole journey', async () => {
 
   // Close with a rating: read-only afterwards.
   await shop.w().getByRole('button', { name: 'Close ticket' }).click();
-  await shop.w().getByText('5 out of 5').click();
+  await shop.w().getByRole('radio', { name: '5 out of 5' }).check();
   await shop.w().getByRole('button', { name: 'Close ticket' }).click();
   await shop.w().getByText('This ticket is closed.').waitFor();
   assert.equal(await shop.composer().count(), 0);

@@ -77,9 +77,16 @@ export class ShopPage {
     await this.w().getByRole('button', { name: 'Back to conversations' }).click();
   }
 
-  /** A value in the frame origin's localStorage, parsed from its envelope. */
+  /**
+   * A value the widget stored, parsed from its envelope: from the frame origin's
+   * localStorage, or — where the browser blocks third-party storage — from the host
+   * page's, where the loader keeps the frame's keys.
+   */
   async stored(key) {
-    const raw = await this.frame().evaluate((k) => localStorage.getItem(k), key);
-    return raw === null ? null : JSON.parse(raw).d;
+    const read = (k) => {
+      try { return { raw: localStorage.getItem(k) }; } catch { return null; }
+    };
+    const found = (await this.frame().evaluate(read, key)) ?? (await this.page.evaluate(read, key));
+    return found?.raw == null ? null : JSON.parse(found.raw).d;
   }
 }

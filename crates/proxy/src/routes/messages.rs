@@ -45,7 +45,17 @@ pub async fn send(
     ApiJson(req): ApiJson<SendMessageRequest>,
 ) -> Result<Response, ProxyError> {
     if !wants_sse(&headers) {
-        let resp = message::send(&state, &who, &ticket_id, req, None).await?;
+        // Spawned, so a client that goes away mid-request (a reload, a closed tab)
+        // cannot cancel the flow between an EverOS add and the ledger update: the
+        // retry with the same message id then finds the finished outcome.
+        let id = request_id::current();
+        let flow = tokio::spawn(request_id::scope(id, async move {
+            message::send(&state, &who, &ticket_id, req, None).await
+        }));
+        let resp = flow.await.map_err(|e| {
+            tracing::error!(error = %e, "message flow panicked");
+            ProxyError::Internal
+        })??;
         return Ok(Json(resp).into_response());
     }
     // Request errors are answered with a status before the stream starts.
