@@ -184,8 +184,11 @@ struct Inner {
 }
 
 /// Receives `(key, Some(value))` for writes and `(key, None)` for removals.
+type MirrorFn = dyn Fn(&str, Option<&str>);
+
+/// The host-storage writer, shared.
 #[derive(Clone)]
-struct Mirror(Rc<dyn Fn(&str, Option<&str>)>);
+struct Mirror(Rc<MirrorFn>);
 
 impl std::fmt::Debug for Mirror {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -571,6 +574,45 @@ mod tests {
         let shared = store.clone();
         shared.remove(&Key::Prefs);
         assert_eq!(store.get::<Prefs>(&Key::Prefs), None);
+    }
+
+    #[test]
+    fn blocked_storage_mirrors_to_the_host_and_reloads_from_it() {
+        use std::{cell::RefCell, rc::Rc};
+        let writes: Rc<RefCell<Vec<(String, Option<String>)>>> = Rc::default();
+        let log = writes.clone();
+        let store = Store::in_memory();
+        let snapshot = vec![
+            ("everdesk:v1:visitor".to_owned(), encode(&"v-7").unwrap()),
+            ("everdesk:v1:probe".to_owned(), "1".to_owned()),
+            ("shop:cart".to_owned(), "[]".to_owned()),
+        ];
+        assert!(store.mirror_to_host(snapshot, move |k, v| {
+            log.borrow_mut().push((k.to_owned(), v.map(str::to_owned)))
+        }));
+        assert!(store.is_persistent());
+        // What the host kept from last time is readable; foreign keys are not taken.
+        assert_eq!(store.get::<String>(&Key::Visitor).as_deref(), Some("v-7"));
+        store.set(&Key::Prefs, &Prefs { sound: true }).unwrap();
+        store.remove(&Key::Visitor);
+        // Another tab's change arrives without being echoed back.
+        store.apply_host_change(
+            "everdesk:v1:tickets",
+            Some(encode(&Vec::<u8>::new()).unwrap()),
+        );
+        assert_eq!(store.get::<Vec<u8>>(&Key::Tickets), Some(vec![]));
+        store.wipe().unwrap();
+        let writes = writes.borrow();
+        let names: Vec<(&str, bool)> = writes
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.is_some()))
+            .collect();
+        assert_eq!(names[0], ("everdesk:v1:prefs", true));
+        assert_eq!(names[1], ("everdesk:v1:visitor", false));
+        assert!(names[2..].iter().all(|(_, set)| !set), "wipe only removes");
+        assert!(names[2..].contains(&("everdesk:v1:prefs", false)));
+        assert!(names[2..].contains(&("everdesk:v1:tickets", false)));
+        assert_eq!(store.get::<Vec<u8>>(&Key::Tickets), None);
     }
 
     #[test]

@@ -113,6 +113,24 @@ fn throwing_storage_falls_back_to_memory() {
 }
 
 #[wasm_bindgen_test]
+fn blocked_storage_takes_the_host_mirror_but_working_storage_does_not() {
+    let blocked = Store::from_storage(fake_storage(
+        "const fail = () => { throw new DOMException('blocked', 'SecurityError'); };
+         return { getItem: fail, setItem: fail, removeItem: fail, key: fail, get length() { return fail(); } };",
+    ));
+    assert!(blocked.mirror_to_host(Vec::new(), |_, _| {}));
+    assert!(blocked.is_persistent());
+    assert_eq!(
+        blocked.degraded(),
+        None,
+        "the notice goes away: data persists via the host"
+    );
+
+    let working = Store::from_storage(local());
+    assert!(!working.mirror_to_host(Vec::new(), |_, _| {}));
+}
+
+#[wasm_bindgen_test]
 fn full_storage_keeps_the_write_in_memory_and_reports_quota() {
     let storage = fake_storage(
         "const data = new Map();
@@ -356,11 +374,13 @@ fn tab_sync_falls_back_to_storage_events_without_broadcast_channel() {
     js_sys::Function::new_no_args(
         "for (const [key, newValue] of [
            ['everdesk:v1:outbox', '{}'], ['host-cart', '1'], ['everdesk:v1:session', null],
+           ['everdesk:v1:tickets', null],
          ]) window.dispatchEvent(new StorageEvent('storage', { key, newValue }));",
     )
     .call0(&JsValue::NULL)
     .unwrap();
-    // `dispatchEvent` runs listeners synchronously.
+    // `dispatchEvent` runs listeners synchronously. A removed session is a renewal;
+    // a removed ticket list is a wipe.
     assert_eq!(
         *seen.borrow(),
         vec![SyncEvent::OutboxChanged, SyncEvent::Wiped]

@@ -39,6 +39,15 @@ pub fn Conversation(
         chat.current
             .with(|c| c.as_ref().map(|r| r.recalled.clone()).unwrap_or_default())
     };
+    // Keep the newest message in view as messages arrive or the typing indicator shows.
+    Effect::new(move |_| {
+        let count = chat
+            .current
+            .with(|c| c.as_ref().map_or(0, |r| r.messages.len()));
+        let typing = chat.typing.get();
+        scroll_to_end();
+        (count, typing)
+    });
     view! {
         <div class="ed-conversation">
             <h2 class="ed-conversation__subject">{subject}</h2>
@@ -93,4 +102,20 @@ pub fn Conversation(
             </Show>
         </div>
     }
+}
+
+/// Scrolls the panel body to its end (after the browser has laid out the change).
+fn scroll_to_end() {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let scroll = wasm_bindgen::closure::Closure::once_into_js(|| {
+        let body = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.query_selector(".ed-panel__body").ok().flatten());
+        if let Some(body) = body {
+            body.set_scroll_top(body.scroll_height());
+        }
+    });
+    let _ = window.request_animation_frame(wasm_bindgen::JsCast::unchecked_ref(&scroll));
 }
