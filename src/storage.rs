@@ -579,7 +579,8 @@ mod tests {
     #[test]
     fn blocked_storage_mirrors_to_the_host_and_reloads_from_it() {
         use std::{cell::RefCell, rc::Rc};
-        let writes: Rc<RefCell<Vec<(String, Option<String>)>>> = Rc::default();
+        type Writes = Rc<RefCell<Vec<(String, Option<String>)>>>;
+        let writes: Writes = Rc::default();
         let log = writes.clone();
         let store = Store::in_memory();
         let snapshot = vec![

@@ -99,9 +99,14 @@ impl Chat {
         Ok(())
     }
 
-    /// Closes the open ticket with an optional rating and comment. A closed ticket
-    /// is read-only; its memory is extracted by the proxy.
-    pub fn close_ticket(self, rating: Option<u8>, comment: String) {
+    /// Runs a ticket-level call on the open ticket: busy while in flight, the
+    /// ticket created on the proxy first if it is not yet, and a failure shown next
+    /// to the ticket actions so the customer can try again.
+    fn on_open_ticket(
+        self,
+        endpoint: impl FnOnce(&str) -> Endpoint + 'static,
+        done: impl FnOnce(&str, String) -> Result<(), ApiError> + 'static,
+    ) {
         let Some(id) = self
             .current
             .with_untracked(|c| c.as_ref().map(|r| r.id.clone()))
@@ -111,57 +116,52 @@ impl Chat {
         self.busy.set(true);
         self.error.set(None);
         spawn_local(async move {
-            let req = CloseRequest {
-                rating: rating.filter(|r| (1..=5).contains(r)),
-                comment: Some(comment.trim().to_owned()).filter(|c| !c.is_empty()),
-            };
             let result = match self.ensure_ticket(&id).await {
-                Ok(()) => self.authed(Endpoint::close(&id, &req)).await,
+                Ok(()) => self.authed(endpoint(&id)).await,
                 Err(e) => Err(e),
             };
             self.busy.set(false);
-            match result {
-                Ok(_) => {
-                    self.outbox.update(|o| o.drop_ticket(&id));
-                    self.save_outbox();
-                    self.update_record(&id, |r| {
-                        r.status = TicketStatus::Closed;
-                        r.rating = rating;
-                    });
-                    // The closed ticket becomes recalled history.
-                    self.history.set(super::Remote::Idle);
-                }
-                Err(e) => self.error.set(Some(e.user_message(self.strings()))),
+            if let Err(e) = result.and_then(|text| done(&id, text)) {
+                self.error.set(Some(e.user_message(self.strings())));
             }
         });
     }
 
+    /// Closes the open ticket with an optional rating and comment. A closed ticket
+    /// is read-only; its memory is extracted by the proxy.
+    pub fn close_ticket(self, rating: Option<u8>, comment: String) {
+        let req = CloseRequest {
+            rating: rating.filter(|r| (1..=5).contains(r)),
+            comment: Some(comment.trim().to_owned()).filter(|c| !c.is_empty()),
+        };
+        self.on_open_ticket(
+            move |id| Endpoint::close(id, &req),
+            move |id, _| {
+                self.outbox.update(|o| o.drop_ticket(id));
+                self.save_outbox();
+                self.update_record(id, |r| {
+                    r.status = TicketStatus::Closed;
+                    r.rating = rating;
+                });
+                // The closed ticket becomes recalled history.
+                self.history.set(super::Remote::Idle);
+                Ok(())
+            },
+        );
+    }
+
     /// Hands the open ticket to a person; the summary card is kept in the ticket.
     pub fn escalate(self) {
-        let Some(id) = self
-            .current
-            .with_untracked(|c| c.as_ref().map(|r| r.id.clone()))
-        else {
-            return;
-        };
-        self.busy.set(true);
-        self.error.set(None);
-        spawn_local(async move {
-            let result = match self.ensure_ticket(&id).await {
-                Ok(()) => self
-                    .authed(Endpoint::escalate(&id, &EscalateRequest::default()))
-                    .await
-                    .and_then(|text| decode::<EscalateResponse>(&text)),
-                Err(e) => Err(e),
-            };
-            self.busy.set(false);
-            match result {
-                Ok(resp) => {
-                    self.update_record(&id, |r| r.handoff = Some(resp.handoff));
-                    self.tell_host(FrameToHost::Escalated { ticket_id: id });
-                }
-                Err(e) => self.error.set(Some(e.user_message(self.strings()))),
-            }
-        });
+        self.on_open_ticket(
+            |id| Endpoint::escalate(id, &EscalateRequest::default()),
+            move |id, text| {
+                let resp: EscalateResponse = decode(&text)?;
+                self.update_record(id, |r| r.handoff = Some(resp.handoff));
+                self.tell_host(FrameToHost::Escalated {
+                    ticket_id: id.to_owned(),
+                });
+                Ok(())
+            },
+        );
     }
 }
