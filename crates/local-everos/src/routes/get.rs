@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use crate::clock::now_ms;
 use crate::error::ApiError;
-use crate::filter::{Filter, Subject};
+use crate::filter::Subject;
 use crate::ids::md5_hex;
 use crate::model::{ItemType, ProfileItem};
 use crate::routes::{envelope, opt_int, opt_str, parse_body};
@@ -59,20 +59,7 @@ pub async fn get(State(state): State<AppState>, body: Bytes) -> Result<Json<Valu
             ))
         }
     };
-    let filters = match body.get("filters") {
-        Some(v @ Value::Object(_)) => v.clone(),
-        None | Some(Value::Null) => {
-            return Err(ApiError::validation(
-                "filters: Missing required field: filters",
-            ))
-        }
-        Some(_) => {
-            return Err(ApiError::validation(
-                "filters: Input should be a valid dictionary",
-            ))
-        }
-    };
-    let filter = Filter::parse(&filters).map_err(ApiError::validation)?;
+    let (_, filter) = super::required_filters(&body)?;
     if !filter.top_level_scope {
         return Err(ApiError::validation(
             "filters must contain at least one of 'user_id' or 'group_id'",

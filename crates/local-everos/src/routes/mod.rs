@@ -103,6 +103,26 @@ pub fn check_not_reserved(field: &str, id: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The required `filters` object of search and get, and its parse (the scope rule
+/// differs between the two routes and stays with each).
+pub fn required_filters(body: &Body) -> Result<(Value, crate::filter::Filter), ApiError> {
+    let filters = match body.get("filters") {
+        Some(v @ Value::Object(_)) => v.clone(),
+        None | Some(Value::Null) => {
+            return Err(ApiError::validation(
+                "filters: Missing required field: filters",
+            ))
+        }
+        Some(_) => {
+            return Err(ApiError::validation(
+                "filters: Input should be a valid dictionary",
+            ))
+        }
+    };
+    let filter = crate::filter::Filter::parse(&filters).map_err(ApiError::validation)?;
+    Ok((filters, filter))
+}
+
 /// The `{"data": …}` success envelope.
 pub fn envelope(data: Value) -> axum::Json<Value> {
     axum::Json(serde_json::json!({ "data": data }))

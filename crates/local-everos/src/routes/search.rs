@@ -51,20 +51,7 @@ fn validate(body: &Body) -> Result<SearchRequest, ApiError> {
             ))
         }
     };
-    let filters = match body.get("filters") {
-        Some(v @ Value::Object(_)) => v.clone(),
-        None | Some(Value::Null) => {
-            return Err(ApiError::validation(
-                "filters: Missing required field: filters",
-            ))
-        }
-        Some(_) => {
-            return Err(ApiError::validation(
-                "filters: Input should be a valid dictionary",
-            ))
-        }
-    };
-    let filter = Filter::parse(&filters).map_err(ApiError::validation)?;
+    let (filters, filter) = super::required_filters(body)?;
     if !filter.has_scope() {
         return Err(ApiError::validation(
             "filters must contain at least one of 'user_id' or 'group_id'",

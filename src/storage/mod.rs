@@ -10,9 +10,12 @@
 use std::{cell::RefCell, collections::BTreeMap, rc::Rc};
 
 use serde::{de::DeserializeOwned, Serialize};
-use serde_json::Value;
 use thiserror::Error;
 use wasm_bindgen::{JsCast, JsValue};
+
+mod envelope;
+
+pub use envelope::{decode, encode, migrate, Decoded, CURRENT_VERSION};
 
 /// Every EverDesk key starts with this, whatever its version; [`Store::wipe`] uses it.
 pub const PREFIX: &str = "everdesk:";
@@ -20,8 +23,6 @@ pub const PREFIX: &str = "everdesk:";
 pub const NAMESPACE: &str = "everdesk:v1:";
 /// Written and removed by [`Store::open`] to see whether storage works.
 pub const PROBE_KEY: &str = "everdesk:v1:probe";
-/// The envelope version [`Store::set`] writes.
-pub const CURRENT_VERSION: u64 = 1;
 
 /// What is stored. Each variant maps to one namespaced key (see [`Key::name`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -86,87 +87,6 @@ pub enum StorageError {
     /// The value could not be turned into JSON.
     #[error("could not serialize the value: {0}")]
     Serialize(String),
-}
-
-/// A raw stored string, classified. Pure; see [`decode`].
-#[derive(Debug, Clone, PartialEq)]
-pub enum Decoded {
-    /// Current-version data as JSON text, possibly migrated from an older layout.
-    Data(String),
-    /// Written by a newer version of the widget: leave it alone.
-    Newer(u64),
-    /// Unusable: not JSON, or no migration path. The key should be dropped.
-    Corrupt(String),
-}
-
-/// Wraps `value` in the current envelope: `{"v":1,"d":<value>}`.
-pub fn encode<T: Serialize>(value: &T) -> Result<String, StorageError> {
-    // Serialised straight to text: no intermediate `Value`, so each stored type
-    // costs one serializer in the wasm, not two.
-    let data = serde_json::to_string(value).map_err(|e| StorageError::Serialize(e.to_string()))?;
-    Ok(format!("{{\"v\":{CURRENT_VERSION},\"d\":{data}}}"))
-}
-
-/// The current envelope, borrowed: the data stays unparsed text.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Envelope<'a> {
-    v: u64,
-    #[serde(borrow)]
-    d: &'a serde_json::value::RawValue,
-}
-
-/// Reads a raw stored string: an envelope of the current version is unwrapped, an
-/// older one (or a legacy un-enveloped value, version 0) is run through [`migrate`]
-/// step by step, a newer one is reported as [`Decoded::Newer`].
-pub fn decode(raw: &str) -> Decoded {
-    // Only a JSON object can be an envelope (serde would also read `[1, 2]` as one).
-    let object = raw.trim_start().starts_with('{');
-    if let Some(Envelope { v, d }) = object.then(|| serde_json::from_str(raw).ok()).flatten() {
-        if v == CURRENT_VERSION {
-            return Decoded::Data(d.get().to_owned());
-        }
-    }
-    let value: Value = match serde_json::from_str(raw) {
-        Ok(value) => value,
-        Err(e) => return Decoded::Corrupt(format!("not JSON: {e}")),
-    };
-    let (mut version, mut data) = split_envelope(value);
-    if version > CURRENT_VERSION {
-        return Decoded::Newer(version);
-    }
-    while version < CURRENT_VERSION {
-        match migrate(version, data) {
-            Some(next) => data = next,
-            None => return Decoded::Corrupt(format!("no migration from version {version}")),
-        }
-        version += 1;
-    }
-    Decoded::Data(data.to_string())
-}
-
-/// `{"v":<n>,"d":<data>}` → `(n, data)`; anything else is a legacy value: `(0, value)`.
-fn split_envelope(value: Value) -> (u64, Value) {
-    match value {
-        Value::Object(mut map) if map.len() == 2 && map.contains_key("d") => {
-            match map.get("v").and_then(Value::as_u64) {
-                Some(version) => (version, map.remove("d").unwrap_or(Value::Null)),
-                None => (0, Value::Object(map)),
-            }
-        }
-        other => (0, other),
-    }
-}
-
-/// Upgrades data stored under envelope `version` to `version + 1`; `None` when there
-/// is no way to. Add one arm per layout change.
-///
-/// - v0 → v1: values written before envelopes existed are the data itself.
-pub fn migrate(version: u64, value: Value) -> Option<Value> {
-    match version {
-        0 => Some(value),
-        _ => None,
-    }
 }
 
 /// Where values live: browser storage, plus an in-memory map for the session.
@@ -477,180 +397,4 @@ fn warn(message: &str) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde::Deserialize;
-    use serde_json::json;
-
-    #[derive(Debug, PartialEq, Serialize, Deserialize)]
-    struct Prefs {
-        sound: bool,
-    }
-
-    #[test]
-    fn keys_are_namespaced_and_versioned() {
-        assert_eq!(Key::Tickets.name(), "everdesk:v1:tickets");
-        assert_eq!(Key::Ticket("t-42".into()).name(), "everdesk:v1:ticket:t-42");
-        assert_eq!(Key::Outbox.name(), "everdesk:v1:outbox");
-        assert_eq!(Key::Session.name(), "everdesk:v1:session");
-        assert_eq!(Key::Visitor.name(), "everdesk:v1:visitor");
-        assert_eq!(Key::Prefs.name(), "everdesk:v1:prefs");
-        assert!(PROBE_KEY.starts_with(NAMESPACE) && NAMESPACE.starts_with(PREFIX));
-    }
-
-    #[test]
-    fn key_names_parse_back() {
-        for key in [
-            Key::Tickets,
-            Key::Ticket("a:b".into()),
-            Key::Outbox,
-            Key::Session,
-            Key::Visitor,
-            Key::Prefs,
-        ] {
-            assert_eq!(Key::parse(&key.name()), Some(key));
-        }
-        for foreign in [
-            PROBE_KEY,
-            "everdesk:v1:ticket:",
-            "everdesk:v2:tickets",
-            "cart",
-            "",
-        ] {
-            assert_eq!(Key::parse(foreign), None, "{foreign}");
-        }
-    }
-
-    #[test]
-    fn envelope_round_trips() {
-        let raw = encode(&Prefs { sound: true }).unwrap();
-        let parsed: Value = serde_json::from_str(&raw).unwrap();
-        assert_eq!(parsed, json!({ "v": 1, "d": { "sound": true } }));
-        assert_eq!(
-            decode(&raw),
-            Decoded::Data(json!({ "sound": true }).to_string())
-        );
-    }
-
-    #[test]
-    fn legacy_unenveloped_values_migrate_from_v0() {
-        assert_eq!(
-            decode(r#"{"sound":false}"#),
-            Decoded::Data(json!({ "sound": false }).to_string())
-        );
-        assert_eq!(decode("[1,2]"), Decoded::Data(json!([1, 2]).to_string()));
-        assert_eq!(
-            decode(r#""visitor-1""#),
-            Decoded::Data(json!("visitor-1").to_string())
-        );
-        assert_eq!(
-            decode(r#"{"v":0,"d":[1]}"#),
-            Decoded::Data(json!([1]).to_string())
-        );
-        // Looks like an envelope but the version is not a number: legacy data.
-        assert_eq!(
-            decode(r#"{"v":"x","d":1}"#),
-            Decoded::Data(json!({ "v": "x", "d": 1 }).to_string())
-        );
-        assert_eq!(migrate(0, json!({ "a": 1 })), Some(json!({ "a": 1 })));
-        assert_eq!(migrate(CURRENT_VERSION, json!(1)), None);
-    }
-
-    #[test]
-    fn newer_versions_are_left_alone_and_garbage_is_corrupt() {
-        assert_eq!(decode(r#"{"v":2,"d":{}}"#), Decoded::Newer(2));
-        assert!(matches!(decode("{not json"), Decoded::Corrupt(_)));
-        assert!(matches!(decode(""), Decoded::Corrupt(_)));
-    }
-
-    #[test]
-    fn memory_store_round_trips_and_removes() {
-        let store = Store::in_memory();
-        assert!(!store.is_persistent());
-        assert_eq!(store.degraded(), None);
-        assert_eq!(store.get::<Prefs>(&Key::Prefs), None);
-        store.set(&Key::Prefs, &Prefs { sound: true }).unwrap();
-        assert_eq!(store.get(&Key::Prefs), Some(Prefs { sound: true }));
-        let shared = store.clone();
-        shared.remove(&Key::Prefs);
-        assert_eq!(store.get::<Prefs>(&Key::Prefs), None);
-    }
-
-    #[test]
-    fn blocked_storage_mirrors_to_the_host_and_reloads_from_it() {
-        use std::{cell::RefCell, rc::Rc};
-        type Writes = Rc<RefCell<Vec<(String, Option<String>)>>>;
-        let writes: Writes = Rc::default();
-        let log = writes.clone();
-        let store = Store::in_memory();
-        let snapshot = vec![
-            ("everdesk:v1:visitor".to_owned(), encode(&"v-7").unwrap()),
-            ("everdesk:v1:probe".to_owned(), "1".to_owned()),
-            ("shop:cart".to_owned(), "[]".to_owned()),
-        ];
-        assert!(store.mirror_to_host(snapshot, move |k, v| {
-            log.borrow_mut().push((k.to_owned(), v.map(str::to_owned)))
-        }));
-        assert!(store.is_persistent());
-        // What the host kept from last time is readable; foreign keys are not taken.
-        assert_eq!(store.get::<String>(&Key::Visitor).as_deref(), Some("v-7"));
-        store.set(&Key::Prefs, &Prefs { sound: true }).unwrap();
-        store.remove(&Key::Visitor);
-        // Another tab's change arrives without being echoed back.
-        store.apply_host_change(
-            "everdesk:v1:tickets",
-            Some(encode(&Vec::<u8>::new()).unwrap()),
-        );
-        assert_eq!(store.get::<Vec<u8>>(&Key::Tickets), Some(vec![]));
-        store.wipe().unwrap();
-        let writes = writes.borrow();
-        let names: Vec<(&str, bool)> = writes
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.is_some()))
-            .collect();
-        assert_eq!(names[0], ("everdesk:v1:prefs", true));
-        assert_eq!(names[1], ("everdesk:v1:visitor", false));
-        assert!(names[2..].iter().all(|(_, set)| !set), "wipe only removes");
-        assert!(names[2..].contains(&("everdesk:v1:prefs", false)));
-        assert!(names[2..].contains(&("everdesk:v1:tickets", false)));
-        assert_eq!(store.get::<Vec<u8>>(&Key::Tickets), None);
-    }
-
-    #[test]
-    fn wrong_shape_drops_only_that_key() {
-        let store = Store::in_memory();
-        store.set(&Key::Prefs, &"not prefs").unwrap();
-        store.set(&Key::Visitor, &"v-1").unwrap();
-        assert_eq!(store.get::<Prefs>(&Key::Prefs), None);
-        assert_eq!(store.get::<String>(&Key::Prefs), None, "dropped, not kept");
-        assert_eq!(store.get::<String>(&Key::Visitor).as_deref(), Some("v-1"));
-    }
-
-    #[test]
-    fn wipe_clears_memory() {
-        let store = Store::in_memory();
-        store.set(&Key::Outbox, &vec![1, 2]).unwrap();
-        store.set(&Key::Ticket("9".into()), &true).unwrap();
-        store.wipe().unwrap();
-        assert_eq!(store.get::<Vec<u8>>(&Key::Outbox), None);
-        assert_eq!(store.get::<bool>(&Key::Ticket("9".into())), None);
-    }
-
-    #[test]
-    fn quota_names_are_recognised() {
-        assert!(is_quota_name("QuotaExceededError"));
-        assert!(is_quota_name("NS_ERROR_DOM_QUOTA_REACHED"));
-        assert!(!is_quota_name("SecurityError"));
-    }
-
-    #[test]
-    fn errors_read_well() {
-        assert_eq!(
-            StorageError::QuotaExceeded.to_string(),
-            "browser storage is full"
-        );
-        assert!(StorageError::Unavailable("SecurityError".into())
-            .to_string()
-            .contains("SecurityError"));
-    }
-}
+mod tests;
