@@ -1,4 +1,4 @@
-//! Unit tests of `crate::storage`.
+//! Unit tests of `crate::storage`, compiled only under `#[cfg(test)]` (see `mod.rs`).
 use super::*;
 use serde::Deserialize;
 use serde_json::json;

@@ -1,4 +1,4 @@
-//! Unit tests of `crate::text`.
+//! Unit tests of `crate::text`, compiled only under `#[cfg(test)]` (see `mod.rs`).
 use super::*;
 
 fn text(s: &str) -> Inline {
