@@ -2,7 +2,7 @@
 //! notices (storage, offline), the current screen, and the live region that
 //! announces new replies. Escape closes the panel.
 
-use leptos::{ev, prelude::*};
+use leptos::{either::EitherOf4, ev, prelude::*};
 
 use super::{
     conversation::Conversation, memory_view::MemoryView, new_ticket::NewTicket,
@@ -53,10 +53,10 @@ fn Panel(
     let lang = s.lang;
     let close = move || chat.request_close();
     let screen = move || match chat.view.get() {
-        View::List => view! { <TicketList chat=chat /> }.into_any(),
-        View::NewTicket => view! { <NewTicket chat=chat /> }.into_any(),
-        View::Ticket(_) => view! { <Conversation chat=chat /> }.into_any(),
-        View::Memory => view! { <MemoryView chat=chat /> }.into_any(),
+        View::List => EitherOf4::A(view! { <TicketList chat=chat /> }),
+        View::NewTicket => EitherOf4::B(view! { <NewTicket chat=chat /> }),
+        View::Ticket(_) => EitherOf4::C(view! { <Conversation chat=chat /> }),
+        View::Memory => EitherOf4::D(view! { <MemoryView chat=chat /> }),
     };
     let not_list = move || chat.view.with(|v| *v != View::List);
     view! {

@@ -2,6 +2,7 @@
 //! this customer's, with an explanation when there are none yet.
 
 use everdesk_api::HistoryEpisode;
+use leptos::either::{Either, EitherOf4};
 use leptos::prelude::*;
 
 use crate::{actions::Chat, actions::Remote, i18n::Strings};
@@ -25,9 +26,9 @@ pub fn HistoryList(
     strings: &'static Strings,
 ) -> impl IntoView {
     if episodes.is_empty() {
-        return view! { <p class="ed-muted">{strings.past_tickets_empty}</p> }.into_any();
+        return Either::Left(view! { <p class="ed-muted">{strings.past_tickets_empty}</p> });
     }
-    view! {
+    Either::Right(view! {
         <ul class="ed-history" role="list">
             {episodes
                 .into_iter()
@@ -43,8 +44,7 @@ pub fn HistoryList(
                 })
                 .collect_view()}
         </ul>
-    }
-    .into_any()
+    })
 }
 
 /// The home screen's recalled-history section.
@@ -55,9 +55,13 @@ pub fn HistoryPanel(
 ) -> impl IntoView {
     let s = chat.strings();
     let body = move || match chat.history.get() {
-        Remote::Ready(episodes) => view! { <HistoryList episodes=episodes strings=s /> }.into_any(),
-        Remote::Loading => view! { <p class="ed-muted" aria-busy="true">"…"</p> }.into_any(),
-        Remote::Failed(text) => view! {
+        Remote::Ready(episodes) => {
+            EitherOf4::A(view! { <HistoryList episodes=episodes strings=s /> })
+        }
+        Remote::Loading => EitherOf4::B(view! { <p class="ed-muted" aria-busy="true">"…"</p> }),
+        // Nothing asked yet (no tickets): explain what will appear here.
+        Remote::Idle => EitherOf4::D(view! { <p class="ed-muted">{s.past_tickets_empty}</p> }),
+        Remote::Failed(text) => EitherOf4::C(view! {
             <p class="ed-error" role="alert">
                 {text}
                 " "
@@ -65,9 +69,7 @@ pub fn HistoryPanel(
                     {s.retry}
                 </button>
             </p>
-        }
-        .into_any(),
-        Remote::Idle => view! { <p class="ed-muted">{s.past_tickets_empty}</p> }.into_any(),
+        }),
     };
     view! {
         <section class="ed-section" aria-labelledby="ed-history-title">

@@ -1,6 +1,7 @@
 //! "What we remember": the customer's profile facts, and forget-me behind a
 //! confirmation (deletes the memory on the proxy, then everything local).
 
+use leptos::either::EitherOf4;
 use leptos::prelude::*;
 
 use crate::actions::{Chat, Remote};
@@ -14,20 +15,19 @@ pub fn MemoryView(
     let s = chat.strings();
     let confirming = RwSignal::new(false);
     let forgotten = RwSignal::new(false);
-    let facts = move || {
-        match chat.profile.get() {
+    let facts = move || match chat.profile.get() {
         Remote::Ready(facts) if facts.is_empty() => {
-            view! { <p class="ed-muted">{s.memory_empty}</p> }.into_any()
+            EitherOf4::A(view! { <p class="ed-muted">{s.memory_empty}</p> })
         }
-        Remote::Ready(facts) => view! {
+        Remote::Ready(facts) => EitherOf4::B(view! {
             <ul class="ed-facts" role="list">
                 {facts.into_iter().map(|f| view! { <li class="ed-facts__item">{f.text}</li> }).collect_view()}
             </ul>
+        }),
+        Remote::Failed(text) => EitherOf4::C(view! { <p class="ed-error" role="alert">{text}</p> }),
+        Remote::Loading | Remote::Idle => {
+            EitherOf4::D(view! { <p class="ed-muted" aria-busy="true">"…"</p> })
         }
-        .into_any(),
-        Remote::Failed(text) => view! { <p class="ed-error" role="alert">{text}</p> }.into_any(),
-        Remote::Loading | Remote::Idle => view! { <p class="ed-muted" aria-busy="true">"…"</p> }.into_any(),
-    }
     };
     view! {
         <section class="ed-memory" aria-labelledby="ed-memory-title">
