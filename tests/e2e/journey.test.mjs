@@ -21,6 +21,8 @@ after(async () => {
 test('a verified customer goes through the whole journey', async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
+  const violations = [];
+  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) violations.push(m.text()); });
   const shop = new ShopPage(page, stack);
   await shop.goto('/account.html');
   await shop.open();
@@ -80,5 +82,7 @@ test('a verified customer goes through the whole journey', async () => {
   ]);
   const flushes = await stack.everos.requests('flush');
   assert.equal(flushes.length, 1);
+  // The frame runs under its own strict policy, and nothing in the journey broke it.
+  assert.deepEqual(violations, []);
   await context.close();
 });

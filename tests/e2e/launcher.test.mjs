@@ -53,6 +53,11 @@ test('clicking the launcher opens the widget frame from the widget origin', asyn
   const dialog = shop.dialog();
   assert.equal(await dialog.getAttribute('aria-labelledby'), 'ed-title');
   assert.ok(shop.requests.some((u) => u.startsWith(stack.widgetOrigin) && u.endsWith('.wasm')));
+  // The frame page carries its own Content-Security-Policy.
+  const policy = await page.frames().find((f) => f.url().startsWith(`${stack.widgetOrigin}/widget/`))
+    .evaluate(() => document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.content);
+  assert.match(policy, /default-src 'none'/);
+  assert.match(policy, /script-src 'self' 'wasm-unsafe-eval' 'sha256-/);
   await screenshot(page, 'widget-open');
 
   // Closing from inside the frame hides it and gives focus back to the launcher.
