@@ -165,6 +165,35 @@ fn is_hex_color(s: &str) -> bool {
         .is_some_and(|hex| matches!(hex.len(), 3 | 6) && hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
+/// The text colour to put on the brand colour: white, or near-black when white would
+/// not reach the WCAG AA contrast of 4.5:1 (a light brand colour such as yellow).
+pub fn on_brand(color: &str) -> &'static str {
+    let hex = color.trim_start_matches('#');
+    let channel = |i: usize| -> f64 {
+        let v = match hex.len() {
+            3 => hex
+                .get(i..=i)
+                .and_then(|h| u8::from_str_radix(&h.repeat(2), 16).ok()),
+            _ => hex
+                .get(2 * i..2 * i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok()),
+        };
+        let c = f64::from(v.unwrap_or(0)) / 255.0;
+        if c <= 0.04045 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    let luminance = 0.2126 * channel(0) + 0.7152 * channel(1) + 0.0722 * channel(2);
+    let contrast_with_white = 1.05 / (luminance + 0.05);
+    if contrast_with_white >= 4.5 {
+        "#ffffff"
+    } else {
+        "#111111"
+    }
+}
+
 /// `en`, `ar-EG`, `pt_BR` → `en`, `ar-eg`, `pt-br`; `None` for anything else.
 fn normalize_locale(s: &str) -> Option<String> {
     let s = s.trim().replace('_', "-").to_ascii_lowercase();
@@ -232,6 +261,17 @@ mod tests {
                 ConfigError::Locale
             ]
         );
+    }
+
+    #[test]
+    fn text_on_the_brand_colour_keeps_aa_contrast() {
+        assert_eq!(on_brand("#1f5fd1"), "#ffffff");
+        assert_eq!(on_brand("#000"), "#ffffff");
+        assert_eq!(on_brand("#ffeb3b"), "#111111");
+        assert_eq!(on_brand("#fff"), "#111111");
+        // #767676 is the classic 4.54:1 grey on white: still white text.
+        assert_eq!(on_brand("#767676"), "#ffffff");
+        assert_eq!(on_brand("#808080"), "#111111");
     }
 
     #[test]

@@ -97,10 +97,9 @@ async fn panel_is_a_labelled_dialog_that_follows_config_and_locale() {
     assert_eq!(dialog.get_attribute("data-theme").as_deref(), Some("dark"));
     assert_eq!(dialog.get_attribute("dir").as_deref(), Some("rtl"));
     assert_eq!(dialog.get_attribute("lang").as_deref(), Some("ar"));
-    assert!(dialog
-        .get_attribute("style")
-        .unwrap_or_default()
-        .contains("--ed-brand: #112233"));
+    let style = dialog.get_attribute("style").unwrap_or_default();
+    assert!(style.contains("--ed-brand: #112233"), "{style}");
+    assert!(style.contains("--ed-on-brand: #ffffff"), "{style}");
     let close = q(&root, "button[aria-label='إغلاق محادثة الدعم']");
     click(&close);
     leptos::task::tick().await;

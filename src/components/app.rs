@@ -8,7 +8,10 @@ use super::{
     conversation::Conversation, memory_view::MemoryView, new_ticket::NewTicket,
     ticket_list::TicketList,
 };
-use crate::actions::{Chat, View};
+use crate::{
+    actions::{Chat, View},
+    config::on_brand,
+};
 
 /// The widget panel as it appears inside the frame. Re-rendered as a whole when
 /// the locale changes (rare), so every string inside is a static text node.
@@ -46,8 +49,11 @@ fn Panel(
     let title = move || chat.config.with(|c| c.title.clone());
     let theme = move || chat.config.with(|c| c.theme.as_str());
     let brand = move || {
-        chat.config
-            .with(|c| c.color.as_ref().map(|color| format!("--ed-brand: {color}")))
+        chat.config.with(|c| {
+            c.color
+                .as_ref()
+                .map(|color| format!("--ed-brand: {color}; --ed-on-brand: {}", on_brand(color)))
+        })
     };
     let dir = if s.rtl { "rtl" } else { "ltr" };
     let lang = s.lang;
