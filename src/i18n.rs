@@ -85,6 +85,8 @@ pub struct Strings {
     pub cancel: &'static str,
     /// Closed ticket notice.
     pub closed_notice: &'static str,
+    /// Button on a closed ticket: continue in a new ticket with the same subject.
+    pub reopen: &'static str,
     /// Heading of what we remember.
     pub memory_title: &'static str,
     /// Nothing remembered yet.
@@ -153,6 +155,7 @@ pub static EN: Strings = Strings {
     comment_label: "Anything to add? (optional)",
     cancel: "Cancel",
     closed_notice: "This ticket is closed. Start a new conversation if you need more help.",
+    reopen: "Reopen as a new conversation",
     memory_title: "What we remember",
     memory_empty: "We don't remember anything about you yet.",
     forget_me: "Forget me",
@@ -209,6 +212,7 @@ pub static ES: Strings = Strings {
     comment_label: "¿Algo más? (opcional)",
     cancel: "Cancelar",
     closed_notice: "Esta consulta está cerrada. Empieza una nueva conversación si necesitas más ayuda.",
+    reopen: "Reabrir como nueva conversación",
     memory_title: "Lo que recordamos",
     memory_empty: "Aún no recordamos nada sobre ti.",
     forget_me: "Olvídame",
@@ -266,6 +270,7 @@ pub static AR: Strings = Strings {
     comment_label: "هل لديك إضافة؟ (اختياري)",
     cancel: "إلغاء",
     closed_notice: "هذه التذكرة مغلقة. ابدأ محادثة جديدة إذا احتجت إلى مساعدة أخرى.",
+    reopen: "إعادة الفتح كمحادثة جديدة",
     memory_title: "ما نتذكره عنك",
     memory_empty: "لا نتذكر أي شيء عنك بعد.",
     forget_me: "انسني",

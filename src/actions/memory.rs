@@ -32,6 +32,8 @@ impl Chat {
 
     /// Shows what we remember.
     pub fn show_memory(self) {
+        self.error.set(None);
+        self.notice.set(None);
         self.view.set(View::Memory);
         if self.tickets.with_untracked(Vec::is_empty) {
             self.profile.set(Remote::Ready(Vec::new()));
@@ -51,20 +53,19 @@ impl Chat {
     }
 
     /// Deletes the customer's memory on the proxy, then everything local.
-    pub fn forget_me(self, done: impl Fn(bool) + 'static) {
+    /// On success the home screen says so; on failure the memory screen shows why.
+    pub fn forget_me(self) {
         self.busy.set(true);
+        self.error.set(None);
         spawn_local(async move {
             let result = self.authed(Endpoint::forget_me()).await.map(drop);
             self.busy.set(false);
             match result {
                 Ok(()) => {
                     self.wipe_local();
-                    done(true);
+                    self.notice.set(Some(self.strings().forgotten));
                 }
-                Err(e) => {
-                    self.error.set(Some(e.user_message(self.strings())));
-                    done(false);
-                }
+                Err(e) => self.error.set(Some(e.user_message(self.strings()))),
             }
         });
     }

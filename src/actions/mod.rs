@@ -83,6 +83,8 @@ pub struct Chat {
     pub busy: RwSignal<bool>,
     /// The last failed ticket-level action, shown with a retry.
     pub error: RwSignal<Option<&'static str>>,
+    /// A one-off confirmation for the home screen (e.g. after forget-me).
+    pub notice: RwSignal<Option<&'static str>>,
     /// Recalled past tickets for the list screen.
     pub history: RwSignal<Remote<Vec<HistoryEpisode>>>,
     /// Remembered profile facts.
@@ -119,6 +121,7 @@ impl Chat {
             typing: RwSignal::new(false),
             busy: RwSignal::new(false),
             error: RwSignal::new(None),
+            notice: RwSignal::new(None),
             history: RwSignal::new(Remote::Idle),
             profile: RwSignal::new(Remote::Idle),
             announcement: RwSignal::new(String::new()),

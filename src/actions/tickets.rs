@@ -31,6 +31,7 @@ impl Chat {
     /// Shows the new-ticket form.
     pub fn show_new_ticket(self) {
         self.error.set(None);
+        self.notice.set(None);
         self.view.set(View::NewTicket);
     }
 

@@ -99,6 +99,7 @@ fn Panel(
             <Show when=move || chat.storage_degraded.get()>
                 <p class="ed-notice" role="status">{s.storage_notice}</p>
             </Show>
+            {move || chat.notice.get().map(|n| view! { <p class="ed-notice" role="status">{n}</p> })}
             <Show when=move || !chat.online.get()>
                 <p class="ed-notice ed-notice--offline" role="status">{s.offline_notice}</p>
             </Show>

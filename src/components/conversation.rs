@@ -74,7 +74,15 @@ pub fn Conversation(
             {move || chat.error.get().map(|e| view! { <p class="ed-error" role="alert">{e}</p> })}
             <Show
                 when=is_open
-                fallback=move || view! { <p class="ed-notice" role="status">{s.closed_notice}</p> }
+                fallback=move || view! {
+                    <p class="ed-notice" role="status">{s.closed_notice}</p>
+                    // A closed ticket stays read-only; more help continues in a new one.
+                    <button type="button" class="ed-button" on:click=move |_| {
+                        chat.start_ticket(&subject());
+                    }>
+                        {s.reopen}
+                    </button>
+                }
             >
                 <Show
                     when=move || closing.get()

@@ -14,7 +14,6 @@ pub fn MemoryView(
 ) -> impl IntoView {
     let s = chat.strings();
     let confirming = RwSignal::new(false);
-    let forgotten = RwSignal::new(false);
     let facts = move || match chat.profile.get() {
         Remote::Ready(facts) if facts.is_empty() => {
             EitherOf4::A(view! { <p class="ed-muted">{s.memory_empty}</p> })
@@ -33,9 +32,7 @@ pub fn MemoryView(
         <section class="ed-memory" aria-labelledby="ed-memory-title">
             <h2 id="ed-memory-title" class="ed-heading">{s.memory_title}</h2>
             {facts}
-            <Show when=move || forgotten.get()>
-                <p class="ed-notice" role="status">{s.forgotten}</p>
-            </Show>
+            {move || chat.error.get().map(|e| view! { <p class="ed-error" role="alert">{e}</p> })}
             <Show
                 when=move || confirming.get()
                 fallback=move || view! {
@@ -51,10 +48,7 @@ pub fn MemoryView(
                             type="button"
                             class="ed-button ed-button--danger"
                             disabled=move || chat.busy.get()
-                            on:click=move |_| chat.forget_me(move |ok| {
-                                confirming.set(false);
-                                forgotten.set(ok);
-                            })
+                            on:click=move |_| chat.forget_me()
                         >
                             {s.forget_yes}
                         </button>

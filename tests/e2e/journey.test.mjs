@@ -86,3 +86,34 @@ test('a verified customer goes through the whole journey', async () => {
   assert.deepEqual(violations, []);
   await context.close();
 });
+
+test('a closed ticket reopens as a new one, and forget-me wipes memory and local state', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const shop = new ShopPage(page, stack);
+  await shop.goto('/');
+  await shop.open();
+  await shop.newTicket('Lost parcel');
+  await shop.send("My name is Sam and my parcel never arrived. Please email me.");
+  await shop.w().getByRole('button', { name: 'Close ticket' }).click();
+  await shop.w().getByRole('button', { name: 'Close ticket' }).click();
+  await shop.w().getByRole('button', { name: 'Reopen as a new conversation' }).click();
+  await shop.w().getByRole('heading', { level: 2, name: 'Lost parcel' }).waitFor();
+  assert.equal(await shop.composer().count(), 1, 'the new ticket is open');
+  await shop.backToList();
+  assert.equal(await shop.w().getByRole('button', { name: /Lost parcel/ }).count(), 2);
+
+  // What we remember: the profile arrives late (EverOS extracts it after the flush).
+  const visitor = (await shop.stored('everdesk:v1:session')).session.customer.id;
+  await shop.w().getByRole('button', { name: 'What we remember' }).click();
+  await shop.w().getByRole('heading', { name: 'What we remember' }).waitFor();
+  await shop.w().getByRole('button', { name: 'Forget me' }).click();
+  await shop.w().getByRole('button', { name: 'Yes, forget me' }).click();
+  await shop.w().getByText('We no longer remember anything about you.').waitFor();
+  const deletes = (await stack.everos.requests('delete')).filter((r) => r.status < 300);
+  assert.deepEqual(deletes.map((r) => r.body), [{ user_id: visitor }]);
+  assert.equal(await shop.stored('everdesk:v1:tickets'), null);
+  // Back on the home screen, with nothing left locally.
+  await shop.w().getByText('No conversations yet.').waitFor();
+  await context.close();
+});

@@ -59,6 +59,13 @@ test('clicking the launcher opens the widget frame from the widget origin', asyn
   assert.match(policy, /default-src 'none'/);
   assert.match(policy, /script-src 'self' 'wasm-unsafe-eval' 'sha256-/);
   await screenshot(page, 'widget-open');
+  // Looking is not interacting: nothing is written to storage yet (host or frame).
+  const ours = () => {
+    try { return Object.keys(localStorage).filter((k) => k.startsWith('everdesk:')); } catch { return []; }
+  };
+  assert.deepEqual(await page.evaluate(ours), []);
+  const frame = page.frames().find((f) => f.url().startsWith(`${stack.widgetOrigin}/widget/`));
+  assert.deepEqual(await frame.evaluate(ours), []);
 
   // Closing from inside the frame hides it and gives focus back to the launcher.
   await shop.frame().getByRole('button', { name: 'Close support chat' }).click();
