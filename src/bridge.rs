@@ -14,7 +14,7 @@ use crate::config::HostConfig;
 
 /// Host page → frame.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case", try_from = "RawHostToFrame")]
 pub enum HostToFrame {
     /// Settings from the script tag, sent once the frame said it is ready.
     Init {
@@ -51,6 +51,50 @@ pub enum HostToFrame {
     Opened,
     /// The panel was closed from the host side.
     Closed,
+}
+
+/// [`HostToFrame`] as received, read as a plain struct: the same JSON as the tagged
+/// enum, without serde's buffering of internally tagged enums (smaller wasm).
+#[derive(Deserialize)]
+struct RawHostToFrame {
+    #[serde(rename = "type")]
+    kind: String,
+    config: Option<HostConfig>,
+    identity: Option<SessionRequest>,
+    #[serde(default)]
+    store: BTreeMap<String, String>,
+    key: Option<String>,
+    value: Option<String>,
+    locale: Option<String>,
+}
+
+impl TryFrom<RawHostToFrame> for HostToFrame {
+    type Error = String;
+
+    fn try_from(raw: RawHostToFrame) -> Result<Self, Self::Error> {
+        let missing = |field: &str| format!("missing field `{field}`");
+        Ok(match raw.kind.as_str() {
+            "init" => Self::Init {
+                config: raw.config.ok_or_else(|| missing("config"))?,
+                identity: raw.identity,
+                store: raw.store,
+            },
+            "stored" => Self::Stored {
+                key: raw.key.ok_or_else(|| missing("key"))?,
+                value: raw.value,
+            },
+            "identify" => Self::Identify {
+                identity: raw.identity.ok_or_else(|| missing("identity"))?,
+            },
+            "shutdown" => Self::Shutdown,
+            "set_locale" => Self::SetLocale {
+                locale: raw.locale.ok_or_else(|| missing("locale"))?,
+            },
+            "opened" => Self::Opened,
+            "closed" => Self::Closed,
+            other => return Err(format!("unknown message type `{other}`")),
+        })
+    }
 }
 
 /// Frame → host page.

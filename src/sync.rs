@@ -17,7 +17,7 @@ pub const CHANNEL: &str = "everdesk:v1";
 
 /// Something another tab changed; re-read it from storage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case", try_from = "RawSyncEvent")]
 pub enum SyncEvent {
     /// The ticket list changed.
     TicketsChanged,
@@ -34,10 +34,54 @@ pub enum SyncEvent {
 
 /// What travels on the channel: an event, or a tab claiming to be the announcer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", try_from = "RawWire")]
 enum Wire {
     Event { event: SyncEvent },
     Claim,
+}
+
+/// [`SyncEvent`] as received, read as a plain struct: the same JSON as the tagged
+/// enum, without serde's buffering of internally tagged enums (smaller wasm).
+#[derive(Deserialize)]
+struct RawSyncEvent {
+    #[serde(rename = "type")]
+    kind: String,
+    ticket_id: Option<String>,
+}
+
+impl TryFrom<RawSyncEvent> for SyncEvent {
+    type Error = String;
+
+    fn try_from(raw: RawSyncEvent) -> Result<Self, Self::Error> {
+        match (raw.kind.as_str(), raw.ticket_id) {
+            ("tickets_changed", _) => Ok(Self::TicketsChanged),
+            ("ticket_changed", Some(ticket_id)) => Ok(Self::TicketChanged { ticket_id }),
+            ("ticket_changed", None) => Err("missing field `ticket_id`".to_owned()),
+            ("outbox_changed", _) => Ok(Self::OutboxChanged),
+            ("wiped", _) => Ok(Self::Wiped),
+            (other, _) => Err(format!("unknown sync event `{other}`")),
+        }
+    }
+}
+
+/// [`Wire`] as received, read as a plain struct (see [`RawSyncEvent`]).
+#[derive(Deserialize)]
+struct RawWire {
+    kind: String,
+    event: Option<SyncEvent>,
+}
+
+impl TryFrom<RawWire> for Wire {
+    type Error = String;
+
+    fn try_from(raw: RawWire) -> Result<Self, Self::Error> {
+        match (raw.kind.as_str(), raw.event) {
+            ("event", Some(event)) => Ok(Self::Event { event }),
+            ("event", None) => Err("missing field `event`".to_owned()),
+            ("claim", _) => Ok(Self::Claim),
+            (other, _) => Err(format!("unknown sync message `{other}`")),
+        }
+    }
 }
 
 /// How this tab hears the others.

@@ -190,12 +190,27 @@ impl Chat {
 
     /// Writes a value; a failure switches the notice on and keeps working in memory.
     fn save<T: Serialize>(&self, key: &Key, value: &T) {
+        let store = self.store_owned();
+        let written = store.set(key, value);
+        self.note_write(&store, written);
+    }
+
+    /// The store, with the identity owner recorded first if it is missing. Not
+    /// generic: shared by every [`Chat::save`].
+    #[inline(never)]
+    fn store_owned(&self) -> Store {
         let store = self.store();
         if self.identity_owner_missing(&store) {
             let owner = identity_owner(self.identity.get_untracked().as_ref());
             let _ = store.set(&Key::Prefs, &Prefs { owner });
         }
-        if store.set(key, value).is_err() || store.degraded().is_some() {
+        store
+    }
+
+    /// Flags degraded storage after a write. Not generic, like [`Chat::store_owned`].
+    #[inline(never)]
+    fn note_write(&self, store: &Store, written: Result<(), crate::storage::StorageError>) {
+        if written.is_err() || store.degraded().is_some() {
             self.storage_degraded.set(true);
         }
     }

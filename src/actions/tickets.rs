@@ -19,6 +19,11 @@ use crate::{
 /// Longest subject kept, in characters.
 pub const MAX_SUBJECT_CHARS: usize = 120;
 
+/// Builds the call of [`Chat::on_open_ticket`] from the open ticket's id.
+type OpenEndpoint = dyn FnOnce(&str) -> Endpoint;
+/// Applies the response text of [`Chat::on_open_ticket`]'s call to the ticket.
+type OpenDone = dyn FnOnce(&str, String) -> Result<(), ApiError>;
+
 impl Chat {
     /// Shows the ticket list.
     pub fn show_list(self) {
@@ -108,6 +113,13 @@ impl Chat {
         endpoint: impl FnOnce(&str) -> Endpoint + 'static,
         done: impl FnOnce(&str, String) -> Result<(), ApiError> + 'static,
     ) {
+        // Boxed so the async body below exists once, not once per caller.
+        self.on_open_ticket_dyn(Box::new(endpoint), Box::new(done));
+    }
+
+    /// [`Chat::on_open_ticket`] with its callbacks type-erased.
+    #[inline(never)]
+    fn on_open_ticket_dyn(self, endpoint: Box<OpenEndpoint>, done: Box<OpenDone>) {
         let Some(id) = self
             .current
             .with_untracked(|c| c.as_ref().map(|r| r.id.clone()))

@@ -54,7 +54,7 @@ pub fn Conversation(
             <ol class="ed-messages" aria-label=s.conversations>
                 <For
                     each=messages
-                    key=|m| (m.id.clone(), format!("{:?}", m.delivery))
+                    key=|m| (m.id.clone(), m.delivery.clone())
                     children=move |m| view! { <MessageItem message=m strings=s on_retry=on_retry /> }
                 />
             </ol>

@@ -4,8 +4,8 @@ use everdesk_api::{Message, Role};
 use serde::{Deserialize, Serialize};
 
 /// Where a customer message is on its way to the proxy.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case", try_from = "RawDelivery")]
 pub enum Delivery {
     /// In the outbox; being sent or waiting to be.
     Sending,
@@ -16,6 +16,30 @@ pub enum Delivery {
         /// Why, in words for the customer.
         reason: String,
     },
+}
+
+/// [`Delivery`] as stored, read as a plain struct: the same JSON as the tagged enum,
+/// without serde's buffering of internally tagged enums (smaller wasm).
+#[derive(Deserialize)]
+struct RawDelivery {
+    /// `sending`, `sent` or `failed`.
+    state: String,
+    /// Only for `failed`, where it is required.
+    reason: Option<String>,
+}
+
+impl TryFrom<RawDelivery> for Delivery {
+    type Error = String;
+
+    fn try_from(raw: RawDelivery) -> Result<Self, Self::Error> {
+        match (raw.state.as_str(), raw.reason) {
+            ("sending", _) => Ok(Self::Sending),
+            ("sent", _) => Ok(Self::Sent),
+            ("failed", Some(reason)) => Ok(Self::Failed { reason }),
+            ("failed", None) => Err("missing field `reason`".to_owned()),
+            (other, _) => Err(format!("unknown delivery state `{other}`")),
+        }
+    }
 }
 
 /// One message of a conversation.

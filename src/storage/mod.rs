@@ -223,30 +223,51 @@ impl Store {
     /// Reads `key`. Missing, corrupt, wrongly shaped or newer-version values read as
     /// `None`; corrupt and wrongly shaped ones are removed so they cannot stick.
     pub fn get<T: DeserializeOwned>(&self, key: &Key) -> Option<T> {
-        let name = key.name();
-        let raw = self.read_raw(&name)?;
-        let data = match decode(&raw) {
-            Decoded::Data(data) => data,
-            Decoded::Newer(_) => return None,
-            Decoded::Corrupt(why) => {
-                self.drop_key(&name, &why);
-                return None;
-            }
-        };
+        // Only the final `from_str` is per type; reading and unwrapping is shared.
+        let (name, data) = self.get_data(key)?;
         match serde_json::from_str(&data) {
             Ok(value) => Some(value),
             Err(e) => {
-                self.drop_key(&name, &format!("unexpected shape: {e}"));
+                self.drop_shape(&name, &e);
                 None
             }
         }
     }
 
+    /// The current-version JSON text under `key` with its storage name; drops
+    /// corrupt values. Not generic, so [`Store::get`] stays small per type.
+    #[inline(never)]
+    fn get_data(&self, key: &Key) -> Option<(String, String)> {
+        let name = key.name();
+        let raw = self.read_raw(&name)?;
+        match decode(&raw) {
+            Decoded::Data(data) => Some((name, data)),
+            Decoded::Newer(_) => None,
+            Decoded::Corrupt(why) => {
+                self.drop_key(&name, &why);
+                None
+            }
+        }
+    }
+
+    /// Drops a value whose JSON does not have the expected shape.
+    #[inline(never)]
+    fn drop_shape(&self, name: &str, error: &serde_json::Error) {
+        self.drop_key(name, &format!("unexpected shape: {error}"));
+    }
+
     /// Writes `value` under `key`. When storage refuses (full, blocked), the value is
     /// kept in memory so the session keeps working, and the error is returned.
     pub fn set<T: Serialize>(&self, key: &Key, value: &T) -> Result<(), StorageError> {
-        let name = key.name();
         let raw = encode(value)?;
+        self.set_raw(key, raw)
+    }
+
+    /// [`Store::set`] once the value is encoded. Not generic, so it is not
+    /// duplicated per stored type.
+    #[inline(never)]
+    fn set_raw(&self, key: &Key, raw: String) -> Result<(), StorageError> {
+        let name = key.name();
         let Some(storage) = &self.inner.storage else {
             self.mirror(&name, Some(&raw));
             self.inner.memory.borrow_mut().insert(name, raw);
