@@ -354,3 +354,47 @@ async fn bridge_ignores_other_origins_and_non_parent_sources() {
     );
     assert_eq!(*seen.borrow(), vec![HostToFrame::Opened]);
 }
+
+fn hmac(user: &str) -> everdesk_api::SessionRequest {
+    everdesk_api::SessionRequest::Hmac {
+        user_id: user.into(),
+        user_hash: "00".into(),
+        name: None,
+        email: None,
+    }
+}
+
+#[wasm_bindgen_test]
+async fn another_customer_never_sees_the_previous_customers_tickets() {
+    let store = Store::in_memory();
+    let chat = Chat::new(store.clone());
+    chat.handle_host(HostToFrame::Identify {
+        identity: hmac("alice"),
+    });
+    assert!(chat.start_ticket("Alice's refund"));
+    assert_eq!(chat.tickets.get_untracked().len(), 1);
+    // Same customer again (e.g. after a reload): nothing is wiped.
+    chat.handle_host(HostToFrame::Identify {
+        identity: hmac("alice"),
+    });
+    assert_eq!(chat.tickets.get_untracked().len(), 1);
+    // A different customer logs in on this browser: the local data is wiped first.
+    chat.handle_host(HostToFrame::Identify {
+        identity: hmac("bob"),
+    });
+    assert!(chat.tickets.get_untracked().is_empty());
+    assert!(store
+        .get::<Vec<everdesk::state::TicketSummary>>(&everdesk::storage::Key::Tickets)
+        .is_none());
+    // Bob's first ticket records Bob as the owner again.
+    assert!(chat.start_ticket("Bob's order"));
+    let reloaded = Chat::new(store);
+    assert_eq!(reloaded.tickets.get_untracked().len(), 1);
+    reloaded.handle_host(HostToFrame::Identify {
+        identity: hmac("alice"),
+    });
+    assert!(
+        reloaded.tickets.get_untracked().is_empty(),
+        "Bob's data is not shown to Alice"
+    );
+}

@@ -130,6 +130,7 @@ impl Chat {
             })
         });
         if mirrored {
+            self.recheck_owner();
             self.storage_degraded.set(false);
             self.handle_sync(SyncEvent::TicketsChanged);
             self.handle_sync(SyncEvent::OutboxChanged);
@@ -157,6 +158,7 @@ impl Chat {
         if self.store().wipe().is_err() {
             self.storage_degraded.set(true);
         }
+        self.recheck_owner();
         self.tickets.set(Vec::new());
         self.current.set(None);
         self.outbox.set(Default::default());

@@ -98,6 +98,8 @@ pub struct Chat {
     store: StoredValue<Store, LocalStorage>,
     clock: StoredValue<MonotonicClock, LocalStorage>,
     flushing: StoredValue<bool, LocalStorage>,
+    /// Whether `Prefs` (the owner of the stored data) is already written.
+    owner_recorded: StoredValue<bool, LocalStorage>,
     link: StoredValue<Option<Link>, LocalStorage>,
     sync: StoredValue<Option<TabSync>, LocalStorage>,
 }
@@ -110,6 +112,7 @@ impl Chat {
         let outbox = store.get::<Outbox>(&Key::Outbox).unwrap_or_default();
         let last = tickets.iter().map(|t| t.updated_at).max().unwrap_or(0);
         let degraded = store.degraded().is_some();
+        let owner_recorded = store.get::<Prefs>(&Key::Prefs).is_some();
         Self {
             config: RwSignal::new(WidgetConfig::default()),
             identity: RwSignal::new(None),
@@ -130,6 +133,7 @@ impl Chat {
             store: StoredValue::new_local(store),
             clock: StoredValue::new_local(MonotonicClock::after(last)),
             flushing: StoredValue::new_local(false),
+            owner_recorded: StoredValue::new_local(owner_recorded),
             link: StoredValue::new_local(None),
             sync: StoredValue::new_local(None),
         }
@@ -200,9 +204,10 @@ impl Chat {
     #[inline(never)]
     fn store_owned(&self) -> Store {
         let store = self.store();
-        if self.identity_owner_missing(&store) {
+        if !self.owner_recorded.get_value() {
             let owner = identity_owner(self.identity.get_untracked().as_ref());
             let _ = store.set(&Key::Prefs, &Prefs { owner });
+            self.owner_recorded.set_value(true);
         }
         store
     }
@@ -215,8 +220,11 @@ impl Chat {
         }
     }
 
-    fn identity_owner_missing(&self, store: &Store) -> bool {
-        store.get::<Prefs>(&Key::Prefs).is_none()
+    /// Re-reads whether the stored data names its owner (after a wipe or when the
+    /// host's copy of our storage was adopted), so [`Chat::save`] need not read it.
+    fn recheck_owner(&self) {
+        let recorded = self.store().get::<Prefs>(&Key::Prefs).is_some();
+        self.owner_recorded.set_value(recorded);
     }
 
     /// Loads a ticket's record (the open one from memory, others from storage).
