@@ -7,6 +7,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, 
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -155,4 +156,21 @@ export async function launchBrowser() {
 export async function screenshot(page, name) {
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+}
+
+/**
+ * The fixture of one test file: a stack (see `startStack`) and a browser, started
+ * before its tests and stopped after them. Read `env.stack` and `env.browser`.
+ */
+export function useStack(options = {}) {
+  const env = {};
+  before(async () => {
+    env.stack = await startStack(options);
+    env.browser = await launchBrowser();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.stack?.stop();
+  });
+  return env;
 }

@@ -3,34 +3,22 @@
 // → reload keeps the transcript → close with a rating → the closed ticket is
 // recalled in the next one → escalate → hand-off card. EverOS's request log proves
 // what was stored, for whom, and that nothing was stored twice.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchBrowser, startStack, screenshot, DEMO } from './harness.mjs';
+import { DEMO, screenshot, useStack } from './harness.mjs';
 import { ShopPage } from './shop-page.mjs';
 
-let stack, browser;
-before(async () => {
-  stack = await startStack({ everos: true });
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
+const env = useStack({ everos: true });
 
 test('a verified customer goes through the whole journey', async () => {
-  const context = await browser.newContext();
-  const page = await context.newPage();
   const violations = [];
-  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) violations.push(m.text()); });
-  const shop = new ShopPage(page, stack);
-  await shop.goto('/account.html');
-  await shop.open();
+  const shop = await ShopPage.visit(env, '/account.html', {
+    watch: (page) => page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) violations.push(m.text()); }),
+  });
+  const page = shop.page;
   await screenshot(page, 'home-empty');
 
   await shop.newTicket('Tent pole snapped');
-  // The proxy's opening message arrives.
-  await shop.w().locator('li.ed-msg:not(.ed-msg--mine)').first().waitFor();
   await shop.send("Hi, I'm Dana. The tent pole snapped on my first trip, order 4417.");
   await screenshot(page, 'conversation');
 
@@ -72,7 +60,7 @@ test('a verified customer goes through the whole journey', async () => {
   assert.ok(record.handoff, 'the hand-off is kept in the ticket state');
 
   // What EverOS received: only Dana's memory, each customer message exactly once.
-  const added = await stack.everos.addedMessages();
+  const added = await env.stack.everos.addedMessages();
   assert.ok(added.length > 0);
   assert.ok(added.every((m) => m.user_id === DEMO.DEMO_USER_ID), JSON.stringify(added));
   const mine = added.filter((m) => m.role === 'user').map((m) => m.content);
@@ -80,19 +68,15 @@ test('a verified customer goes through the whole journey', async () => {
     "Hi, I'm Dana. The tent pole snapped on my first trip, order 4417.",
     'The replacement pole snapped as well.',
   ]);
-  const flushes = await stack.everos.requests('flush');
+  const flushes = await env.stack.everos.requests('flush');
   assert.equal(flushes.length, 1);
   // The frame runs under its own strict policy, and nothing in the journey broke it.
   assert.deepEqual(violations, []);
-  await context.close();
+  await shop.close();
 });
 
 test('a closed ticket reopens as a new one, and forget-me wipes memory and local state', async () => {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const shop = new ShopPage(page, stack);
-  await shop.goto('/');
-  await shop.open();
+  const shop = await ShopPage.visit(env, '/');
   await shop.newTicket('Lost parcel');
   await shop.send("My name is Sam and my parcel never arrived. Please email me.");
   await shop.w().getByRole('button', { name: 'Close ticket' }).click();
@@ -110,10 +94,10 @@ test('a closed ticket reopens as a new one, and forget-me wipes memory and local
   await shop.w().getByRole('button', { name: 'Forget me' }).click();
   await shop.w().getByRole('button', { name: 'Yes, forget me' }).click();
   await shop.w().getByText('We no longer remember anything about you.').waitFor();
-  const deletes = (await stack.everos.requests('delete')).filter((r) => r.status < 300);
+  const deletes = (await env.stack.everos.requests('delete')).filter((r) => r.status < 300);
   assert.deepEqual(deletes.map((r) => r.body), [{ user_id: visitor }]);
   assert.equal(await shop.stored('everdesk:v1:tickets'), null);
   // Back on the home screen, with nothing left locally.
   await shop.w().getByText('No conversations yet.').waitFor();
-  await context.close();
+  await shop.close();
 });

@@ -1,25 +1,16 @@
 // The one-tag embed: the demo shop's <script> puts an accessible launcher on the
 // page, immune to the shop's hostile CSS; clicking it opens the widget frame from
 // the widget's own origin, and closing returns focus to the launcher.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchBrowser, startStack, screenshot } from './harness.mjs';
+import { screenshot, useStack } from './harness.mjs';
 import { ShopPage } from './shop-page.mjs';
 
-let stack, browser;
-before(async () => {
-  stack = await startStack();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
+const env = useStack();
 
 test('the script tag injects an accessible launcher that host CSS cannot restyle', async () => {
-  const page = await browser.newPage();
-  const shop = new ShopPage(page, stack);
-  await shop.goto('/');
+  const shop = await ShopPage.visit(env, '/', { open: false });
+  const page = shop.page;
   const launcher = shop.launcher();
   await launcher.waitFor();
   assert.equal(await launcher.getAttribute('aria-label'), 'Open support chat');
@@ -30,20 +21,19 @@ test('the script tag injects an accessible launcher that host CSS cannot restyle
   // The shop's own button is still hotpink: our styles did not leak out.
   const shopBg = await page.locator('main button').evaluate((el) => getComputedStyle(el).backgroundColor);
   assert.equal(shopBg, 'rgb(255, 105, 180)');
-  await page.close();
+  await shop.close();
 });
 
 test('clicking the launcher opens the widget frame from the widget origin', async () => {
-  const page = await browser.newPage();
-  const shop = new ShopPage(page, stack);
-  await shop.goto('/');
+  const shop = await ShopPage.visit(env, '/', { open: false });
+  const page = shop.page;
   await shop.launcher().click();
   assert.equal(await shop.launcher().getAttribute('aria-expanded'), 'true');
 
   const frameEl = shop.frameElement();
   await frameEl.waitFor({ state: 'visible' });
   const src = await frameEl.getAttribute('src');
-  assert.ok(src.startsWith(`${stack.widgetOrigin}/widget/`), src);
+  assert.ok(src.startsWith(`${env.stack.widgetOrigin}/widget/`), src);
   assert.ok(!/user|hash|jwt|token/i.test(src), `no identity in the frame URL: ${src}`);
 
   // The frame booted (wasm ran), said ready, and got the snippet's data-title.
@@ -52,9 +42,9 @@ test('clicking the launcher opens the widget frame from the widget origin', asyn
   assert.equal(await heading.textContent(), 'Acme support');
   const dialog = shop.dialog();
   assert.equal(await dialog.getAttribute('aria-labelledby'), 'ed-title');
-  assert.ok(shop.requests.some((u) => u.startsWith(stack.widgetOrigin) && u.endsWith('.wasm')));
+  assert.ok(shop.requests.some((u) => u.startsWith(env.stack.widgetOrigin) && u.endsWith('.wasm')));
   // The frame page carries its own Content-Security-Policy.
-  const policy = await page.frames().find((f) => f.url().startsWith(`${stack.widgetOrigin}/widget/`))
+  const policy = await page.frames().find((f) => f.url().startsWith(`${env.stack.widgetOrigin}/widget/`))
     .evaluate(() => document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.content);
   assert.match(policy, /default-src 'none'/);
   assert.match(policy, /script-src 'self' 'wasm-unsafe-eval' 'sha256-/);
@@ -64,7 +54,7 @@ test('clicking the launcher opens the widget frame from the widget origin', asyn
     try { return Object.keys(localStorage).filter((k) => k.startsWith('everdesk:')); } catch { return []; }
   };
   assert.deepEqual(await page.evaluate(ours), []);
-  const frame = page.frames().find((f) => f.url().startsWith(`${stack.widgetOrigin}/widget/`));
+  const frame = page.frames().find((f) => f.url().startsWith(`${env.stack.widgetOrigin}/widget/`));
   assert.deepEqual(await frame.evaluate(ours), []);
 
   // Closing from inside the frame hides it and gives focus back to the launcher.
@@ -73,5 +63,5 @@ test('clicking the launcher opens the widget frame from the widget origin', asyn
   assert.equal(await shop.launcher().getAttribute('aria-expanded'), 'false');
   const focused = await page.evaluate(() => document.querySelector('everdesk-widget').shadowRoot.activeElement?.getAttribute('aria-haspopup'));
   assert.equal(focused, 'dialog');
-  await page.close();
+  await shop.close();
 });

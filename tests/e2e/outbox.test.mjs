@@ -1,35 +1,22 @@
 // Never lose a message, never store one twice: a message typed offline is kept
 // (visibly, and in the outbox in storage) and sent exactly once on reconnect; a
 // reload while a send is in flight resends the same id, which the proxy dedupes.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchBrowser, startStack } from './harness.mjs';
+import { useStack } from './harness.mjs';
 import { ShopPage } from './shop-page.mjs';
 
-let stack, browser;
-before(async () => {
-  stack = await startStack({ everos: true });
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
+const env = useStack({ everos: true });
 
 async function userAdds(content) {
-  return (await stack.everos.addedMessages()).filter((m) => m.role === 'user' && m.content === content);
+  return (await env.stack.everos.addedMessages()).filter((m) => m.role === 'user' && m.content === content);
 }
 
 test('a message typed offline is kept and sent exactly once on reconnect', async () => {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const shop = new ShopPage(page, stack);
-  await shop.goto('/');
-  await shop.open();
+  const shop = await ShopPage.visit(env, '/');
   await shop.newTicket('Offline question');
-  await shop.w().locator('li.ed-msg:not(.ed-msg--mine)').first().waitFor();
 
-  await context.setOffline(true);
+  await shop.context.setOffline(true);
   const text = 'Typed while the train was in a tunnel';
   await shop.type(text);
   await shop.w().getByText("You're offline.").waitFor();
@@ -41,24 +28,20 @@ test('a message typed offline is kept and sent exactly once on reconnect', async
   assert.equal(outbox.entries[0].content, text);
   assert.equal((await userAdds(text)).length, 0);
 
-  await context.setOffline(false);
+  await shop.context.setOffline(false);
   await shop.message(text).and(shop.w().locator('[data-delivery=sent]')).waitFor();
   assert.equal((await shop.stored('everdesk:v1:outbox')).entries.length, 0);
   assert.equal((await userAdds(text)).length, 1);
-  await context.close();
+  await shop.close();
 });
 
 test('reloading mid-send resends the same message id and EverOS stores it once', async () => {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const shop = new ShopPage(page, stack);
-  await shop.goto('/');
-  await shop.open();
+  const shop = await ShopPage.visit(env, '/');
+  const page = shop.page;
   await shop.newTicket('Reload while sending');
-  await shop.w().locator('li.ed-msg:not(.ed-msg--mine)').first().waitFor();
 
   // EverOS stores the add but answers slowly: the page is reloaded before the reply.
-  await stack.everos.fault({ route: 'add', delay_ms: 2500, times: 1 });
+  await env.stack.everos.fault({ route: 'add', delay_ms: 2500, times: 1 });
   const text = 'Sent right before a reload';
   await shop.type(text);
   await shop.message(text).waitFor();
@@ -69,5 +52,5 @@ test('reloading mid-send resends the same message id and EverOS stores it once',
   await shop.message(text).and(shop.w().locator('[data-delivery=sent]')).waitFor({ timeout: 20_000 });
   assert.equal((await userAdds(text)).length, 1, 'stored exactly once');
   assert.equal(await shop.w().locator('li.ed-msg--mine').count(), 1);
-  await context.close();
+  await shop.close();
 });

@@ -9,6 +9,25 @@ export class ShopPage {
     page.on('request', (req) => this.requests.push(req.url()));
   }
 
+  /**
+   * A fresh browser context (its own storage) on a demo page of `env.stack`, with
+   * the panel opened unless `open: false`. `watch(page)` runs before the page loads,
+   * to attach listeners that must see everything. Close it with `shop.close()`.
+   */
+  static async visit(env, path = '/', { open = true, watch } = {}) {
+    const context = await env.browser.newContext();
+    const shop = new ShopPage(await context.newPage(), env.stack);
+    shop.context = context;
+    watch?.(shop.page);
+    await shop.goto(path);
+    if (open) await shop.open();
+    return shop;
+  }
+
+  async close() {
+    await (this.context ?? this.page).close();
+  }
+
   async goto(path = '/') {
     await this.page.goto(`${this.stack.hostOrigin}${path}`);
     await this.launcher().waitFor();
@@ -49,6 +68,8 @@ export class ShopPage {
     await this.w().getByLabel('What do you need help with?').fill(subject);
     await this.w().getByRole('button', { name: 'Start conversation' }).click();
     await this.w().getByRole('heading', { level: 2, name: subject }).waitFor();
+    // The proxy's opening message arrives.
+    await this.w().locator('li.ed-msg:not(.ed-msg--mine)').first().waitFor();
   }
 
   composer() {

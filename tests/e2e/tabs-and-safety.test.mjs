@@ -1,34 +1,30 @@
 // Two tabs stay in sync; hostile text in messages and in EverOS summaries renders
 // as inert text; the widget works on a strict-CSP host page; no serious or
 // critical axe violations; the Arabic layout is right-to-left.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { launchBrowser, startStack, screenshot, ROOT } from './harness.mjs';
+import { ROOT, screenshot, useStack } from './harness.mjs';
 import { ShopPage } from './shop-page.mjs';
 
-let stack, browser;
-before(async () => {
-  stack = await startStack({ everos: true });
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
+const env = useStack({ everos: true });
 
 test('two tabs of one customer stay in sync', async () => {
-  const context = await browser.newContext();
-  const a = new ShopPage(await context.newPage(), stack);
-  const b = new ShopPage(await context.newPage(), stack);
+  const context = await env.browser.newContext();
+  const a = new ShopPage(await context.newPage(), env.stack);
+  const b = new ShopPage(await context.newPage(), env.stack);
   await a.goto('/');
   await b.goto('/');
   await a.open();
   await b.open();
+  // Background tabs do not render (no animation frames): act in the tab in front,
+  // as a person would.
+  await a.page.bringToFront();
   await a.newTicket('Started in tab A');
   await a.send('Hello from tab A');
   // Tab B learns about the ticket without a reload.
+  await b.page.bringToFront();
   await b.w().getByRole('button', { name: /Started in tab A/ }).waitFor();
   await b.w().getByRole('button', { name: /Started in tab A/ }).click();
   await b.message('Hello from tab A').waitFor();
@@ -43,13 +39,11 @@ const PAYLOADS = [
 ];
 
 test('hostile text in messages and in recalled summaries stays inert text', async () => {
-  const context = await browser.newContext();
-  const page = await context.newPage();
   let dialogs = 0;
-  page.on('dialog', (d) => { dialogs += 1; d.dismiss(); });
-  const shop = new ShopPage(page, stack);
-  await shop.goto('/');
-  await shop.open();
+  const shop = await ShopPage.visit(env, '/', {
+    watch: (page) => page.on('dialog', (d) => { dialogs += 1; d.dismiss(); }),
+  });
+  const page = shop.page;
   await shop.newTicket('<b>subject</b> <img src=x onerror=alert(1)>');
   for (const p of PAYLOADS) await shop.send(p);
   for (const p of PAYLOADS.slice(0, 2)) await shop.message(p).waitFor();
@@ -70,26 +64,23 @@ test('hostile text in messages and in recalled summaries stays inert text', asyn
   assert.equal(dialogs, 0);
   assert.equal(await page.evaluate(() => window.__xss), undefined);
   assert.match(await history.textContent(), /<img|<script|javascript:/);
-  await context.close();
+  await shop.close();
 });
 
 test('the widget works on a host page with a strict Content-Security-Policy', async () => {
-  const page = await browser.newPage();
   const violations = [];
-  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) violations.push(m.text()); });
-  const shop = new ShopPage(page, stack);
-  await shop.goto('/strict-csp.html');
-  await shop.open();
+  const shop = await ShopPage.visit(env, '/strict-csp.html', {
+    watch: (page) => page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) violations.push(m.text()); }),
+  });
   await shop.newTicket('Strict page');
   await shop.send('Does it work under a strict policy?');
   assert.deepEqual(violations, []);
-  await page.close();
+  await shop.close();
 });
 
 test('no serious or critical accessibility violations (axe), keyboard only', async () => {
-  const page = await browser.newPage();
-  const shop = new ShopPage(page, stack);
-  await shop.goto('/');
+  const shop = await ShopPage.visit(env, '/', { open: false });
+  const page = shop.page;
   // Keyboard only: Tab to the launcher, Enter to open, focus moves into the widget.
   await shop.launcher().focus();
   await page.keyboard.press('Enter');
@@ -110,13 +101,12 @@ test('no serious or critical accessibility violations (axe), keyboard only', asy
   await shop.composer().press('Escape');
   await shop.frameElement().waitFor({ state: 'hidden' });
   assert.equal(await shop.launcher().getAttribute('aria-expanded'), 'false');
-  await page.close();
+  await shop.close();
 });
 
 test('Arabic is laid out right to left', async () => {
-  const page = await browser.newPage();
-  const shop = new ShopPage(page, stack);
-  await shop.goto('/');
+  const shop = await ShopPage.visit(env, '/', { open: false });
+  const page = shop.page;
   await page.evaluate(() => window.EverDesk('setLocale', 'ar'));
   await shop.launcher().click();
   const dialog = shop.dialog();
@@ -124,5 +114,5 @@ test('Arabic is laid out right to left', async () => {
   assert.equal(await dialog.getAttribute('dir'), 'rtl');
   assert.equal(await dialog.getAttribute('lang'), 'ar');
   await screenshot(page, 'rtl-arabic');
-  await page.close();
+  await shop.close();
 });
