@@ -197,15 +197,7 @@ async fn controls_request_log_filter_and_reset() {
         .send()
         .await
         .unwrap();
-    let log: Value = s
-        .http
-        .get(s.url("/_test/requests"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let log: Value = s.get_path("/_test/requests").await.1;
     let reqs = log["requests"].as_array().unwrap();
     assert_eq!(reqs.len(), 3);
     assert_eq!(reqs[0]["route"], "add");
@@ -217,30 +209,14 @@ async fn controls_request_log_filter_and_reset() {
     assert_eq!(reqs[2]["status"], 401);
     assert_eq!(reqs[2]["body"], Value::Null);
     assert!(reqs[0]["seq"].as_u64() < reqs[1]["seq"].as_u64());
-    let adds: Value = s
-        .http
-        .get(s.url("/_test/requests?route=add"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let adds: Value = s.get_path("/_test/requests?route=add").await.1;
     assert_eq!(adds["requests"].as_array().unwrap().len(), 2);
     s.http
         .delete(s.url("/_test/requests"))
         .send()
         .await
         .unwrap();
-    let log: Value = s
-        .http
-        .get(s.url("/_test/requests"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let log: Value = s.get_path("/_test/requests").await.1;
     assert_eq!(log["requests"], json!([]));
     s.http
         .post(s.url("/_test/faults"))
@@ -252,15 +228,7 @@ async fn controls_request_log_filter_and_reset() {
     assert!(r.status().is_success());
     assert!(s.raw("u").await.is_empty(), "data wiped");
     s.add("u", "t", user_msg("after reset", T0)).await; // the fault was wiped too
-    let log: Value = s
-        .http
-        .get(s.url("/_test/requests"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let log: Value = s.get_path("/_test/requests").await.1;
     assert_eq!(
         log["requests"].as_array().unwrap().len(),
         2,
