@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::{json_str_enum, json_struct};
+
 /// Stable, snake_case error codes. Clients switch on these, never on messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -58,6 +60,26 @@ pub struct ErrorBody {
     /// The error.
     pub error: ErrorDetail,
 }
+
+// The widget's codec (see `crate::json`), member for member the serde shapes above.
+json_str_enum!(ErrorCode {
+    InvalidRequest = "invalid_request",
+    InvalidIdentity = "invalid_identity",
+    Unauthorized = "unauthorized",
+    Forbidden = "forbidden",
+    NotFound = "not_found",
+    Conflict = "conflict",
+    PayloadTooLarge = "payload_too_large",
+    RateLimited = "rate_limited",
+    UpstreamUnavailable = "upstream_unavailable",
+    Internal = "internal",
+} else Unknown = "unknown");
+json_struct!(ErrorDetail {
+    code,
+    message,
+    request_id
+});
+json_struct!(ErrorBody { error });
 
 #[cfg(test)]
 mod tests {

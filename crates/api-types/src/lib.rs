@@ -1,11 +1,13 @@
 //! The widget⇄proxy wire contract of `shared/proxy-api.md`, v1: every request and
 //! response body, the error body and its stable codes, the SSE event names.
 //!
-//! Serde only, so the widget (wasm32) and the proxy (native) compile against the same
-//! types: a renamed field breaks the build, not production. Field lists are the
+//! The widget (wasm32) and the proxy (native) compile against the same types: a renamed
+//! field breaks the build, not production. The proxy reads and writes them with serde;
+//! the widget with the small codec in [`json`], which the tests hold to serde's JSON. Field lists are the
 //! spec's minimum; optional fields are skipped when absent so bodies stay small.
 
 mod error;
+pub mod json;
 mod memory;
 mod session;
 mod ticket;

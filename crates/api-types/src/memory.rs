@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::json_struct;
+
 /// One remembered fact about the customer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProfileFact {
@@ -57,6 +59,23 @@ pub struct ProfileResponse {
     /// Remembered facts.
     pub facts: Vec<ProfileFact>,
 }
+
+// The widget's codec (see `crate::json`), member for member the serde shapes above.
+json_struct!(ProfileFact { text, kind: opt });
+json_struct!(HistoryEpisode {
+    id,
+    session_id,
+    subject: opt,
+    summary,
+    at: opt,
+    score: opt
+});
+json_struct!(HistoryQuery {
+    query: opt,
+    limit: opt
+});
+json_struct!(HistoryResponse { episodes });
+json_struct!(ProfileResponse { facts });
 
 #[cfg(test)]
 mod tests {

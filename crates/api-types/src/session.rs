@@ -2,6 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::json::{Fields, FromJson, Json, JsonError, ObjWriter, ToJson};
+use crate::{json_str_enum, json_struct};
+
 /// One of the three identity proofs. Untagged: the fields present decide the variant,
 /// tried in this order (HMAC, JWT, visitor). `{}` is an anonymous visitor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,6 +70,72 @@ pub struct SessionResponse {
     /// For visitors: the token to present next time to stay the same visitor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visitor_token: Option<String>,
+}
+
+// The widget's codec (see `crate::json`), member for member the serde shapes above.
+json_str_enum!(CustomerKind { Verified = "verified", Visitor = "visitor" });
+json_struct!(Customer {
+    kind,
+    id,
+    name: opt
+});
+json_struct!(SessionResponse {
+    token,
+    expires_at,
+    customer,
+    visitor_token: opt
+});
+
+impl FromJson for SessionRequest {
+    /// Like serde's untagged read: HMAC when `user_id` and `user_hash` are both there,
+    /// else a JWT when `jwt` is, else a visitor.
+    fn from_json(value: &Json) -> Result<Self, JsonError> {
+        let f = Fields::of(value)?;
+        if let (Ok(user_id), Ok(user_hash)) = (f.req("user_id"), f.req("user_hash")) {
+            if let (Ok(name), Ok(email)) = (f.opt("name"), f.opt("email")) {
+                return Ok(Self::Hmac {
+                    user_id,
+                    user_hash,
+                    name,
+                    email,
+                });
+            }
+        }
+        if let Ok(jwt) = f.req("jwt") {
+            return Ok(Self::Jwt { jwt });
+        }
+        f.opt("visitor_token")
+            .map(|visitor_token| Self::Visitor { visitor_token })
+            .map_err(|_| JsonError::new("data did not match any variant of SessionRequest"))
+    }
+}
+
+impl ToJson for SessionRequest {
+    fn write_json(&self, out: &mut String) {
+        let mut w = ObjWriter::new(out);
+        match self {
+            Self::Hmac {
+                user_id,
+                user_hash,
+                name,
+                email,
+            } => {
+                w.field("user_id", user_id).field("user_hash", user_hash);
+                w.opt("name", name.as_ref().map(|v| v as &dyn ToJson));
+                w.opt("email", email.as_ref().map(|v| v as &dyn ToJson));
+            }
+            Self::Jwt { jwt } => {
+                w.field("jwt", jwt);
+            }
+            Self::Visitor { visitor_token } => {
+                w.opt(
+                    "visitor_token",
+                    visitor_token.as_ref().map(|v| v as &dyn ToJson),
+                );
+            }
+        }
+        w.end();
+    }
 }
 
 #[cfg(test)]

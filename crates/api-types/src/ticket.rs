@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::memory::{HistoryEpisode, ProfileFact};
+use crate::{json_str_enum, json_struct};
 
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -175,6 +176,56 @@ pub struct EscalateResponse {
     /// The hand-off.
     pub handoff: Handoff,
 }
+
+// The widget's codec (see `crate::json`), member for member the serde shapes above.
+json_str_enum!(Role { User = "user", Assistant = "assistant" });
+json_str_enum!(TicketStatus { Open = "open", Closed = "closed" });
+json_str_enum!(MemoryOutcome { Extracted = "extracted", NoExtraction = "no_extraction" });
+json_struct!(Ticket {
+    id,
+    session_id,
+    subject,
+    status,
+    created_at
+});
+json_struct!(Message {
+    id,
+    role,
+    content,
+    created_at
+});
+json_struct!(CreateTicketRequest { ticket_id, subject });
+json_struct!(CreateTicketResponse { ticket, messages });
+json_struct!(SendMessageRequest {
+    id,
+    content,
+    sent_at
+});
+json_struct!(Context { profile, history });
+json_struct!(SendMessageResponse {
+    message,
+    reply,
+    context
+});
+json_struct!(StreamDelta { text });
+json_struct!(CloseRequest {
+    rating: opt,
+    comment: opt
+});
+json_struct!(CloseResponse { status, memory });
+json_struct!(EscalateRequest { reason: opt });
+json_struct!(Handoff {
+    ticket_id,
+    customer_summary,
+    issue_summary,
+    attempted_solutions,
+    customer_sentiment,
+    relevant_history,
+    handoff_note,
+    created_at,
+    delivered,
+});
+json_struct!(EscalateResponse { handoff });
 
 #[cfg(test)]
 mod tests {
