@@ -1,5 +1,7 @@
 //! The loader⇄frame protocol: one serde-tagged enum per direction, carried as JSON
-//! strings over `postMessage` with the exact target origin. Incoming messages are
+//! strings over `postMessage` with the exact target origin. The serde derives define
+//! the JSON; at run time the frame reads and writes it with the small codec of
+//! `everdesk_api::json`, and the tests hold the two to the same JSON. Incoming messages are
 //! accepted only from the host origin named in the frame URL *and* from the parent
 //! window; everything else is ignored.
 
@@ -8,13 +10,16 @@ use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 
 use std::collections::BTreeMap;
 
-use everdesk_api::SessionRequest;
+use everdesk_api::{
+    json::{self, Fields, FromJson, Json, JsonError, ObjWriter, ToJson},
+    SessionRequest,
+};
 
 use crate::config::HostConfig;
 
 /// Host page → frame.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", try_from = "RawHostToFrame")]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum HostToFrame {
     /// Settings from the script tag, sent once the frame said it is ready.
     Init {
@@ -53,47 +58,47 @@ pub enum HostToFrame {
     Closed,
 }
 
-/// [`HostToFrame`] as received, read as a plain struct: the same JSON as the tagged
-/// enum, without serde's buffering of internally tagged enums (smaller wasm).
-#[derive(Deserialize)]
-struct RawHostToFrame {
-    #[serde(rename = "type")]
-    kind: String,
-    config: Option<HostConfig>,
-    identity: Option<SessionRequest>,
-    #[serde(default)]
-    store: BTreeMap<String, String>,
-    key: Option<String>,
-    value: Option<String>,
-    locale: Option<String>,
-}
-
-impl TryFrom<RawHostToFrame> for HostToFrame {
-    type Error = String;
-
-    fn try_from(raw: RawHostToFrame) -> Result<Self, Self::Error> {
-        let missing = |field: &str| format!("missing field `{field}`");
-        Ok(match raw.kind.as_str() {
+impl FromJson for HostToFrame {
+    fn from_json(value: &Json) -> Result<Self, JsonError> {
+        let f = Fields::of(value)?;
+        Ok(match f.req::<String>("type")?.as_str() {
             "init" => Self::Init {
-                config: raw.config.ok_or_else(|| missing("config"))?,
-                identity: raw.identity,
-                store: raw.store,
+                config: f.req("config")?,
+                identity: f.opt("identity")?,
+                store: match f.get("store") {
+                    Some(store) => string_map(store)?,
+                    None => BTreeMap::new(),
+                },
             },
             "stored" => Self::Stored {
-                key: raw.key.ok_or_else(|| missing("key"))?,
-                value: raw.value,
+                key: f.req("key")?,
+                value: f.opt("value")?,
             },
             "identify" => Self::Identify {
-                identity: raw.identity.ok_or_else(|| missing("identity"))?,
+                identity: f.req("identity")?,
             },
             "shutdown" => Self::Shutdown,
             "set_locale" => Self::SetLocale {
-                locale: raw.locale.ok_or_else(|| missing("locale"))?,
+                locale: f.req("locale")?,
             },
             "opened" => Self::Opened,
             "closed" => Self::Closed,
-            other => return Err(format!("unknown message type `{other}`")),
+            other => return Err(JsonError(format!("unknown message type `{other}`"))),
         })
+    }
+}
+
+/// An object whose members are all strings.
+fn string_map(value: &Json) -> Result<BTreeMap<String, String>, JsonError> {
+    match value {
+        Json::Obj(members) => {
+            let mut map = BTreeMap::new();
+            for (k, v) in members {
+                map.insert(k.clone(), String::from_json(v)?);
+            }
+            Ok(map)
+        }
+        _ => Err(JsonError::expected("an object of strings")),
     }
 }
 
@@ -142,13 +147,38 @@ pub enum FrameToHost {
     },
 }
 
+impl ToJson for FrameToHost {
+    fn write_json(&self, out: &mut String) {
+        let mut w = ObjWriter::new(out);
+        match self {
+            Self::Ready => w.text("type", "ready"),
+            Self::Close => w.text("type", "close"),
+            Self::Unread { count } => w.text("type", "unread").field("count", count),
+            Self::Message { ticket_id } => w.text("type", "message").field("ticket_id", ticket_id),
+            Self::Escalated { ticket_id } => {
+                w.text("type", "escalated").field("ticket_id", ticket_id)
+            }
+            Self::Error { code } => w.text("type", "error").field("code", code),
+            Self::Store { key, value } => w
+                .text("type", "store")
+                .field("key", key)
+                .field("value", value),
+            Self::Labels { open, close } => w
+                .text("type", "labels")
+                .field("open", open)
+                .field("close", close),
+        };
+        w.end();
+    }
+}
+
 /// Decodes a message if, and only if, it comes from the expected host origin and the
 /// parent window and is one of ours. Pure, so the checks are unit-tested natively.
 pub fn accept(origin: &str, expected: &str, from_parent: bool, data: &str) -> Option<HostToFrame> {
     if origin != expected || !from_parent {
         return None;
     }
-    serde_json::from_str(data).ok()
+    json::from_str(data).ok()
 }
 
 /// The frame's end of the channel to one host origin.
@@ -189,8 +219,9 @@ impl Link {
     /// Posts `msg` to the parent window, to the host origin only.
     pub fn send(&self, msg: &FrameToHost) {
         let parent = web_sys::window().and_then(|w| w.parent().ok().flatten());
-        if let (Some(parent), Ok(json)) = (parent, serde_json::to_string(msg)) {
-            let _ = parent.post_message(&JsValue::from_str(&json), &self.host);
+        if let Some(parent) = parent {
+            let text = json::to_string(msg);
+            let _ = parent.post_message(&JsValue::from_str(&text), &self.host);
         }
     }
 }
@@ -245,14 +276,86 @@ mod tests {
     }
 
     #[test]
-    fn frame_messages_use_snake_case_tags() {
-        assert_eq!(
-            serde_json::to_string(&FrameToHost::Ready).unwrap(),
-            r#"{"type":"ready"}"#
-        );
-        assert_eq!(
-            serde_json::to_string(&FrameToHost::Close).unwrap(),
-            r#"{"type":"close"}"#
-        );
+    fn frame_messages_are_written_as_the_serde_enum_defines() {
+        let all = [
+            FrameToHost::Ready,
+            FrameToHost::Close,
+            FrameToHost::Unread { count: 3 },
+            FrameToHost::Message {
+                ticket_id: "t1".into(),
+            },
+            FrameToHost::Escalated {
+                ticket_id: "t1".into(),
+            },
+            FrameToHost::Error {
+                code: "conflict".into(),
+            },
+            FrameToHost::Store {
+                key: "everdesk:v1:tickets".into(),
+                value: Some("{\"v\":1}".into()),
+            },
+            FrameToHost::Store {
+                key: "everdesk:v1:tickets".into(),
+                value: None,
+            },
+            FrameToHost::Labels {
+                open: "Open".into(),
+                close: "Close".into(),
+            },
+        ];
+        for msg in all {
+            assert_eq!(json::to_string(&msg), serde_json::to_string(&msg).unwrap());
+        }
+        assert_eq!(json::to_string(&FrameToHost::Ready), r#"{"type":"ready"}"#);
+    }
+
+    #[test]
+    fn host_messages_are_read_as_the_serde_enum_defines() {
+        let identity = SessionRequest::Hmac {
+            user_id: "u1".into(),
+            user_hash: "ab".into(),
+            name: None,
+            email: Some("a@b.c".into()),
+        };
+        let all = [
+            HostToFrame::Init {
+                config: HostConfig {
+                    proxy_url: Some("https://p.example".into()),
+                    title: Some("Acme".into()),
+                    color: None,
+                    theme: Some("dark".into()),
+                    locale: Some("ar".into()),
+                },
+                identity: Some(identity.clone()),
+                store: BTreeMap::from([("everdesk:v1:outbox".into(), "[]".into())]),
+            },
+            HostToFrame::Init {
+                config: HostConfig::default(),
+                identity: None,
+                store: BTreeMap::new(),
+            },
+            HostToFrame::Stored {
+                key: "k".into(),
+                value: None,
+            },
+            HostToFrame::Stored {
+                key: "k".into(),
+                value: Some("v".into()),
+            },
+            HostToFrame::Identify { identity },
+            HostToFrame::Shutdown,
+            HostToFrame::SetLocale {
+                locale: "es".into(),
+            },
+            HostToFrame::Opened,
+            HostToFrame::Closed,
+        ];
+        for msg in all {
+            let text = serde_json::to_string(&msg).unwrap();
+            assert_eq!(json::from_str::<HostToFrame>(&text), Ok(msg), "{text}");
+        }
+        let bad_store = r#"{"type":"init","config":{},"store":{"k":1}}"#;
+        assert!(serde_json::from_str::<HostToFrame>(bad_store).is_err());
+        assert_eq!(accept(HOST, HOST, true, bad_store), None);
     }
 }

@@ -3,6 +3,7 @@
 //! [`WidgetConfig::from_host`] never fails as a whole: each bad field falls back to
 //! its default and is reported, so one typo on a host page cannot break the widget.
 
+use everdesk_api::json_struct;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -27,6 +28,14 @@ pub struct HostConfig {
     #[serde(default)]
     pub locale: Option<String>,
 }
+// How the frame reads it (see `crate::bridge`): the same members, all optional.
+json_struct!(HostConfig {
+    proxy_url: opt,
+    title: opt,
+    color: opt,
+    theme: opt,
+    locale: opt
+});
 
 /// Colour scheme of the panel.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -7,7 +7,7 @@
 
 use std::{cell::Cell, rc::Rc};
 
-use serde::{Deserialize, Serialize};
+use everdesk_api::json::{self, Fields, FromJson, Json, JsonError, ObjWriter, ToJson};
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 
 use crate::storage::Key;
@@ -16,8 +16,8 @@ use crate::storage::Key;
 pub const CHANNEL: &str = "everdesk:v1";
 
 /// Something another tab changed; re-read it from storage.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", try_from = "RawSyncEvent")]
+/// JSON: `{"type":"ticket_changed","ticket_id":"…"}`, `{"type":"wiped"}`, …
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SyncEvent {
     /// The ticket list changed.
     TicketsChanged,
@@ -32,55 +32,67 @@ pub enum SyncEvent {
     Wiped,
 }
 
+impl FromJson for SyncEvent {
+    fn from_json(value: &Json) -> Result<Self, JsonError> {
+        let f = Fields::of(value)?;
+        match f.req::<String>("type")?.as_str() {
+            "tickets_changed" => Ok(Self::TicketsChanged),
+            "ticket_changed" => Ok(Self::TicketChanged {
+                ticket_id: f.req("ticket_id")?,
+            }),
+            "outbox_changed" => Ok(Self::OutboxChanged),
+            "wiped" => Ok(Self::Wiped),
+            other => Err(JsonError(format!("unknown sync event `{other}`"))),
+        }
+    }
+}
+
+impl ToJson for SyncEvent {
+    fn write_json(&self, out: &mut String) {
+        let mut w = ObjWriter::new(out);
+        let kind = match self {
+            Self::TicketsChanged => "tickets_changed",
+            Self::TicketChanged { .. } => "ticket_changed",
+            Self::OutboxChanged => "outbox_changed",
+            Self::Wiped => "wiped",
+        };
+        w.text("type", kind);
+        if let Self::TicketChanged { ticket_id } = self {
+            w.field("ticket_id", ticket_id);
+        }
+        w.end();
+    }
+}
+
 /// What travels on the channel: an event, or a tab claiming to be the announcer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", try_from = "RawWire")]
+/// JSON: `{"kind":"event","event":{…}}` or `{"kind":"claim"}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Wire {
     Event { event: SyncEvent },
     Claim,
 }
 
-/// [`SyncEvent`] as received, read as a plain struct: the same JSON as the tagged
-/// enum, without serde's buffering of internally tagged enums (smaller wasm).
-#[derive(Deserialize)]
-struct RawSyncEvent {
-    #[serde(rename = "type")]
-    kind: String,
-    ticket_id: Option<String>,
-}
-
-impl TryFrom<RawSyncEvent> for SyncEvent {
-    type Error = String;
-
-    fn try_from(raw: RawSyncEvent) -> Result<Self, Self::Error> {
-        match (raw.kind.as_str(), raw.ticket_id) {
-            ("tickets_changed", _) => Ok(Self::TicketsChanged),
-            ("ticket_changed", Some(ticket_id)) => Ok(Self::TicketChanged { ticket_id }),
-            ("ticket_changed", None) => Err("missing field `ticket_id`".to_owned()),
-            ("outbox_changed", _) => Ok(Self::OutboxChanged),
-            ("wiped", _) => Ok(Self::Wiped),
-            (other, _) => Err(format!("unknown sync event `{other}`")),
+impl FromJson for Wire {
+    fn from_json(value: &Json) -> Result<Self, JsonError> {
+        let f = Fields::of(value)?;
+        match f.req::<String>("kind")?.as_str() {
+            "event" => Ok(Self::Event {
+                event: f.req("event")?,
+            }),
+            "claim" => Ok(Self::Claim),
+            other => Err(JsonError(format!("unknown sync message `{other}`"))),
         }
     }
 }
 
-/// [`Wire`] as received, read as a plain struct (see [`RawSyncEvent`]).
-#[derive(Deserialize)]
-struct RawWire {
-    kind: String,
-    event: Option<SyncEvent>,
-}
-
-impl TryFrom<RawWire> for Wire {
-    type Error = String;
-
-    fn try_from(raw: RawWire) -> Result<Self, Self::Error> {
-        match (raw.kind.as_str(), raw.event) {
-            ("event", Some(event)) => Ok(Self::Event { event }),
-            ("event", None) => Err("missing field `event`".to_owned()),
-            ("claim", _) => Ok(Self::Claim),
-            (other, _) => Err(format!("unknown sync message `{other}`")),
-        }
+impl ToJson for Wire {
+    fn write_json(&self, out: &mut String) {
+        let mut w = ObjWriter::new(out);
+        match self {
+            Self::Event { event } => w.text("kind", "event").field("event", event),
+            Self::Claim => w.text("kind", "claim"),
+        };
+        w.end();
     }
 }
 
@@ -223,7 +235,7 @@ impl Link {
                 let Some(data) = ev.data().as_string() else {
                     return;
                 };
-                match serde_json::from_str::<Wire>(&data) {
+                match json::from_str::<Wire>(&data) {
                     Ok(Wire::Event { event }) => on_event(event),
                     Ok(Wire::Claim) => follower.set(false),
                     Err(_) => {}
@@ -314,10 +326,7 @@ fn claim(leading: &Cell<bool>, channel: Option<&web_sys::BroadcastChannel>) {
 }
 
 fn post(channel: &web_sys::BroadcastChannel, wire: &Wire) {
-    let Ok(json) = serde_json::to_string(wire) else {
-        return;
-    };
-    if let Err(e) = channel.post_message(&JsValue::from_str(&json)) {
+    if let Err(e) = channel.post_message(&JsValue::from_str(&json::to_string(wire))) {
         web_sys::console::warn_2(&"EverDesk sync: could not publish".into(), &e);
     }
 }
@@ -339,20 +348,16 @@ mod tests {
     #[test]
     fn events_use_snake_case_tags() {
         assert_eq!(
-            serde_json::to_string(&SyncEvent::TicketsChanged).unwrap(),
+            json::to_string(&SyncEvent::TicketsChanged),
             r#"{"type":"tickets_changed"}"#
         );
         assert_eq!(
-            serde_json::to_string(&SyncEvent::TicketChanged {
+            json::to_string(&SyncEvent::TicketChanged {
                 ticket_id: "t1".into()
-            })
-            .unwrap(),
+            }),
             r#"{"type":"ticket_changed","ticket_id":"t1"}"#
         );
-        assert_eq!(
-            serde_json::to_string(&SyncEvent::Wiped).unwrap(),
-            r#"{"type":"wiped"}"#
-        );
+        assert_eq!(json::to_string(&SyncEvent::Wiped), r#"{"type":"wiped"}"#);
     }
 
     #[test]
@@ -363,11 +368,11 @@ mod tests {
                 event: SyncEvent::OutboxChanged,
             },
         ] {
-            let json = serde_json::to_string(&wire).unwrap();
-            assert_eq!(serde_json::from_str::<Wire>(&json).unwrap(), wire);
+            let json = json::to_string(&wire);
+            assert_eq!(json::from_str::<Wire>(&json).unwrap(), wire);
         }
-        assert!(serde_json::from_str::<Wire>(r#"{"kind":"hack"}"#).is_err());
-        assert!(serde_json::from_str::<Wire>(r#"{"type":"wiped"}"#).is_err());
+        assert!(json::from_str::<Wire>(r#"{"kind":"hack"}"#).is_err());
+        assert!(json::from_str::<Wire>(r#"{"type":"wiped"}"#).is_err());
     }
 
     #[test]

@@ -13,16 +13,17 @@ use everdesk::{
     sync::{SyncEvent, SyncMode, TabSync},
 };
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
+use everdesk_api::{json, json_struct, HistoryEpisode};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 struct Prefs {
     sound: bool,
 }
+json_struct!(Prefs { sound });
 
 fn local() -> web_sys::Storage {
     web_sys::window().unwrap().local_storage().unwrap().unwrap()
@@ -393,4 +394,24 @@ fn tab_sync_falls_back_to_storage_events_without_broadcast_channel() {
     .call0(&JsValue::NULL)
     .unwrap();
     assert_eq!(seen.borrow().len(), 2, "dropped TabSync stops listening");
+}
+
+/// In the browser, floats go through the JS engine's own conversions: exact both ways.
+#[wasm_bindgen_test]
+fn float_members_round_trip_through_the_js_engine() {
+    for score in [0.8125, 0.1, 1e21, 5e-324, 123.0, -2.5] {
+        let episode = HistoryEpisode {
+            id: "e".into(),
+            session_id: "ticket_t".into(),
+            subject: None,
+            summary: "s".into(),
+            at: None,
+            score: Some(score),
+        };
+        let text = json::to_string(&episode);
+        assert_eq!(json::from_str::<HistoryEpisode>(&text), Ok(episode), "{text}");
+    }
+    let read: HistoryEpisode =
+        json::from_str(r#"{"id":"e","session_id":"s","summary":"x","score":2.5e-3}"#).unwrap();
+    assert_eq!(read.score, Some(0.0025));
 }

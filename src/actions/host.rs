@@ -24,7 +24,7 @@ pub fn identity_owner(identity: Option<&SessionRequest>) -> String {
 fn jwt_subject(jwt: &str) -> Option<String> {
     let payload = jwt.split('.').nth(1)?;
     let bytes = base64url_decode(payload)?;
-    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let claims = everdesk_api::json::parse(std::str::from_utf8(&bytes).ok()?).ok()?;
     claims.get("sub")?.as_str().map(str::to_owned)
 }
 

@@ -9,9 +9,9 @@ mod outbox;
 mod session;
 mod tickets;
 
+use everdesk_api::{json::ToJson, json_struct};
 use everdesk_api::{HistoryEpisode, ProfileFact, SessionRequest};
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use crate::{
     api::{ApiClient, ApiError},
@@ -54,11 +54,12 @@ pub enum Remote<T> {
 }
 
 /// Local preferences: who the stored tickets belong to.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Prefs {
     /// Fingerprint of the identity the local data belongs to.
     pub owner: String,
 }
+json_struct!(Prefs { owner });
 
 /// The widget's state and actions; cheap to copy into closures.
 #[derive(Debug, Clone, Copy)]
@@ -193,7 +194,7 @@ impl Chat {
     }
 
     /// Writes a value; a failure switches the notice on and keeps working in memory.
-    fn save<T: Serialize>(&self, key: &Key, value: &T) {
+    fn save(&self, key: &Key, value: &dyn ToJson) {
         let store = self.store_owned();
         let written = store.set(key, value);
         self.note_write(&store, written);

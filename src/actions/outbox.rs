@@ -191,10 +191,7 @@ impl Chat {
             r.set_delivery(&entry.id, Delivery::Failed { reason })
         });
         if let ApiError::Http { code, .. } = error {
-            let code = serde_json::to_value(code)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
+            let code = code.as_json_str().to_owned();
             self.tell_host(FrameToHost::Error { code });
         }
     }

@@ -1,9 +1,9 @@
 //! The session: exchange the host's identity proof (or our visitor token) for a
 //! session token, keep it in storage, renew it when it expires or is refused.
 
+use everdesk_api::json_struct;
 use everdesk_api::{ErrorCode, SessionRequest, SessionResponse};
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use super::{host::identity_owner, Chat};
 use crate::{
@@ -16,13 +16,14 @@ use crate::{
 const RENEW_MARGIN_MS: i64 = 60_000;
 
 /// A session token as stored, with the identity it was issued for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredSession {
     /// Fingerprint of the identity (see [`identity_owner`]).
     pub owner: String,
     /// The proxy's answer.
     pub session: SessionResponse,
 }
+json_struct!(StoredSession { owner, session });
 
 impl Chat {
     /// A valid session token, from storage or freshly issued.

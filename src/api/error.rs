@@ -35,7 +35,7 @@ pub enum ApiError {
 impl ApiError {
     /// Builds the error for a non-2xx response from its status and body text.
     pub fn from_response(status: u16, body: &str, retry_after: Option<u32>) -> Self {
-        match serde_json::from_str::<ErrorBody>(body) {
+        match everdesk_api::json::from_str::<ErrorBody>(body) {
             Ok(body) => Self::Http {
                 status,
                 code: body.error.code,

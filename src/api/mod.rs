@@ -7,10 +7,10 @@
 pub mod error;
 mod http;
 
+use everdesk_api::json::{self, FromJson, ToJson};
 use everdesk_api::{
     routes, CloseRequest, CreateTicketRequest, EscalateRequest, SendMessageRequest, SessionRequest,
 };
-use serde::{de::DeserializeOwned, Serialize};
 
 pub use error::ApiError;
 pub use http::Method;
@@ -56,8 +56,8 @@ pub fn history_path(query: Option<&str>, limit: Option<u32>) -> String {
 }
 
 /// Decodes a response body into its wire type.
-pub fn decode<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
-    serde_json::from_str(text).map_err(|e| ApiError::Decode(e.to_string()))
+pub fn decode<T: FromJson>(text: &str) -> Result<T, ApiError> {
+    json::from_str(text).map_err(|e| ApiError::Decode(e.0))
 }
 
 /// One request to the proxy: method, path relative to the base URL, JSON body.
@@ -72,12 +72,11 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    fn post(path: String, body: &impl Serialize) -> Self {
+    fn post(path: String, body: &dyn ToJson) -> Self {
         Self {
             method: Method::Post,
             path,
-            // The wire types serialise infallibly (no maps with non-string keys).
-            body: serde_json::to_string(body).ok(),
+            body: Some(json::to_string(body)),
         }
     }
 

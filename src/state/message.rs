@@ -1,11 +1,15 @@
 //! A chat message as the widget keeps it: the wire fields plus its delivery status.
 
+use everdesk_api::{
+    json::{Fields, FromJson, Json, JsonError, ObjWriter, ToJson},
+    json_struct,
+};
 use everdesk_api::{Message, Role};
-use serde::{Deserialize, Serialize};
 
 /// Where a customer message is on its way to the proxy.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case", try_from = "RawDelivery")]
+/// Stored as `{"state":"sending"}`, `{"state":"sent"}` or
+/// `{"state":"failed","reason":"…"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Delivery {
     /// In the outbox; being sent or waiting to be.
     Sending,
@@ -18,32 +22,34 @@ pub enum Delivery {
     },
 }
 
-/// [`Delivery`] as stored, read as a plain struct: the same JSON as the tagged enum,
-/// without serde's buffering of internally tagged enums (smaller wasm).
-#[derive(Deserialize)]
-struct RawDelivery {
-    /// `sending`, `sent` or `failed`.
-    state: String,
-    /// Only for `failed`, where it is required.
-    reason: Option<String>,
-}
-
-impl TryFrom<RawDelivery> for Delivery {
-    type Error = String;
-
-    fn try_from(raw: RawDelivery) -> Result<Self, Self::Error> {
-        match (raw.state.as_str(), raw.reason) {
-            ("sending", _) => Ok(Self::Sending),
-            ("sent", _) => Ok(Self::Sent),
-            ("failed", Some(reason)) => Ok(Self::Failed { reason }),
-            ("failed", None) => Err("missing field `reason`".to_owned()),
-            (other, _) => Err(format!("unknown delivery state `{other}`")),
+impl FromJson for Delivery {
+    fn from_json(value: &Json) -> Result<Self, JsonError> {
+        let f = Fields::of(value)?;
+        match f.req::<String>("state")?.as_str() {
+            "sending" => Ok(Self::Sending),
+            "sent" => Ok(Self::Sent),
+            "failed" => Ok(Self::Failed {
+                reason: f.req("reason")?,
+            }),
+            other => Err(JsonError(format!("unknown delivery state `{other}`"))),
         }
     }
 }
 
+impl ToJson for Delivery {
+    fn write_json(&self, out: &mut String) {
+        let mut w = ObjWriter::new(out);
+        match self {
+            Self::Sending => w.text("state", "sending"),
+            Self::Sent => w.text("state", "sent"),
+            Self::Failed { reason } => w.text("state", "failed").field("reason", reason),
+        };
+        w.end();
+    }
+}
+
 /// One message of a conversation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChatMessage {
     /// Client id for customer messages (the idempotency key), proxy id for replies.
     pub id: String,
@@ -56,6 +62,13 @@ pub struct ChatMessage {
     /// Delivery status; replies are always `Sent`.
     pub delivery: Delivery,
 }
+json_struct!(ChatMessage {
+    id,
+    role,
+    content,
+    created_at,
+    delivery
+});
 
 impl ChatMessage {
     /// A customer message that was just typed and not yet confirmed.

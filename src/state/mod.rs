@@ -5,6 +5,7 @@
 pub mod clock;
 pub mod message;
 pub mod outbox;
+pub mod sort;
 pub mod ticket;
 
 pub use clock::MonotonicClock;

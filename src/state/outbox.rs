@@ -3,7 +3,7 @@
 //! only when the proxy confirms, so nothing typed is lost and a resend reuses the id
 //! (the proxy dedupes on it), so nothing is stored twice.
 
-use serde::{Deserialize, Serialize};
+use everdesk_api::json_struct;
 
 /// Shortest wait before retrying a failed send, ms.
 pub const BACKOFF_BASE_MS: i64 = 1_000;
@@ -11,7 +11,7 @@ pub const BACKOFF_BASE_MS: i64 = 1_000;
 pub const BACKOFF_MAX_MS: i64 = 60_000;
 
 /// One unsent message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxEntry {
     /// Ticket it belongs to.
     pub ticket_id: String,
@@ -21,24 +21,31 @@ pub struct OutboxEntry {
     pub content: String,
     /// When typed, epoch ms (strictly increasing per ticket).
     pub sent_at: i64,
-    /// Failed attempts so far.
-    #[serde(default)]
+    /// Failed attempts so far (absent in storage: 0).
     pub attempts: u32,
-    /// Not before this time, epoch ms (0 = now).
-    #[serde(default)]
+    /// Not before this time, epoch ms (0 = now; absent in storage: 0).
     pub next_try_at: i64,
 }
+json_struct!(OutboxEntry {
+    ticket_id,
+    id,
+    content,
+    sent_at,
+    attempts: default,
+    next_try_at: default
+});
 
 /// Unsent messages, oldest first.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Outbox {
     entries: Vec<OutboxEntry>,
 }
+json_struct!(Outbox { entries });
 
 impl Outbox {
     /// An outbox holding `entries`, sorted oldest first.
     pub fn from_entries(mut entries: Vec<OutboxEntry>) -> Self {
-        entries.sort_by(|a, b| (a.sent_at, &a.id).cmp(&(b.sent_at, &b.id)));
+        super::sort::sort_by(&mut entries, |a, b| (a.sent_at, &a.id) < (b.sent_at, &b.id));
         entries.dedup_by(|a, b| a.id == b.id);
         Self { entries }
     }

@@ -2,13 +2,15 @@
 //! hand-off, last-read, rating) and the list summary, with the rules for merging
 //! confirmations, unread counts and ordering.
 
+use everdesk_api::json_struct;
 use everdesk_api::{Handoff, HistoryEpisode, Message, TicketStatus};
-use serde::{Deserialize, Serialize};
 
 use super::message::{ChatMessage, Delivery};
+use super::sort::sort_by;
 
 /// Everything stored for one ticket.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Members marked `default` may be absent in storage (older records).
+#[derive(Debug, Clone, PartialEq)]
 pub struct TicketRecord {
     /// Client-chosen ticket id.
     pub id: String,
@@ -19,24 +21,30 @@ pub struct TicketRecord {
     /// Creation time, epoch ms.
     pub created_at: i64,
     /// Messages in time order.
-    #[serde(default)]
     pub messages: Vec<ChatMessage>,
     /// The hand-off summary, once escalated.
-    #[serde(default)]
     pub handoff: Option<Handoff>,
     /// Past tickets recalled for this one (from the latest reply's context).
-    #[serde(default)]
     pub recalled: Vec<HistoryEpisode>,
     /// Time of the newest message the customer has seen, epoch ms.
-    #[serde(default)]
     pub last_read_at: i64,
     /// Rating given on close, 1..=5.
-    #[serde(default)]
     pub rating: Option<u8>,
     /// Whether the proxy knows this ticket yet (false while created offline).
-    #[serde(default)]
     pub synced: bool,
 }
+json_struct!(TicketRecord {
+    id,
+    subject,
+    status,
+    created_at,
+    messages: default,
+    handoff: default,
+    recalled: default,
+    last_read_at: default,
+    rating: default,
+    synced: default,
+});
 
 impl TicketRecord {
     /// A new open ticket, not yet known to the proxy.
@@ -69,14 +77,14 @@ impl TicketRecord {
                 None => self.messages.push(ChatMessage::confirmed(message)),
             }
         }
-        self.messages.sort_by_key(|m| m.created_at);
+        sort_by(&mut self.messages, |a, b| a.created_at < b.created_at);
     }
 
     /// Shows a just-typed message as sending.
     pub fn add_pending(&mut self, message: ChatMessage) {
         if !self.messages.iter().any(|m| m.id == message.id) {
             self.messages.push(message);
-            self.messages.sort_by_key(|m| m.created_at);
+            sort_by(&mut self.messages, |a, b| a.created_at < b.created_at);
         }
     }
 
@@ -143,7 +151,8 @@ impl TicketRecord {
 }
 
 /// A ticket as the list shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Members marked `default` may be absent in storage.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TicketSummary {
     /// Ticket id.
     pub id: String,
@@ -156,12 +165,19 @@ pub struct TicketSummary {
     /// Time of the newest message, epoch ms.
     pub updated_at: i64,
     /// Unread replies.
-    #[serde(default)]
     pub unread: u32,
     /// Start of the newest message.
-    #[serde(default)]
     pub preview: String,
 }
+json_struct!(TicketSummary {
+    id,
+    subject,
+    status,
+    created_at,
+    updated_at,
+    unread: default,
+    preview: default
+});
 
 /// Replaces (or adds) `summary` in `list` and keeps the list newest first.
 pub fn upsert_summary(list: &mut Vec<TicketSummary>, summary: TicketSummary) {
@@ -174,12 +190,13 @@ pub fn upsert_summary(list: &mut Vec<TicketSummary>, summary: TicketSummary) {
 
 /// Open tickets before closed ones; within each, newest activity first; ties by id.
 pub fn sort_newest_first(list: &mut [TicketSummary]) {
-    list.sort_by(|a, b| {
+    sort_by(list, |a, b| {
         let open = |t: &TicketSummary| t.status == TicketStatus::Open;
         open(b)
             .cmp(&open(a))
             .then(b.updated_at.cmp(&a.updated_at))
             .then(a.id.cmp(&b.id))
+            .is_lt()
     });
 }
 

@@ -9,7 +9,7 @@
 
 use std::{cell::RefCell, collections::BTreeMap, rc::Rc};
 
-use serde::{de::DeserializeOwned, Serialize};
+use everdesk_api::json::{FromJson, Json, JsonError, ToJson};
 use thiserror::Error;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -84,9 +84,6 @@ pub enum StorageError {
     /// Any other failure while writing.
     #[error("could not write to browser storage: {0}")]
     Write(String),
-    /// The value could not be turned into JSON.
-    #[error("could not serialize the value: {0}")]
-    Serialize(String),
 }
 
 /// Where values live: browser storage, plus an in-memory map for the session.
@@ -222,10 +219,10 @@ impl Store {
 
     /// Reads `key`. Missing, corrupt, wrongly shaped or newer-version values read as
     /// `None`; corrupt and wrongly shaped ones are removed so they cannot stick.
-    pub fn get<T: DeserializeOwned>(&self, key: &Key) -> Option<T> {
-        // Only the final `from_str` is per type; reading and unwrapping is shared.
+    pub fn get<T: FromJson>(&self, key: &Key) -> Option<T> {
+        // Only the final `from_json` is per type; reading and unwrapping is shared.
         let (name, data) = self.get_data(key)?;
-        match serde_json::from_str(&data) {
+        match T::from_json(&data) {
             Ok(value) => Some(value),
             Err(e) => {
                 self.drop_shape(&name, &e);
@@ -234,10 +231,10 @@ impl Store {
         }
     }
 
-    /// The current-version JSON text under `key` with its storage name; drops
-    /// corrupt values. Not generic, so [`Store::get`] stays small per type.
+    /// The current-version JSON under `key` with its storage name; drops corrupt
+    /// values. Not generic, so [`Store::get`] stays small per type.
     #[inline(never)]
-    fn get_data(&self, key: &Key) -> Option<(String, String)> {
+    fn get_data(&self, key: &Key) -> Option<(String, Json)> {
         let name = key.name();
         let raw = self.read_raw(&name)?;
         match decode(&raw) {
@@ -252,15 +249,14 @@ impl Store {
 
     /// Drops a value whose JSON does not have the expected shape.
     #[inline(never)]
-    fn drop_shape(&self, name: &str, error: &serde_json::Error) {
+    fn drop_shape(&self, name: &str, error: &JsonError) {
         self.drop_key(name, &format!("unexpected shape: {error}"));
     }
 
     /// Writes `value` under `key`. When storage refuses (full, blocked), the value is
     /// kept in memory so the session keeps working, and the error is returned.
-    pub fn set<T: Serialize>(&self, key: &Key, value: &T) -> Result<(), StorageError> {
-        let raw = encode(value)?;
-        self.set_raw(key, raw)
+    pub fn set<T: ToJson + ?Sized>(&self, key: &Key, value: &T) -> Result<(), StorageError> {
+        self.set_raw(key, encode(value))
     }
 
     /// [`Store::set`] once the value is encoded. Not generic, so it is not

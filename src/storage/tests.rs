@@ -1,12 +1,17 @@
 //! Unit tests of `crate::storage`, compiled only under `#[cfg(test)]` (see `mod.rs`).
 use super::*;
-use serde::Deserialize;
-use serde_json::json;
-use serde_json::Value;
+use everdesk_api::json::{parse, Json};
+use everdesk_api::json_struct;
 
-#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, PartialEq)]
 struct Prefs {
     sound: bool,
+}
+json_struct!(Prefs { sound });
+
+/// The parsed form of a JSON literal (test shorthand).
+fn json(text: &str) -> Json {
+    parse(text).unwrap()
 }
 
 #[test]
@@ -45,37 +50,33 @@ fn key_names_parse_back() {
 
 #[test]
 fn envelope_round_trips() {
-    let raw = encode(&Prefs { sound: true }).unwrap();
-    let parsed: Value = serde_json::from_str(&raw).unwrap();
-    assert_eq!(parsed, json!({ "v": 1, "d": { "sound": true } }));
-    assert_eq!(
-        decode(&raw),
-        Decoded::Data(json!({ "sound": true }).to_string())
-    );
+    let raw = encode(&Prefs { sound: true });
+    assert_eq!(json(&raw), json(r#"{ "v": 1, "d": { "sound": true } }"#));
+    assert_eq!(decode(&raw), Decoded::Data(json(r#"{ "sound": true }"#)));
 }
 
 #[test]
 fn legacy_unenveloped_values_migrate_from_v0() {
     assert_eq!(
         decode(r#"{"sound":false}"#),
-        Decoded::Data(json!({ "sound": false }).to_string())
+        Decoded::Data(json(r#"{ "sound": false }"#))
     );
-    assert_eq!(decode("[1,2]"), Decoded::Data(json!([1, 2]).to_string()));
+    assert_eq!(decode("[1,2]"), Decoded::Data(json("[1, 2]")));
     assert_eq!(
         decode(r#""visitor-1""#),
-        Decoded::Data(json!("visitor-1").to_string())
+        Decoded::Data(json(r#""visitor-1""#))
     );
-    assert_eq!(
-        decode(r#"{"v":0,"d":[1]}"#),
-        Decoded::Data(json!([1]).to_string())
-    );
+    assert_eq!(decode(r#"{"v":0,"d":[1]}"#), Decoded::Data(json("[1]")));
     // Looks like an envelope but the version is not a number: legacy data.
     assert_eq!(
         decode(r#"{"v":"x","d":1}"#),
-        Decoded::Data(json!({ "v": "x", "d": 1 }).to_string())
+        Decoded::Data(json(r#"{ "v": "x", "d": 1 }"#))
     );
-    assert_eq!(migrate(0, json!({ "a": 1 })), Some(json!({ "a": 1 })));
-    assert_eq!(migrate(CURRENT_VERSION, json!(1)), None);
+    assert_eq!(
+        migrate(0, json(r#"{ "a": 1 }"#)),
+        Some(json(r#"{ "a": 1 }"#))
+    );
+    assert_eq!(migrate(CURRENT_VERSION, json("1")), None);
 }
 
 #[test]
@@ -106,7 +107,7 @@ fn blocked_storage_mirrors_to_the_host_and_reloads_from_it() {
     let log = writes.clone();
     let store = Store::in_memory();
     let snapshot = vec![
-        ("everdesk:v1:visitor".to_owned(), encode(&"v-7").unwrap()),
+        ("everdesk:v1:visitor".to_owned(), encode("v-7")),
         ("everdesk:v1:probe".to_owned(), "1".to_owned()),
         ("shop:cart".to_owned(), "[]".to_owned()),
     ];
@@ -119,10 +120,7 @@ fn blocked_storage_mirrors_to_the_host_and_reloads_from_it() {
     store.set(&Key::Prefs, &Prefs { sound: true }).unwrap();
     store.remove(&Key::Visitor);
     // Another tab's change arrives without being echoed back.
-    store.apply_host_change(
-        "everdesk:v1:tickets",
-        Some(encode(&Vec::<u8>::new()).unwrap()),
-    );
+    store.apply_host_change("everdesk:v1:tickets", Some(encode(&Vec::<u8>::new())));
     assert_eq!(store.get::<Vec<u8>>(&Key::Tickets), Some(vec![]));
     store.wipe().unwrap();
     let writes = writes.borrow();
@@ -174,4 +172,53 @@ fn errors_read_well() {
     assert!(StorageError::Unavailable("SecurityError".into())
         .to_string()
         .contains("SecurityError"));
+}
+
+/// Values exactly as the previous (serde) build stored them still read back, so an
+/// update of the widget keeps every ticket and every unsent message.
+#[test]
+fn data_written_by_the_serde_build_still_reads() {
+    use crate::state::{Delivery, Outbox, TicketRecord, TicketSummary};
+    let store = Store::in_memory();
+    let raw = |name: &str, data: &str| {
+        let value = format!(r#"{{"v":1,"d":{data}}}"#);
+        store
+            .inner
+            .memory
+            .borrow_mut()
+            .insert(name.to_owned(), value);
+    };
+    raw(
+        "everdesk:v1:ticket:t1",
+        r#"{"id":"t1","subject":"Refund","status":"open","created_at":1,"messages":[{"id":"m1","role":"user","content":"hi","created_at":2,"delivery":{"state":"failed","reason":"Offline"}},{"id":"r1","role":"assistant","content":"hello","created_at":3,"delivery":{"state":"sent"}}],"handoff":null,"recalled":[{"id":"e","session_id":"ticket_t0","summary":"Earlier","at":5,"score":0.5}],"last_read_at":3,"rating":null,"synced":true}"#,
+    );
+    raw(
+        "everdesk:v1:outbox",
+        r#"{"entries":[{"ticket_id":"t1","id":"m1","content":"hi","sent_at":2,"attempts":1,"next_try_at":9}]}"#,
+    );
+    raw(
+        "everdesk:v1:tickets",
+        r#"[{"id":"t1","subject":"Refund","status":"open","created_at":1,"updated_at":3,"unread":0,"preview":"hello"}]"#,
+    );
+    let record: TicketRecord = store.get(&Key::Ticket("t1".into())).unwrap();
+    assert_eq!(record.messages.len(), 2);
+    assert_eq!(
+        record.messages[0].delivery,
+        Delivery::Failed {
+            reason: "Offline".into()
+        }
+    );
+    assert_eq!(record.recalled[0].score, Some(0.5));
+    assert!(record.synced && record.handoff.is_none());
+    let outbox: Outbox = store.get(&Key::Outbox).unwrap();
+    assert_eq!(outbox.entries()[0].next_try_at, 9);
+    let list: Vec<TicketSummary> = store.get(&Key::Tickets).unwrap();
+    assert_eq!(list[0].preview, "hello");
+    // Members added later may be absent in older records.
+    raw(
+        "everdesk:v1:ticket:t2",
+        r#"{"id":"t2","subject":"Old","status":"closed","created_at":1}"#,
+    );
+    let old: TicketRecord = store.get(&Key::Ticket("t2".into())).unwrap();
+    assert!(old.messages.is_empty() && !old.synced && old.rating.is_none());
 }
