@@ -33,7 +33,7 @@ pub struct Config {
     #[arg(long, env = "EVEROS_API_KEY", hide_env_values = true)]
     pub everos_api_key: Option<String>,
 
-    /// Data directory: the embedded EverOS's data, the generated signing key, ticket state.
+    /// Data directory: the embedded EverOS's data, the generated signing key, ticket state, the idempotency ledger.
     #[arg(long, env = "EVERDESK_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
 

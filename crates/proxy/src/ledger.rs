@@ -2,18 +2,32 @@
 //! bounded in size and age. Each entry is a single-flight lock around the steps of one
 //! message (user turn stored? reply generated? reply stored?) so a retry resumes where
 //! the last attempt stopped and concurrent duplicates wait for the first.
+//!
+//! With a data dir ([`Ledger::persisted`]) every attempt that sent an EverOS add is also
+//! written to a journal file (`ledger/journal.rs`), so a restart neither re-adds a finished
+//! message nor blindly re-sends one whose add had an unknown outcome.
+
+mod journal;
+mod record;
 
 use std::{
     collections::{HashMap, VecDeque},
+    path::PathBuf,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
 use everdesk_api::{Context, SendMessageResponse};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::clock::now_ms;
+use journal::{Bounds, Journal};
+use record::{Record, Saved};
+
 /// Whether an EverOS add happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Step {
     /// Not sent, or sent and definitely refused.
     Pending,
@@ -58,6 +72,8 @@ struct Slot {
     content: [u8; 32],
     entry: Entry,
     born: Instant,
+    /// `born` as epoch ms, for the journal (an `Instant` does not survive a restart).
+    born_ms: i64,
 }
 
 /// Same message id, different content.
@@ -69,12 +85,14 @@ pub struct Ledger {
     capacity: usize,
     ttl: Duration,
     inner: Mutex<Slots>,
+    journal: Option<Arc<Journal>>,
 }
 
 impl std::fmt::Debug for Ledger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ledger")
             .field("capacity", &self.capacity)
+            .field("persisted", &self.journal.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -84,12 +102,51 @@ fn digest(content: &str) -> [u8; 32] {
 }
 
 impl Ledger {
-    /// A ledger keeping at most `capacity` ids for at most `ttl`.
+    /// A ledger keeping at most `capacity` ids for at most `ttl`, in memory only.
     pub fn new(capacity: usize, ttl: Duration) -> Self {
         Self {
             capacity: capacity.max(1),
             ttl,
             inner: Mutex::new((HashMap::new(), VecDeque::new())),
+            journal: None,
+        }
+    }
+
+    /// As [`Ledger::new`], journaled to `path`: what the file holds within the bounds is
+    /// loaded now (an unreadable file is dropped with a warning). Blocking file I/O.
+    pub fn persisted(capacity: usize, ttl: Duration, path: PathBuf) -> Self {
+        let mut ledger = Self::new(capacity, ttl);
+        let bounds = Bounds {
+            capacity: ledger.capacity,
+            ttl,
+        };
+        let (journal, records) = Journal::open(path, bounds, now_ms());
+        ledger.restore(records);
+        ledger.journal = Some(Arc::new(journal));
+        ledger
+    }
+
+    /// Puts journaled records (oldest first) back into the map, ageing them by wall clock.
+    fn restore(&mut self, records: Vec<Record>) {
+        let now = Instant::now();
+        let wall = now_ms();
+        let (map, order) = self.inner.get_mut().unwrap_or_else(|e| e.into_inner());
+        for r in records {
+            let Some(content) = r.content() else {
+                continue;
+            };
+            let age =
+                Duration::from_millis(u64::try_from(wall.saturating_sub(r.born_ms)).unwrap_or(0));
+            let born = now.checked_sub(age).unwrap_or(now);
+            let key = (r.customer, r.ticket, r.message_id);
+            let slot = Slot {
+                content,
+                entry: Arc::new(tokio::sync::Mutex::new(r.state.into_progress())),
+                born,
+                born_ms: r.born_ms,
+            };
+            map.insert(key.clone(), slot);
+            order.push_back((key, born));
         }
     }
 
@@ -139,10 +196,72 @@ impl Ledger {
                 content: hash,
                 entry: entry.clone(),
                 born: now,
+                born_ms: now_ms(),
             },
         );
         order.push_back((key, now));
         Ok(entry)
+    }
+
+    /// Journals how far `entry` got; call after each attempt, with its lock still held, so
+    /// the journal's newest line is the entry's latest state. Saves a finished response, or
+    /// the steps of an unfinished message once an EverOS add was sent (done or unknown).
+    /// A no-op without a data dir, before any add, or once the ledger forgot this entry.
+    pub async fn save(
+        &self,
+        customer: &str,
+        ticket: &str,
+        message_id: &str,
+        entry: &Entry,
+        progress: &Progress,
+    ) {
+        let Some(journal) = &self.journal else {
+            return;
+        };
+        let Some(state) = Saved::of(progress) else {
+            return;
+        };
+        let key = (
+            customer.to_owned(),
+            ticket.to_owned(),
+            message_id.to_owned(),
+        );
+        let slot = {
+            let guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            guard
+                .0
+                .get(&key)
+                .filter(|s| Arc::ptr_eq(&s.entry, entry))
+                .map(|s| (s.content, s.born_ms))
+        };
+        let Some((content, born_ms)) = slot else {
+            return;
+        };
+        let (customer, ticket, message_id) = key;
+        let record = Record::new(customer, ticket, message_id, &content, born_ms, state);
+        let journal = journal.clone();
+        if let Err(e) = tokio::task::spawn_blocking(move || journal.append(&record, now_ms())).await
+        {
+            tracing::warn!(error = %e, "idempotency ledger write did not finish");
+        }
+    }
+
+    /// Forgets every message of a customer, in memory and in the journal.
+    pub async fn forget_customer(&self, customer: &str) {
+        {
+            let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            guard.0.retain(|(c, _, _), _| c != customer);
+        }
+        let Some(journal) = &self.journal else {
+            return;
+        };
+        let journal = journal.clone();
+        let customer = customer.to_owned();
+        if let Err(e) =
+            tokio::task::spawn_blocking(move || journal.forget(&customer, now_ms())).await
+        {
+            tracing::warn!(error = %e, "idempotency ledger rewrite did not finish");
+        }
     }
 
     /// How many ids are remembered.
@@ -182,5 +301,78 @@ mod tests {
         let a = l.entry("u", "t", "m", "x").unwrap();
         let b = l.entry("u", "t", "m", "y").unwrap();
         assert!(!Arc::ptr_eq(&a, &b), "expired ids are forgotten");
+    }
+
+    fn response() -> SendMessageResponse {
+        let msg = |id: &str, role, at| everdesk_api::Message {
+            id: id.into(),
+            role,
+            content: "hi".into(),
+            created_at: at,
+        };
+        SendMessageResponse {
+            message: msg("m", everdesk_api::Role::User, 10),
+            reply: msg("re_m", everdesk_api::Role::Assistant, 11),
+            context: Context::default(),
+        }
+    }
+
+    /// Runs `f` on the entry's progress, then saves it, as the message flow does.
+    async fn settle(l: &Ledger, customer: &str, id: &str, content: &str, f: fn(&mut Progress)) {
+        let entry = l.entry(customer, "t", id, content).unwrap();
+        let mut p = entry.lock().await;
+        f(&mut p);
+        l.save(customer, "t", id, &entry, &p).await;
+    }
+
+    #[tokio::test]
+    async fn a_persisted_ledger_remembers_outcomes_across_a_reload() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.jsonl");
+        let ttl = Duration::from_secs(60);
+        let l = Ledger::persisted(10, ttl, path.clone());
+        settle(&l, "u", "done", "hi", |p| p.response = Some(response())).await;
+        settle(&l, "u", "lost", "hello", |p| p.user = Step::Unknown(5)).await;
+        settle(&l, "u", "refused", "hey", |_| {}).await;
+        drop(l);
+
+        let l = Ledger::persisted(10, ttl, path);
+        assert_eq!(
+            l.len(),
+            2,
+            "nothing is kept for a message that never reached EverOS"
+        );
+        let done = l.entry("u", "t", "done", "hi").unwrap();
+        assert_eq!(done.lock().await.response, Some(response()));
+        assert_eq!(
+            l.entry("u", "t", "done", "other").err(),
+            Some(ContentMismatch)
+        );
+        let lost = l.entry("u", "t", "lost", "hello").unwrap();
+        assert_eq!(lost.lock().await.user, Step::Unknown(5));
+        assert!(l
+            .entry("u", "t", "refused", "hey")
+            .unwrap()
+            .lock()
+            .await
+            .response
+            .is_none());
+    }
+
+    #[tokio::test]
+    async fn forgetting_a_customer_reaches_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.jsonl");
+        let ttl = Duration::from_secs(60);
+        let l = Ledger::persisted(10, ttl, path.clone());
+        settle(&l, "gone", "m", "hi", |p| p.response = Some(response())).await;
+        settle(&l, "kept", "m", "hi", |p| p.response = Some(response())).await;
+        l.forget_customer("gone").await;
+        assert_eq!(l.len(), 1);
+        drop(l);
+        let l = Ledger::persisted(10, ttl, path);
+        assert_eq!(l.len(), 1);
+        let back = l.entry("gone", "t", "m", "other").unwrap();
+        assert!(back.lock().await.response.is_none());
     }
 }

@@ -1,6 +1,6 @@
 //! everdesk-proxy: the widget's only server. `app(state)` builds the whole router so
 //! tests drive exactly what `main` serves; `AppState::start` is the production set-up
-//! (signing key, embedded EverOS, persisted ticket state).
+//! (signing key, embedded EverOS, persisted ticket state and idempotency ledger).
 
 pub mod clock;
 pub mod config;
@@ -40,6 +40,9 @@ use metrics::Metrics;
 use rate_limit::RateLimiter;
 use tickets::TicketStore;
 use webhook::Webhook;
+
+/// File name of the idempotency ledger's journal inside the data dir.
+const LEDGER_FILE: &str = "ledger.jsonl";
 
 /// Shared state of a running proxy.
 #[derive(Clone)]
@@ -91,8 +94,8 @@ pub enum StartError {
 }
 
 impl AppState {
-    /// State for `config` with an in-memory ticket store and, when no signing key is
-    /// configured, a random one for this process. EverOS is `config.everos_base_url`
+    /// State for `config` with an in-memory ticket store and ledger and, when no signing
+    /// key is configured, a random one for this process. EverOS is `config.everos_base_url`
     /// (unset: an unreachable placeholder — use [`AppState::start`] to embed one).
     pub fn new(config: Config) -> Self {
         let key = config
@@ -104,11 +107,23 @@ impl AppState {
             .clone()
             .unwrap_or_else(|| "http://127.0.0.1:9".to_owned());
         let api_key = config.everos_api_key.clone().unwrap_or_default();
-        Self::build(config, &key, base, api_key, TicketStore::in_memory())
+        let ledger = Ledger::new(
+            config.ledger_capacity,
+            Duration::from_secs(config.ledger_ttl_secs),
+        );
+        Self::build(
+            config,
+            &key,
+            base,
+            api_key,
+            TicketStore::in_memory(),
+            ledger,
+        )
     }
 
     /// Production set-up: validates the config, loads or creates the signing key in the
-    /// data dir, starts the embedded EverOS when no EverOS URL is given, persists ticket state.
+    /// data dir, starts the embedded EverOS when no EverOS URL is given, persists ticket
+    /// state and the idempotency ledger.
     pub async fn start(config: Config) -> Result<(Self, Option<Embedded>), StartError> {
         config.validate()?;
         let data_err = |source| StartError::DataDir {
@@ -136,7 +151,11 @@ impl AppState {
             }
         };
         let tickets = TicketStore::persisted(config.data_dir.join("tickets.json"));
-        Ok((Self::build(config, &key, base, api_key, tickets), embedded))
+        let ledger = persisted_ledger(&config).await;
+        Ok((
+            Self::build(config, &key, base, api_key, tickets, ledger),
+            embedded,
+        ))
     }
 
     fn build(
@@ -145,6 +164,7 @@ impl AppState {
         base_url: String,
         api_key: String,
         tickets: TicketStore,
+        ledger: Ledger,
     ) -> Self {
         let metrics = Arc::new(Metrics::default());
         let everos = Everos::new(
@@ -179,10 +199,7 @@ impl AppState {
                 config.session_ttl_secs,
             ),
             tickets,
-            ledger: Ledger::new(
-                config.ledger_capacity,
-                Duration::from_secs(config.ledger_ttl_secs),
-            ),
+            ledger,
             clock: clock::SessionClock::default(),
             customer_limit: RateLimiter::new(
                 config.rate_customer_per_min,
@@ -196,6 +213,20 @@ impl AppState {
         Self {
             config: Arc::new(config),
             svc: Arc::new(svc),
+        }
+    }
+}
+
+/// The ledger journaled in `<data dir>/ledger.jsonl`, loaded off the async threads.
+async fn persisted_ledger(config: &Config) -> Ledger {
+    let capacity = config.ledger_capacity;
+    let ttl = Duration::from_secs(config.ledger_ttl_secs);
+    let path = config.data_dir.join(LEDGER_FILE);
+    match tokio::task::spawn_blocking(move || Ledger::persisted(capacity, ttl, path)).await {
+        Ok(ledger) => ledger,
+        Err(e) => {
+            tracing::warn!(error = %e, "idempotency ledger not loaded; keeping it in memory only");
+            Ledger::new(capacity, ttl)
         }
     }
 }

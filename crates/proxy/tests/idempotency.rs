@@ -1,12 +1,12 @@
 //! Idempotency and EverOS faults over real HTTP: retries return the original reply and
-//! add nothing; concurrent duplicates add once; 500/429/timeouts map to documented codes
-//! without duplicating anything in EverOS.
+//! add nothing, also after a proxy restart on the same data dir; concurrent duplicates add
+//! once; 500/429/timeouts map to documented codes without duplicating anything in EverOS.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
-use common::start;
+use common::{start, start_persisted};
 use serde_json::json;
 
 #[tokio::test]
@@ -32,6 +32,75 @@ async fn a_retry_returns_the_original_reply_and_adds_nothing() {
         metrics.contains("everdesk_ledger_hits_total 1"),
         "{metrics}"
     );
+}
+
+#[tokio::test]
+async fn a_retry_after_a_restart_returns_the_stored_reply_and_adds_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = start_persisted(dir.path()).await;
+    let t = h.verified("cust_restart").await;
+    assert_eq!(h.ticket(&t, "T", "Refund").await.status, 201);
+    let first = h.say(&t, "T", "msg-r1", "I was charged twice").await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let adds_before = h.requests(Some("add")).await.len();
+
+    h.restart().await; // a new proxy on the same data dir and EverOS
+
+    let retry = h.say(&t, "T", "msg-r1", "I was charged twice").await;
+    assert_eq!(retry.status, 200, "{}", retry.body);
+    assert_eq!(retry.body, first.body, "the stored response, as first sent");
+    assert_eq!(h.stored_adds_of("I was charged twice").await, 1);
+    assert_eq!(
+        h.requests(Some("add")).await.len(),
+        adds_before,
+        "no add at all: neither the message nor a second reply"
+    );
+    let conflict = h.say(&t, "T", "msg-r1", "something else").await;
+    assert_eq!((conflict.status, conflict.code()), (409, "conflict"));
+    assert_eq!(h.stored_adds_of("something else").await, 0);
+    let metrics = h
+        .http
+        .get(format!("{}/metrics", h.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("everdesk_ledger_hits_total 1"),
+        "answered from the reloaded ledger: {metrics}"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_outcome_is_checked_not_re_added_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = start_persisted(dir.path()).await; // proxy EverOS timeout: 800 ms
+    let t = h.verified("cust_restart_slow").await;
+    assert_eq!(h.ticket(&t, "T", "Slow").await.status, 201);
+    h.fault(json!({"route": "add", "delay_ms": 1200})).await;
+    let first = h.say(&t, "T", "slow-r1", "is anyone there").await;
+    assert_eq!((first.status, first.code()), (504, "upstream_unavailable"));
+
+    h.restart().await;
+
+    let retry = h.say(&t, "T", "slow-r1", "is anyone there").await;
+    assert_eq!(retry.status, 200, "{}", retry.body);
+    assert_eq!(
+        h.stored_adds_of("is anyone there").await,
+        1,
+        "the unknown-outcome add was not re-sent by the new proxy"
+    );
+    let raw_checks = h
+        .requests(Some("search"))
+        .await
+        .iter()
+        .filter(|r| r["body"]["memory_types"][0] == "raw_message")
+        .count();
+    assert_eq!(raw_checks, 1, "resolved by the raw_message check");
+    let again = h.say(&t, "T", "slow-r1", "is anyone there").await;
+    assert_eq!(again.body, retry.body);
 }
 
 #[tokio::test]

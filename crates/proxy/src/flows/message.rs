@@ -9,6 +9,9 @@
 //!   timestamp (so a late duplicate would carry an identical id in EverOS);
 //! - reply: EverOS cannot show assistant turns before extraction, so the retry treats
 //!   it as stored — at worst one reply is missing from memory, never duplicated.
+//!
+//! Every attempt that moved the progress is journaled by the ledger before its answer goes
+//! out, so with a data dir these rules hold across a proxy restart too.
 
 use everdesk_api::{
     limits, Context, Message, Role, SendMessageRequest, SendMessageResponse, TicketStatus,
@@ -19,9 +22,10 @@ use crate::{
     error::ProxyError,
     everos::WireMessage,
     identity::SessionCustomer,
-    ledger::{ContentMismatch, Step},
+    ledger::{ContentMismatch, Progress, Step},
     prompt, redact,
     responder::{self, ResponderInput},
+    tickets::TicketRecord,
     AppState,
 };
 
@@ -78,12 +82,6 @@ pub async fn send(
     let content = validate(&req)?;
     let svc = &state.svc;
     let record = super::ticket::find(state, who, ticket_id)?;
-    let session_id = record.ticket.session_id.clone();
-    let stored = if state.config.store_redaction {
-        redact::for_store(&content)
-    } else {
-        content.clone()
-    };
     let entry = svc
         .ledger
         .entry(&who.id, ticket_id, &req.id, &content)
@@ -101,6 +99,63 @@ pub async fn send(
     if record.ticket.status == TicketStatus::Closed {
         return Err(ProxyError::Conflict("this ticket is closed".into()));
     }
+    let before = milestones(&p);
+    let attempt = Attempt {
+        state,
+        who,
+        ticket_id,
+        record: &record,
+        message_id: &req.id,
+        content: &content,
+    };
+    let result = run(&attempt, &mut p, events).await;
+    // Journaled before the answer goes out (and under the entry lock, so in order): an
+    // outcome a client has seen is never re-run by a restarted proxy.
+    if milestones(&p) != before {
+        svc.ledger
+            .save(&who.id, ticket_id, &req.id, &entry, &p)
+            .await;
+    }
+    result
+}
+
+/// What an attempt changed: the two turns, and whether a reply and a response exist.
+fn milestones(p: &Progress) -> (Step, Step, bool, bool) {
+    (p.user, p.assistant, p.reply.is_some(), p.response.is_some())
+}
+
+/// One attempt at a message: everything the steps read besides the progress.
+struct Attempt<'a> {
+    state: &'a AppState,
+    who: &'a SessionCustomer,
+    ticket_id: &'a str,
+    record: &'a TicketRecord,
+    message_id: &'a str,
+    /// The trimmed content.
+    content: &'a str,
+}
+
+/// Runs the steps of `a` not yet done, recording each in `p`.
+async fn run(
+    a: &Attempt<'_>,
+    p: &mut Progress,
+    events: Option<&UnboundedSender<Event>>,
+) -> Result<SendMessageResponse, ProxyError> {
+    let Attempt {
+        state,
+        who,
+        ticket_id,
+        record,
+        message_id,
+        content,
+    } = *a;
+    let svc = &state.svc;
+    let session_id = record.ticket.session_id.clone();
+    let stored = if state.config.store_redaction {
+        redact::for_store(content)
+    } else {
+        content.to_owned()
+    };
 
     // 1. The customer turn.
     let user_ts = match p.user {
@@ -147,7 +202,7 @@ pub async fn send(
             (text.clone(), ctx.clone())
         }
         None => {
-            let context = super::gather_context(state, who, &content, 5).await;
+            let context = super::gather_context(state, who, content, 5).await;
             emit(events, Event::Context(context.clone()));
             let text = generate(
                 state,
@@ -155,7 +210,7 @@ pub async fn send(
                 &record.ticket.subject,
                 &session_id,
                 record.customer_messages.len() + 1,
-                &content,
+                content,
                 &context,
                 events,
             )
@@ -198,13 +253,13 @@ pub async fn send(
         .record_exchange(&who.id, ticket_id, &stored, &reply_text);
     let response = SendMessageResponse {
         message: Message {
-            id: req.id.clone(),
+            id: message_id.to_owned(),
             role: Role::User,
             content: stored,
             created_at: user_ts,
         },
         reply: Message {
-            id: format!("re_{}", req.id),
+            id: format!("re_{message_id}"),
             role: Role::Assistant,
             content: reply_text,
             created_at: reply_ts,

@@ -49,12 +49,14 @@ pub async fn profile(
     Ok(Json(ProfileResponse { facts }))
 }
 
-/// Forgets this customer: EverOS delete by `user_id`, and the proxy's ticket state.
+/// Forgets this customer: EverOS delete by `user_id`, the proxy's ticket state and the
+/// idempotency ledger's entries (stored messages and replies) for them.
 pub async fn forget(
     State(state): State<AppState>,
     Authed(who): Authed,
 ) -> Result<StatusCode, ProxyError> {
     state.svc.everos.delete_user(&who.id).await?;
     state.svc.tickets.forget_customer(&who.id);
+    state.svc.ledger.forget_customer(&who.id).await;
     Ok(StatusCode::NO_CONTENT)
 }

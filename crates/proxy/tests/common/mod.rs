@@ -1,9 +1,10 @@
-//! Test harness: local-everos with test controls on port 0, the proxy served on port 0,
-//! and helpers for sessions, tickets, messages, faults and the EverOS request log.
+//! Test harness: local-everos with test controls on port 0, the proxy served on port 0
+//! (in memory, or like production on a data dir so it can be restarted), and helpers for
+//! sessions, tickets, messages, faults and the EverOS request log.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, path::Path, time::Duration};
 
 use everdesk_proxy::{app, identity::hmac_hash, AppState, Config};
 use serde_json::{json, Value};
@@ -22,6 +23,8 @@ pub struct Harness {
     /// HTTP client.
     pub http: reqwest::Client,
     _everos: local_everos::Running,
+    /// The proxy config and running proxy, when started on a data dir.
+    persisted: Option<(Config, Stoppable)>,
 }
 
 /// Starts both with defaults.
@@ -31,6 +34,34 @@ pub async fn start() -> Harness {
 
 /// Starts both, letting the test adjust the proxy config.
 pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Harness {
+    let (running, mut c) = everos_and_config().await;
+    tweak(&mut c);
+    let base = serve(c).await;
+    Harness {
+        base,
+        everos: running.base_url(),
+        http: reqwest::Client::new(),
+        _everos: running,
+        persisted: None,
+    }
+}
+
+/// Starts both; the proxy is set up like production (`AppState::start`): signing key,
+/// ticket state and idempotency ledger live in `data_dir`, so [`Harness::restart`] works.
+pub async fn start_persisted(data_dir: &Path) -> Harness {
+    let (running, mut c) = everos_and_config().await;
+    c.data_dir = data_dir.to_owned();
+    let proxy = serve_started(c.clone()).await;
+    Harness {
+        base: proxy.base.clone(),
+        everos: running.base_url(),
+        http: reqwest::Client::new(),
+        _everos: running,
+        persisted: Some((c, proxy)),
+    }
+}
+
+async fn everos_and_config() -> (local_everos::Running, Config) {
     let mut ec = local_everos::Config::in_memory(EVEROS_KEY);
     ec.test_controls = true;
     ec.profile_delay = Duration::from_millis(150);
@@ -42,13 +73,48 @@ pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Harness {
     c.identity_secret = Some(SECRET.into());
     c.everos_timeout_ms = 800;
     c.everos_connect_timeout_ms = 500;
-    tweak(&mut c);
-    let base = serve(c).await;
-    Harness {
-        base,
-        everos: running.base_url(),
-        http: reqwest::Client::new(),
-        _everos: running,
+    (running, c)
+}
+
+/// A proxy served until [`Stoppable::stop`].
+struct Stoppable {
+    base: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    served: tokio::task::JoinHandle<()>,
+}
+
+impl Stoppable {
+    /// Stops accepting, lets open connections finish, and waits until the proxy (and with
+    /// it its state: files, in-memory ledger) is gone.
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        tokio::time::timeout(Duration::from_secs(10), self.served)
+            .await
+            .expect("the proxy did not stop")
+            .unwrap();
+    }
+}
+
+/// Serves a proxy set up by `AppState::start` with `config` on port 0.
+async fn serve_started(config: Config) -> Stoppable {
+    let (state, embedded) = AppState::start(config).await.unwrap();
+    assert!(embedded.is_none(), "tests give an EverOS URL");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+    });
+    Stoppable {
+        base: format!("http://{addr}"),
+        stop,
+        served,
     }
 }
 
@@ -91,6 +157,21 @@ async fn reply(resp: reqwest::Response) -> Reply {
 }
 
 impl Harness {
+    /// Stops the proxy and starts a new one on the same data dir, config and EverOS
+    /// (only for a harness from [`start_persisted`]).
+    pub async fn restart(&mut self) {
+        let (config, proxy) = self
+            .persisted
+            .take()
+            .expect("restart needs start_persisted");
+        proxy.stop().await;
+        // A fresh client: nothing pooled from the old proxy is reused.
+        self.http = reqwest::Client::new();
+        let proxy = serve_started(config.clone()).await;
+        self.base = proxy.base.clone();
+        self.persisted = Some((config, proxy));
+    }
+
     /// POST JSON with an optional bearer token.
     pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
         let mut req = self.http.post(format!("{}{path}", self.base)).json(&body);
