@@ -12,8 +12,8 @@ use everdesk::{
     storage::{Key, StorageError, Store, PROBE_KEY},
     sync::{SyncEvent, SyncMode, TabSync},
 };
-use leptos::prelude::*;
 use everdesk_api::{json, json_struct, HistoryEpisode};
+use leptos::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
@@ -409,7 +409,11 @@ fn float_members_round_trip_through_the_js_engine() {
             score: Some(score),
         };
         let text = json::to_string(&episode);
-        assert_eq!(json::from_str::<HistoryEpisode>(&text), Ok(episode), "{text}");
+        assert_eq!(
+            json::from_str::<HistoryEpisode>(&text),
+            Ok(episode),
+            "{text}"
+        );
     }
     let read: HistoryEpisode =
         json::from_str(r#"{"id":"e","session_id":"s","summary":"x","score":2.5e-3}"#).unwrap();
