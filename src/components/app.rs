@@ -5,7 +5,10 @@
 use leptos::{either::EitherOf4, ev, prelude::*};
 
 use super::{
-    conversation::Conversation, memory_view::MemoryView, new_ticket::NewTicket,
+    conversation::Conversation,
+    memory_view::MemoryView,
+    new_ticket::NewTicket,
+    reactive::{dynamic, when},
     ticket_list::TicketList,
 };
 use crate::{
@@ -46,15 +49,15 @@ fn Panel(
     standalone: bool,
 ) -> impl IntoView {
     let s = chat.strings();
-    let title = move || chat.config.with(|c| c.title.clone());
-    let theme = move || chat.config.with(|c| c.theme.as_str());
-    let brand = move || {
+    let title = dynamic(move || chat.config.with(|c| c.title.clone()));
+    let theme = dynamic(move || chat.config.with(|c| c.theme.as_str()));
+    let brand = dynamic(move || {
         chat.config.with(|c| {
             c.color
                 .as_ref()
                 .map(|color| format!("--ed-brand: {color}; --ed-on-brand: {}", on_brand(color)))
         })
-    };
+    });
     let dir = if s.rtl { "rtl" } else { "ltr" };
     let lang = s.lang;
     let close = move || chat.request_close();
@@ -76,7 +79,7 @@ fn Panel(
             lang=lang
         >
             <header class="ed-panel__header">
-                <Show when=not_list>
+                {when(not_list, move || view! {
                     <button
                         type="button"
                         class="ed-icon-button ed-panel__back"
@@ -85,7 +88,7 @@ fn Panel(
                     >
                         <span aria-hidden="true" class="ed-panel__back-icon">"‹"</span>
                     </button>
-                </Show>
+                })}
                 <h1 id="ed-title" class="ed-panel__title">{title}</h1>
                 <button
                     type="button"
@@ -96,13 +99,13 @@ fn Panel(
                     <span aria-hidden="true">"×"</span>
                 </button>
             </header>
-            <Show when=move || chat.storage_degraded.get()>
+            {when(move || chat.storage_degraded.get(), move || view! {
                 <p class="ed-notice" role="status">{s.storage_notice}</p>
-            </Show>
+            })}
             {move || chat.notice.get().map(|n| view! { <p class="ed-notice" role="status">{n}</p> })}
-            <Show when=move || !chat.online.get()>
+            {when(move || !chat.online.get(), move || view! {
                 <p class="ed-notice ed-notice--offline" role="status">{s.offline_notice}</p>
-            </Show>
+            })}
             {standalone.then(|| view! {
                 <p class="ed-notice" role="status">
                     "This page is the EverDesk widget frame. Add the loader script to a page to use it."
@@ -110,7 +113,7 @@ fn Panel(
             })}
             <div class="ed-panel__body">{screen}</div>
             <div class="ed-visually-hidden" aria-live="polite" data-testid="announcer">
-                {move || chat.announcement.get()}
+                {dynamic(move || chat.announcement.get())}
             </div>
         </section>
     }

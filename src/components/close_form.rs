@@ -2,6 +2,7 @@
 
 use leptos::{ev::SubmitEvent, prelude::*};
 
+use super::reactive::dynamic;
 use crate::{actions::Chat, i18n::fill};
 
 /// The close-ticket form.
@@ -31,11 +32,11 @@ pub fn CloseForm(
                                     type="radio"
                                     name="ed-rating"
                                     value=n.to_string()
-                                    prop:checked=move || rating.get() == Some(n)
+                                    prop:checked=dynamic(move || rating.get() == Some(n))
                                     on:change=move |_| rating.set(Some(n))
                                 />
                                 <span aria-hidden="true">"★"</span>
-                                <span class="ed-visually-hidden">{move || fill(s.rating_value, n)}</span>
+                                <span class="ed-visually-hidden">{dynamic(move || fill(s.rating_value, n))}</span>
                             </label>
                         }
                     })
@@ -47,11 +48,11 @@ pub fn CloseForm(
                 class="ed-input"
                 rows="2"
                 maxlength="1000"
-                prop:value=move || comment.get()
+                prop:value=dynamic(move || comment.get())
                 on:input=move |ev| comment.set(event_target_value(&ev))
             ></textarea>
             <div class="ed-row">
-                <button type="submit" class="ed-button ed-button--primary" disabled=move || chat.busy.get()>
+                <button type="submit" class="ed-button ed-button--primary" disabled=dynamic(move || chat.busy.get())>
                     {s.close_ticket}
                 </button>
                 <button type="button" class="ed-button" on:click=move |_| on_cancel.run(())>

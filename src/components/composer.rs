@@ -5,6 +5,7 @@
 use everdesk_api::limits::MAX_MESSAGE_CHARS;
 use leptos::{ev::KeyboardEvent, prelude::*};
 
+use super::reactive::dynamic;
 use crate::{actions::Chat, i18n::fill};
 
 /// Show the counter once fewer than this many characters are left.
@@ -48,19 +49,19 @@ pub fn Composer(
                 placeholder=s.message_placeholder
                 aria-describedby="ed-counter"
                 node_ref=area
-                prop:value=move || draft.get()
+                prop:value=dynamic(move || draft.get())
                 on:input=move |ev| draft.set(event_target_value(&ev))
                 on:keydown=on_key
             ></textarea>
             <span
                 id="ed-counter"
                 class="ed-composer__counter"
-                class:ed-composer__counter--over=move || left() < 0
-                hidden=counter_hidden
+                class:ed-composer__counter--over=dynamic(move || left() < 0)
+                hidden=dynamic(counter_hidden)
             >
-                {move || fill(s.chars_left, left())}
+                {dynamic(move || fill(s.chars_left, left()))}
             </span>
-            <button type="submit" class="ed-button ed-button--primary" disabled=move || !sendable()>
+            <button type="submit" class="ed-button ed-button--primary" disabled=dynamic(move || !sendable())>
                 {s.send}
             </button>
         </form>

@@ -5,8 +5,12 @@
 use leptos::prelude::*;
 
 use super::{
-    close_form::CloseForm, composer::Composer, handoff_card::HandoffCard,
-    history_list::HistoryList, message_item::MessageItem,
+    close_form::CloseForm,
+    composer::Composer,
+    handoff_card::HandoffCard,
+    history_list::HistoryList,
+    message_item::MessageItem,
+    reactive::{dynamic, either, when},
 };
 use crate::actions::Chat;
 
@@ -50,64 +54,59 @@ pub fn Conversation(
     });
     view! {
         <div class="ed-conversation">
-            <h2 class="ed-conversation__subject">{subject}</h2>
+            <h2 class="ed-conversation__subject">{dynamic(subject)}</h2>
             <ol class="ed-messages" aria-label=s.conversations>
-                <For
-                    each=messages
-                    key=|m| (m.id.clone(), m.delivery.clone())
-                    children=move |m| view! { <MessageItem message=m strings=s on_retry=on_retry /> }
-                />
+                // Rebuilt in place by position: messages only ever append or change
+                // state, and this avoids a keyed diff's code in the wasm.
+                {move || {
+                    messages()
+                        .into_iter()
+                        .map(|m| view! { <MessageItem message=m strings=s on_retry=on_retry /> })
+                        .collect_view()
+                }}
             </ol>
-            <Show when=move || chat.typing.get()>
+            {when(move || chat.typing.get(), move || view! {
                 <p class="ed-typing" aria-hidden="true">
                     <span class="ed-typing__dots"></span>
                     {s.typing}
                 </p>
-            </Show>
+            })}
             {move || handoff().map(|h| view! { <HandoffCard handoff=h strings=s /> })}
-            <Show when=move || !recalled().is_empty()>
+            {when(move || !recalled().is_empty(), move || view! {
                 <details class="ed-recalled">
                     <summary>{s.past_tickets}</summary>
                     {move || view! { <HistoryList episodes=recalled() strings=s /> }}
                 </details>
-            </Show>
+            })}
             {move || chat.error.get().map(|e| view! { <p class="ed-error" role="alert">{e}</p> })}
-            <Show
-                when=is_open
-                fallback=move || view! {
-                    <p class="ed-notice" role="status">{s.closed_notice}</p>
-                    // A closed ticket stays read-only; more help continues in a new one.
-                    <button type="button" class="ed-button" on:click=move |_| {
-                        chat.start_ticket(&subject());
-                    }>
-                        {s.reopen}
+            {either(is_open, move || either(move || closing.get(), move || view! {
+                <CloseForm chat=chat on_cancel=Callback::new(move |()| closing.set(false)) />
+            }, move || view! {
+                <div class="ed-row ed-ticket-actions">
+                    {when(move || handoff().is_none(), move || view! {
+                        <button
+                            type="button"
+                            class="ed-button"
+                            disabled=dynamic(move || chat.busy.get())
+                            on:click=move |_| chat.escalate()
+                        >
+                            {s.talk_to_person}
+                        </button>
+                    })}
+                    <button type="button" class="ed-button" on:click=move |_| closing.set(true)>
+                        {s.close_ticket}
                     </button>
-                }
-            >
-                <Show
-                    when=move || closing.get()
-                    fallback=move || view! {
-                        <div class="ed-row ed-ticket-actions">
-                            <Show when=move || handoff().is_none()>
-                                <button
-                                    type="button"
-                                    class="ed-button"
-                                    disabled=move || chat.busy.get()
-                                    on:click=move |_| chat.escalate()
-                                >
-                                    {s.talk_to_person}
-                                </button>
-                            </Show>
-                            <button type="button" class="ed-button" on:click=move |_| closing.set(true)>
-                                {s.close_ticket}
-                            </button>
-                        </div>
-                        <Composer chat=chat />
-                    }
-                >
-                    <CloseForm chat=chat on_cancel=Callback::new(move |()| closing.set(false)) />
-                </Show>
-            </Show>
+                </div>
+                <Composer chat=chat />
+            }), move || view! {
+                <p class="ed-notice" role="status">{s.closed_notice}</p>
+                // A closed ticket stays read-only; more help continues in a new one.
+                <button type="button" class="ed-button" on:click=move |_| {
+                    chat.start_ticket(&subject());
+                }>
+                    {s.reopen}
+                </button>
+            })}
         </div>
     }
 }

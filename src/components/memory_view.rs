@@ -4,6 +4,7 @@
 use leptos::either::EitherOf4;
 use leptos::prelude::*;
 
+use super::reactive::{dynamic, either};
 use crate::actions::{Chat, Remote};
 
 /// Profile facts and forget-me.
@@ -33,21 +34,14 @@ pub fn MemoryView(
             <h2 id="ed-memory-title" class="ed-heading">{s.memory_title}</h2>
             {facts}
             {move || chat.error.get().map(|e| view! { <p class="ed-error" role="alert">{e}</p> })}
-            <Show
-                when=move || confirming.get()
-                fallback=move || view! {
-                    <button type="button" class="ed-button ed-button--danger" on:click=move |_| confirming.set(true)>
-                        {s.forget_me}
-                    </button>
-                }
-            >
+            {either(move || confirming.get(), move || view! {
                 <div class="ed-confirm" role="alertdialog" aria-labelledby="ed-forget-question">
                     <p id="ed-forget-question">{s.forget_confirm}</p>
                     <div class="ed-row">
                         <button
                             type="button"
                             class="ed-button ed-button--danger"
-                            disabled=move || chat.busy.get()
+                            disabled=dynamic(move || chat.busy.get())
                             on:click=move |_| chat.forget_me()
                         >
                             {s.forget_yes}
@@ -57,7 +51,11 @@ pub fn MemoryView(
                         </button>
                     </div>
                 </div>
-            </Show>
+            }, move || view! {
+                <button type="button" class="ed-button ed-button--danger" on:click=move |_| confirming.set(true)>
+                    {s.forget_me}
+                </button>
+            })}
         </section>
     }
 }

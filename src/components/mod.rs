@@ -10,5 +10,6 @@ pub mod history_list;
 pub mod memory_view;
 pub mod message_item;
 pub mod new_ticket;
+pub mod reactive;
 pub mod rich_text;
 pub mod ticket_list;

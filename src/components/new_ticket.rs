@@ -2,6 +2,7 @@
 
 use leptos::{ev::SubmitEvent, prelude::*};
 
+use super::reactive::dynamic;
 use crate::actions::{Chat, MAX_SUBJECT_CHARS};
 
 /// Asks for the subject of a new ticket.
@@ -36,13 +37,13 @@ pub fn NewTicket(
                 maxlength=MAX_SUBJECT_CHARS.to_string()
                 placeholder=s.subject_placeholder
                 node_ref=input
-                prop:value=move || subject.get()
+                prop:value=dynamic(move || subject.get())
                 on:input=move |ev| subject.set(event_target_value(&ev))
             />
             <button
                 type="submit"
                 class="ed-button ed-button--primary"
-                disabled=move || subject.with(|t| t.trim().is_empty())
+                disabled=dynamic(move || subject.with(|t| t.trim().is_empty()))
             >
                 {s.start}
             </button>

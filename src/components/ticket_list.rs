@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::history_list::HistoryPanel;
+use super::{history_list::HistoryPanel, reactive::either};
 use crate::{actions::Chat, i18n::fill};
 use everdesk_api::TicketStatus;
 
@@ -28,18 +28,12 @@ pub fn TicketList(
                 {s.new_conversation}
             </button>
             <h2 class="ed-heading">{s.conversations}</h2>
-            <Show
-                when=move || !empty()
-                fallback=move || view! { <p class="ed-muted">{s.no_conversations}</p> }
-            >
+            {either(move || !empty(), move || view! {
                 <ul class="ed-tickets" role="list">
-                    <For
-                        each=move || chat.tickets.get()
-                        key=|t| (t.id.clone(), t.updated_at, t.unread, t.status == TicketStatus::Open)
-                        children=move |t| {
+                    {move || chat.tickets.get().into_iter().map(move |t| {
                             let id = t.id.clone();
                             let closed = t.status == TicketStatus::Closed;
-                            let status = move || if closed { s.status_closed } else { s.status_open };
+                            let status = if closed { s.status_closed } else { s.status_open };
                             let unread = t.unread;
                             view! {
                                 <li class="ed-tickets__item">
@@ -54,7 +48,7 @@ pub fn TicketList(
                                             <span class="ed-ticket__status">{status}</span>
                                             {(unread > 0).then(|| view! {
                                                 <span class="ed-badge" data-testid="unread">
-                                                    {move || fill(s.unread, unread)}
+                                                    {fill(s.unread, unread)}
                                                 </span>
                                             })}
                                         </span>
@@ -62,10 +56,9 @@ pub fn TicketList(
                                     </button>
                                 </li>
                             }
-                        }
-                    />
+                    }).collect_view()}
                 </ul>
-            </Show>
+            }, move || view! { <p class="ed-muted">{s.no_conversations}</p> })}
             <HistoryPanel chat=chat />
             <button type="button" class="ed-link-button" on:click=move |_| chat.show_memory()>
                 {s.memory_title}
