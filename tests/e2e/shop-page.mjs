@@ -12,14 +12,26 @@ export class ShopPage {
   /**
    * A fresh browser context (its own storage) on a demo page of `env.stack`, with
    * the panel opened unless `open: false`. `watch(page)` runs before the page loads,
-   * to attach listeners that must see everything. Close it with `shop.close()`.
+   * to attach listeners that must see everything. `snippet` sets attributes on the
+   * page's EverDesk <script> tag, e.g. `{ 'data-color': '#ffd400' }` (see
+   * `withSnippet`). Close it with `shop.close()`.
    */
-  static async visit(env, path = '/', { open = true, watch } = {}) {
+  static async visit(env, path = '/', { open = true, watch, snippet } = {}) {
     const context = await env.browser.newContext();
     const shop = new ShopPage(await context.newPage(), env.stack);
     shop.context = context;
+    if (snippet) await shop.withSnippet(snippet);
     watch?.(shop.page);
     await shop.goto(path);
+    if (snippet) {
+      const set = await shop.page.evaluate((names) => {
+        const tag = document.querySelector('script[src$="/loader.js"]');
+        return names.map((name) => tag?.getAttribute(name));
+      }, Object.keys(snippet));
+      if (JSON.stringify(set) !== JSON.stringify(Object.values(snippet))) {
+        throw new Error(`snippet attributes not set on ${path}: ${JSON.stringify(set)}`);
+      }
+    }
     if (open) await shop.open();
     return shop;
   }
@@ -31,6 +43,25 @@ export class ShopPage {
   async goto(path = '/') {
     await this.page.goto(`${this.stack.hostOrigin}${path}`);
     await this.launcher().waitFor();
+  }
+
+  /**
+   * Sets `attrs` on the page's EverDesk <script> tag before the loader runs, as if the
+   * host had written them in its snippet: the tag's `data-*` attributes are set as
+   * soon as the parser inserts it (a page rewritten by page.route would be served
+   * from the public address space, and Chromium would then refuse its loopback
+   * loader). `visit` checks afterwards that the tag has them.
+   */
+  async withSnippet(attrs) {
+    await this.page.addInitScript((attrs) => {
+      if (window !== window.top) return; // not in the widget's frame
+      new MutationObserver((_, observer) => {
+        const tag = document.querySelector('script[src$="/loader.js"]');
+        if (!tag) return;
+        for (const [name, value] of Object.entries(attrs)) tag.setAttribute(name, value);
+        observer.disconnect();
+      }).observe(document, { childList: true, subtree: true });
+    }, attrs);
   }
 
   /** The launcher button (Playwright's locators pierce the open shadow root). */
