@@ -5,6 +5,7 @@
 use leptos::{either::EitherOf4, ev, prelude::*};
 
 use super::{
+    controls::{note, STATUS},
     conversation::Conversation,
     memory_view::MemoryView,
     new_ticket::NewTicket,
@@ -99,13 +100,9 @@ fn Panel(
                     <span aria-hidden="true">"×"</span>
                 </button>
             </header>
-            {when(move || chat.storage_degraded.get(), move || view! {
-                <p class="ed-notice" role="status">{s.storage_notice}</p>
-            })}
-            {move || chat.notice.get().map(|n| view! { <p class="ed-notice" role="status">{n}</p> })}
-            {when(move || !chat.online.get(), move || view! {
-                <p class="ed-notice ed-notice--offline" role="status">{s.offline_notice}</p>
-            })}
+            {when(move || chat.storage_degraded.get(), move || note("ed-notice", STATUS, s.storage_notice))}
+            {move || chat.notice.get().map(|n| note("ed-notice", STATUS, n))}
+            {when(move || !chat.online.get(), move || note("ed-notice ed-notice--offline", STATUS, s.offline_notice))}
             {standalone.then(|| view! {
                 <p class="ed-notice" role="status">
                     "This page is the EverDesk widget frame. Add the loader script to a page to use it."

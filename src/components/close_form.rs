@@ -2,7 +2,10 @@
 
 use leptos::{ev::SubmitEvent, prelude::*};
 
-use super::reactive::dynamic;
+use super::{
+    controls::{button, enabled},
+    reactive::dynamic,
+};
 use crate::{actions::Chat, i18n::fill};
 
 /// The close-ticket form.
@@ -55,9 +58,7 @@ pub fn CloseForm(
                 <button type="submit" class="ed-button ed-button--primary" disabled=dynamic(move || chat.busy.get())>
                     {s.close_ticket}
                 </button>
-                <button type="button" class="ed-button" on:click=move |_| on_cancel.run(())>
-                    {s.cancel}
-                </button>
+                {button("ed-button", s.cancel, enabled(), dynamic(move || on_cancel.run(())))}
             </div>
         </form>
     }

@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 
 use super::{
+    controls::{button, enabled, note, ALERT, STATUS},
     close_form::CloseForm,
     composer::Composer,
     handoff_card::HandoffCard,
@@ -78,34 +79,33 @@ pub fn Conversation(
                     {move || view! { <HistoryList episodes=recalled() strings=s /> }}
                 </details>
             })}
-            {move || chat.error.get().map(|e| view! { <p class="ed-error" role="alert">{e}</p> })}
+            {move || chat.error.get().map(|e| note("ed-error", ALERT, e))}
             {either(is_open, move || either(move || closing.get(), move || view! {
                 <CloseForm chat=chat on_cancel=Callback::new(move |()| closing.set(false)) />
             }, move || view! {
                 <div class="ed-row ed-ticket-actions">
                     {when(move || handoff().is_none(), move || view! {
-                        <button
-                            type="button"
-                            class="ed-button"
-                            disabled=dynamic(move || chat.busy.get())
-                            on:click=move |_| chat.escalate()
-                        >
-                            {s.talk_to_person}
-                        </button>
+                        {button(
+                            "ed-button",
+                            s.talk_to_person,
+                            dynamic(move || chat.busy.get()),
+                            dynamic(move || chat.escalate()),
+                        )}
                     })}
-                    <button type="button" class="ed-button" on:click=move |_| closing.set(true)>
-                        {s.close_ticket}
-                    </button>
+                    {button("ed-button", s.close_ticket, enabled(), dynamic(move || closing.set(true)))}
                 </div>
                 <Composer chat=chat />
             }), move || view! {
-                <p class="ed-notice" role="status">{s.closed_notice}</p>
+                {note("ed-notice", STATUS, s.closed_notice)}
                 // A closed ticket stays read-only; more help continues in a new one.
-                <button type="button" class="ed-button" on:click=move |_| {
-                    chat.start_ticket(&subject());
-                }>
-                    {s.reopen}
-                </button>
+                {button(
+                    "ed-button",
+                    s.reopen,
+                    enabled(),
+                    dynamic(move || {
+                        chat.start_ticket(&subject());
+                    }),
+                )}
             })}
         </div>
     }

@@ -5,6 +5,10 @@ use everdesk_api::HistoryEpisode;
 use leptos::either::{Either, EitherOf4};
 use leptos::prelude::*;
 
+use super::{
+    controls::{button, enabled, note},
+    reactive::dynamic,
+};
 use crate::{actions::Chat, actions::Remote, i18n::Strings};
 
 /// A date in the customer's language, e.g. "24 Nov 2026".
@@ -26,7 +30,7 @@ pub fn HistoryList(
     strings: &'static Strings,
 ) -> impl IntoView {
     if episodes.is_empty() {
-        return Either::Left(view! { <p class="ed-muted">{strings.past_tickets_empty}</p> });
+        return Either::Left(note("ed-muted", None, strings.past_tickets_empty));
     }
     Either::Right(view! {
         <ul class="ed-history" role="list">
@@ -60,14 +64,12 @@ pub fn HistoryPanel(
         }
         Remote::Loading => EitherOf4::B(view! { <p class="ed-muted" aria-busy="true">"…"</p> }),
         // Nothing asked yet (no tickets): explain what will appear here.
-        Remote::Idle => EitherOf4::D(view! { <p class="ed-muted">{s.past_tickets_empty}</p> }),
+        Remote::Idle => EitherOf4::D(note("ed-muted", None, s.past_tickets_empty)),
         Remote::Failed(text) => EitherOf4::C(view! {
             <p class="ed-error" role="alert">
                 {text}
                 " "
-                <button type="button" class="ed-link-button" on:click=move |_| chat.load_history()>
-                    {s.retry}
-                </button>
+                {button("ed-link-button", s.retry, enabled(), dynamic(move || chat.load_history()))}
             </p>
         }),
     };

@@ -4,7 +4,10 @@
 use leptos::either::EitherOf4;
 use leptos::prelude::*;
 
-use super::reactive::{dynamic, either};
+use super::{
+    controls::{button, enabled, note, ALERT},
+    reactive::{dynamic, either},
+};
 use crate::actions::{Chat, Remote};
 
 /// Profile facts and forget-me.
@@ -17,14 +20,14 @@ pub fn MemoryView(
     let confirming = RwSignal::new(false);
     let facts = move || match chat.profile.get() {
         Remote::Ready(facts) if facts.is_empty() => {
-            EitherOf4::A(view! { <p class="ed-muted">{s.memory_empty}</p> })
+            EitherOf4::A(note("ed-muted", None, s.memory_empty))
         }
         Remote::Ready(facts) => EitherOf4::B(view! {
             <ul class="ed-facts" role="list">
                 {facts.into_iter().map(|f| view! { <li class="ed-facts__item">{f.text}</li> }).collect_view()}
             </ul>
         }),
-        Remote::Failed(text) => EitherOf4::C(view! { <p class="ed-error" role="alert">{text}</p> }),
+        Remote::Failed(text) => EitherOf4::C(note("ed-error", ALERT, text)),
         Remote::Loading | Remote::Idle => {
             EitherOf4::D(view! { <p class="ed-muted" aria-busy="true">"…"</p> })
         }
@@ -33,28 +36,27 @@ pub fn MemoryView(
         <section class="ed-memory" aria-labelledby="ed-memory-title">
             <h2 id="ed-memory-title" class="ed-heading">{s.memory_title}</h2>
             {facts}
-            {move || chat.error.get().map(|e| view! { <p class="ed-error" role="alert">{e}</p> })}
+            {move || chat.error.get().map(|e| note("ed-error", ALERT, e))}
             {either(move || confirming.get(), move || view! {
                 <div class="ed-confirm" role="alertdialog" aria-labelledby="ed-forget-question">
                     <p id="ed-forget-question">{s.forget_confirm}</p>
                     <div class="ed-row">
-                        <button
-                            type="button"
-                            class="ed-button ed-button--danger"
-                            disabled=dynamic(move || chat.busy.get())
-                            on:click=move |_| chat.forget_me()
-                        >
-                            {s.forget_yes}
-                        </button>
-                        <button type="button" class="ed-button" on:click=move |_| confirming.set(false)>
-                            {s.cancel}
-                        </button>
+                        {button(
+                            "ed-button ed-button--danger",
+                            s.forget_yes,
+                            dynamic(move || chat.busy.get()),
+                            dynamic(move || chat.forget_me()),
+                        )}
+                        {button("ed-button", s.cancel, enabled(), dynamic(move || confirming.set(false)))}
                     </div>
                 </div>
             }, move || view! {
-                <button type="button" class="ed-button ed-button--danger" on:click=move |_| confirming.set(true)>
-                    {s.forget_me}
-                </button>
+                {button(
+                    "ed-button ed-button--danger",
+                    s.forget_me,
+                    enabled(),
+                    dynamic(move || confirming.set(true)),
+                )}
             })}
         </section>
     }

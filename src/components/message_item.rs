@@ -4,7 +4,11 @@
 use everdesk_api::Role;
 use leptos::prelude::*;
 
-use super::rich_text::RichText;
+use super::{
+    controls::{button, enabled},
+    reactive::dynamic,
+    rich_text::RichText,
+};
 use crate::{
     i18n::Strings,
     state::{ChatMessage, Delivery},
@@ -46,13 +50,12 @@ pub fn MessageItem(
                     <span>{label}</span>
                     {failed.then(|| view! {
                         " "
-                        <button
-                            type="button"
-                            class="ed-link-button"
-                            on:click=move |_| on_retry.run(id.clone())
-                        >
-                            {strings.retry}
-                        </button>
+                        {button(
+                            "ed-link-button",
+                            strings.retry,
+                            enabled(),
+                            dynamic(move || on_retry.run(id.clone())),
+                        )}
                     })}
                 </p>
             })}

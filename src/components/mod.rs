@@ -4,6 +4,7 @@
 pub mod app;
 pub mod close_form;
 pub mod composer;
+pub mod controls;
 pub mod conversation;
 pub mod handoff_card;
 pub mod history_list;

@@ -3,7 +3,11 @@
 
 use leptos::prelude::*;
 
-use super::{history_list::HistoryPanel, reactive::either};
+use super::{
+    controls::{button, enabled, note},
+    history_list::HistoryPanel,
+    reactive::{dynamic, either},
+};
 use crate::{actions::Chat, i18n::fill};
 use everdesk_api::TicketStatus;
 
@@ -18,7 +22,7 @@ pub fn TicketList(
     let empty = move || chat.tickets.with(Vec::is_empty);
     view! {
         <div class="ed-home">
-            <p class="ed-home__welcome">{s.welcome}</p>
+            {note("ed-home__welcome", None, s.welcome)}
             <button
                 type="button"
                 class="ed-button ed-button--primary"
@@ -58,11 +62,9 @@ pub fn TicketList(
                             }
                     }).collect_view()}
                 </ul>
-            }, move || view! { <p class="ed-muted">{s.no_conversations}</p> })}
+            }, move || note("ed-muted", None, s.no_conversations))}
             <HistoryPanel chat=chat />
-            <button type="button" class="ed-link-button" on:click=move |_| chat.show_memory()>
-                {s.memory_title}
-            </button>
+            {button("ed-link-button", s.memory_title, enabled(), dynamic(move || chat.show_memory()))}
         </div>
     }
 }
