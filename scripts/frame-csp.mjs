@@ -7,7 +7,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 
 const file = process.argv[2];
 const html = readFileSync(file, 'utf8');
-const scripts = [...html.matchAll(/<script type="module">([\s\S]*?)<\/script>/g)].map((m) => m[1]);
+// Trunk may minify the page (unquoted attributes), so match either spelling.
+const scripts = [...html.matchAll(/<script type="?module"?>([\s\S]*?)<\/script>/g)].map((m) => m[1]);
 if (scripts.length !== 1) throw new Error(`expected Trunk's one inline module script, found ${scripts.length}`);
 const hash = createHash('sha256').update(scripts[0], 'utf8').digest('base64');
 const policy = [
@@ -23,5 +24,7 @@ const policy = [
 ].join('; ');
 const meta = `<meta http-equiv="Content-Security-Policy" content="${policy}" />`;
 if (html.includes('http-equiv="Content-Security-Policy"')) throw new Error('policy already present');
-writeFileSync(file, html.replace('<meta charset="utf-8" />', `<meta charset="utf-8" />\n    ${meta}`));
+const charset = html.match(/<meta charset="?utf-8"?\s*\/?>/i);
+if (!charset) throw new Error('no <meta charset> to put the policy after');
+writeFileSync(file, html.replace(charset[0], `${charset[0]}${meta}`));
 console.log(`frame-csp: ${file} locked to script hash sha256-${hash.slice(0, 12)}…`);
