@@ -27,7 +27,11 @@ pub fn enabled() -> Dyn<bool> {
 
 /// A paragraph of text: notices (`role="status"`), errors (`role="alert"`) and
 /// placeholders (no role) are all this one view type.
-pub fn note(class: &'static str, role: Option<&'static str>, text: impl Into<String>) -> impl IntoView {
+pub fn note(
+    class: &'static str,
+    role: Option<&'static str>,
+    text: impl Into<String>,
+) -> impl IntoView {
     note_view(class, role, text.into())
 }
 

@@ -5,9 +5,9 @@
 use leptos::prelude::*;
 
 use super::{
-    controls::{button, enabled, note, ALERT, STATUS},
     close_form::CloseForm,
     composer::Composer,
+    controls::{button, enabled, note, ALERT, STATUS},
     handoff_card::HandoffCard,
     history_list::HistoryList,
     message_item::MessageItem,
