@@ -84,14 +84,12 @@ pub fn Conversation(
                 <CloseForm chat=chat on_cancel=Callback::new(move |()| closing.set(false)) />
             }, move || view! {
                 <div class="ed-row ed-ticket-actions">
-                    {when(move || handoff().is_none(), move || view! {
-                        {button(
-                            "ed-button",
-                            s.talk_to_person,
-                            dynamic(move || chat.busy.get()),
-                            dynamic(move || chat.escalate()),
-                        )}
-                    })}
+                    {when(move || handoff().is_none(), move || button(
+                        "ed-button",
+                        s.talk_to_person,
+                        dynamic(move || chat.busy.get()),
+                        dynamic(move || chat.escalate()),
+                    ))}
                     {button("ed-button", s.close_ticket, enabled(), dynamic(move || closing.set(true)))}
                 </div>
                 <Composer chat=chat />
