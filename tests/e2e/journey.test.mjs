@@ -35,6 +35,10 @@ test('a verified customer goes through the whole journey', async () => {
   await shop.w().getByRole('button', { name: 'Close ticket' }).click();
   await shop.w().getByText('This ticket is closed.').waitFor();
   assert.equal(await shop.composer().count(), 0);
+  const closedId = (await shop.stored('everdesk:v1:tickets'))[0].id;
+  const closed = await shop.stored(`everdesk:v1:ticket:${closedId}`);
+  assert.equal(closed.status, 'closed');
+  assert.equal(closed.rating, 5, 'the chosen rating is kept with the closed ticket');
 
   // Back on the list, the closed ticket is recalled as past history.
   await shop.backToList();
