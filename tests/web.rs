@@ -398,3 +398,49 @@ async fn another_customer_never_sees_the_previous_customers_tickets() {
         "Bob's data is not shown to Alice"
     );
 }
+
+/// A keyed item keeps its very DOM node while its data is unchanged (so a selection
+/// in an older message survives a new reply) and is rebuilt when its data changes.
+#[wasm_bindgen_test]
+async fn keyed_items_keep_their_dom_until_their_data_changes() {
+    use everdesk::components::keyed::keyed;
+    let items = RwSignal::new(vec!["first".to_owned(), "second".to_owned()]);
+    let root = container();
+    let handle = leptos::mount::mount_to(root.clone(), move || {
+        view! {
+            <ul>
+                {move || {
+                    items
+                        .get()
+                        .into_iter()
+                        .map(|t| keyed(t.clone(), view! { <li>{t}</li> }))
+                        .collect_view()
+                }}
+            </ul>
+        }
+    });
+    let before = all(&root, "li");
+    items.update(|v| v.push("third".to_owned()));
+    leptos::task::tick().await;
+    let after = all(&root, "li");
+    assert_eq!(
+        after.iter().map(text).collect::<Vec<_>>(),
+        ["first", "second", "third"]
+    );
+    assert!(
+        before[0].is_same_node(Some(&after[0])),
+        "unchanged item was rebuilt"
+    );
+    assert!(before[1].is_same_node(Some(&after[1])));
+    items.update(|v| v[1] = "changed".to_owned());
+    leptos::task::tick().await;
+    let changed = all(&root, "li");
+    assert_eq!(text(&changed[1]), "changed");
+    assert!(
+        !after[1].is_same_node(Some(&changed[1])),
+        "changed item was not rebuilt"
+    );
+    assert!(after[0].is_same_node(Some(&changed[0])));
+    drop(handle);
+    assert!(all(&root, "li").is_empty(), "unmounting removes the items");
+}

@@ -7,6 +7,7 @@ use leptos::{either::EitherOf4, ev, prelude::*};
 use super::{
     controls::{note, STATUS},
     conversation::Conversation,
+    keyed::keyed,
     memory_view::MemoryView,
     new_ticket::NewTicket,
     reactive::{dynamic, when},
@@ -35,8 +36,10 @@ pub fn App(
         }
     });
     move || {
-        let _ = locale.get();
-        view! { <Panel chat=chat standalone=standalone /> }
+        keyed(
+            locale.get(),
+            view! { <Panel chat=chat standalone=standalone /> },
+        )
     }
 }
 
@@ -62,11 +65,16 @@ fn Panel(
     let dir = if s.rtl { "rtl" } else { "ltr" };
     let lang = s.lang;
     let close = move || chat.request_close();
-    let screen = move || match chat.view.get() {
-        View::List => EitherOf4::A(view! { <TicketList chat=chat /> }),
-        View::NewTicket => EitherOf4::B(view! { <NewTicket chat=chat /> }),
-        View::Ticket(_) => EitherOf4::C(view! { <Conversation chat=chat /> }),
-        View::Memory => EitherOf4::D(view! { <MemoryView chat=chat /> }),
+    // A new screen (or another ticket) is built afresh, never diffed into the old one.
+    let screen = move || {
+        let view = chat.view.get();
+        let screen = match &view {
+            View::List => EitherOf4::A(view! { <TicketList chat=chat /> }),
+            View::NewTicket => EitherOf4::B(view! { <NewTicket chat=chat /> }),
+            View::Ticket(_) => EitherOf4::C(view! { <Conversation chat=chat /> }),
+            View::Memory => EitherOf4::D(view! { <MemoryView chat=chat /> }),
+        };
+        keyed(view, screen)
     };
     let not_list = move || chat.view.with(|v| *v != View::List);
     view! {

@@ -10,6 +10,7 @@ use super::{
     controls::{button, enabled, note, ALERT, STATUS},
     handoff_card::HandoffCard,
     history_list::HistoryList,
+    keyed::keyed,
     message_item::MessageItem,
     reactive::{dynamic, either, when},
 };
@@ -57,12 +58,12 @@ pub fn Conversation(
         <div class="ed-conversation">
             <h2 class="ed-conversation__subject">{dynamic(subject)}</h2>
             <ol class="ed-messages" aria-label=s.conversations>
-                // Rebuilt in place by position: messages only ever append or change
-                // state, and this avoids a keyed diff's code in the wasm.
+                // By position (no keyed diff in the wasm); each message is rebuilt only
+                // when it changed.
                 {move || {
                     messages()
                         .into_iter()
-                        .map(|m| view! { <MessageItem message=m strings=s on_retry=on_retry /> })
+                        .map(|m| keyed(m.clone(), view! { <MessageItem message=m strings=s on_retry=on_retry /> }))
                         .collect_view()
                 }}
             </ol>
@@ -72,11 +73,14 @@ pub fn Conversation(
                     {s.typing}
                 </p>
             })}
-            {move || handoff().map(|h| view! { <HandoffCard handoff=h strings=s /> })}
+            {move || handoff().map(|h| keyed(h.clone(), view! { <HandoffCard handoff=h strings=s /> }))}
             {when(move || !recalled().is_empty(), move || view! {
                 <details class="ed-recalled">
                     <summary>{s.past_tickets}</summary>
-                    {move || view! { <HistoryList episodes=recalled() strings=s /> }}
+                    {move || {
+                        let episodes = recalled();
+                        keyed(episodes.clone(), view! { <HistoryList episodes=episodes strings=s /> })
+                    }}
                 </details>
             })}
             {move || chat.error.get().map(|e| note("ed-error", ALERT, e))}

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 
 use super::{
     controls::{button, enabled, note},
+    keyed::keyed,
     reactive::dynamic,
 };
 use crate::{actions::Chat, actions::Remote, i18n::Strings};
@@ -58,7 +59,26 @@ pub fn HistoryPanel(
     chat: Chat,
 ) -> impl IntoView {
     let s = chat.strings();
-    let body = move || match chat.history.get() {
+    // Built afresh when the state changes (loading → ready, say), never diffed.
+    let body = move || {
+        let history = chat.history.get();
+        keyed(history.clone(), body_view(chat, history, s))
+    };
+    view! {
+        <section class="ed-section" aria-labelledby="ed-history-title">
+            <h2 id="ed-history-title" class="ed-heading">{s.past_tickets}</h2>
+            {body}
+        </section>
+    }
+}
+
+/// The history section's body for one state of the request.
+fn body_view(
+    chat: Chat,
+    history: Remote<Vec<HistoryEpisode>>,
+    s: &'static Strings,
+) -> impl IntoView {
+    match history {
         Remote::Ready(episodes) => {
             EitherOf4::A(view! { <HistoryList episodes=episodes strings=s /> })
         }
@@ -72,11 +92,5 @@ pub fn HistoryPanel(
                 {button("ed-link-button", s.retry, enabled(), dynamic(move || chat.load_history()))}
             </p>
         }),
-    };
-    view! {
-        <section class="ed-section" aria-labelledby="ed-history-title">
-            <h2 id="ed-history-title" class="ed-heading">{s.past_tickets}</h2>
-            {body}
-        </section>
     }
 }

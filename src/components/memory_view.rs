@@ -6,9 +6,15 @@ use leptos::prelude::*;
 
 use super::{
     controls::{button, enabled, note, ALERT},
+    keyed::keyed,
     reactive::{dynamic, either},
 };
-use crate::actions::{Chat, Remote};
+use everdesk_api::ProfileFact;
+
+use crate::{
+    actions::{Chat, Remote},
+    i18n::Strings,
+};
 
 /// Profile facts and forget-me.
 #[component]
@@ -18,19 +24,10 @@ pub fn MemoryView(
 ) -> impl IntoView {
     let s = chat.strings();
     let confirming = RwSignal::new(false);
-    let facts = move || match chat.profile.get() {
-        Remote::Ready(facts) if facts.is_empty() => {
-            EitherOf4::A(note("ed-muted", None, s.memory_empty))
-        }
-        Remote::Ready(facts) => EitherOf4::B(view! {
-            <ul class="ed-facts" role="list">
-                {facts.into_iter().map(|f| view! { <li class="ed-facts__item">{f.text}</li> }).collect_view()}
-            </ul>
-        }),
-        Remote::Failed(text) => EitherOf4::C(note("ed-error", ALERT, text)),
-        Remote::Loading | Remote::Idle => {
-            EitherOf4::D(view! { <p class="ed-muted" aria-busy="true">"…"</p> })
-        }
+    // Built afresh when the state changes, never diffed.
+    let facts = move || {
+        let profile = chat.profile.get();
+        keyed(profile.clone(), facts_view(profile, s))
     };
     view! {
         <section class="ed-memory" aria-labelledby="ed-memory-title">
@@ -59,5 +56,23 @@ pub fn MemoryView(
                 )}
             })}
         </section>
+    }
+}
+
+/// The facts section for one state of the request.
+fn facts_view(profile: Remote<Vec<ProfileFact>>, s: &'static Strings) -> impl IntoView {
+    match profile {
+        Remote::Ready(facts) if facts.is_empty() => {
+            EitherOf4::A(note("ed-muted", None, s.memory_empty))
+        }
+        Remote::Ready(facts) => EitherOf4::B(view! {
+            <ul class="ed-facts" role="list">
+                {facts.into_iter().map(|f| view! { <li class="ed-facts__item">{f.text}</li> }).collect_view()}
+            </ul>
+        }),
+        Remote::Failed(text) => EitherOf4::C(note("ed-error", ALERT, text)),
+        Remote::Loading | Remote::Idle => {
+            EitherOf4::D(view! { <p class="ed-muted" aria-busy="true">"…"</p> })
+        }
     }
 }

@@ -8,6 +8,7 @@ pub mod controls;
 pub mod conversation;
 pub mod handoff_card;
 pub mod history_list;
+pub mod keyed;
 pub mod memory_view;
 pub mod message_item;
 pub mod new_ticket;

@@ -10,6 +10,8 @@ use std::sync::Arc;
 
 use leptos::{either::Either, prelude::*};
 
+use super::keyed::keyed;
+
 /// A reactive value of type `T`, type-erased (see the module docs).
 pub type Dyn<T> = Arc<dyn Fn() -> T + Send + Sync>;
 
@@ -31,7 +33,10 @@ pub fn when<V: IntoView + 'static>(
     view: impl Fn() -> V + Send + Sync + 'static,
 ) -> impl IntoView {
     let on = memo(dynamic(cond));
-    move || on.get().then(&view)
+    move || {
+        let on = on.get();
+        keyed(on, on.then(&view))
+    }
 }
 
 /// Renders `yes()` while `cond()` is true, `no()` otherwise.
@@ -42,10 +47,14 @@ pub fn either<A: IntoView + 'static, B: IntoView + 'static>(
 ) -> impl IntoView {
     let on = memo(dynamic(cond));
     move || {
-        if on.get() {
-            Either::Left(yes())
-        } else {
-            Either::Right(no())
-        }
+        let on = on.get();
+        keyed(
+            on,
+            if on {
+                Either::Left(yes())
+            } else {
+                Either::Right(no())
+            },
+        )
     }
 }

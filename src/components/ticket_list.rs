@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use super::{
     controls::{button, enabled, note},
     history_list::HistoryPanel,
+    keyed::keyed,
     reactive::{dynamic, either},
 };
 use crate::{actions::Chat, i18n::fill};
@@ -39,7 +40,8 @@ pub fn TicketList(
                             let closed = t.status == TicketStatus::Closed;
                             let status = if closed { s.status_closed } else { s.status_open };
                             let unread = t.unread;
-                            view! {
+                            // Rebuilt only when this ticket changed.
+                            keyed(t.clone(), view! {
                                 <li class="ed-tickets__item">
                                     <button
                                         type="button"
@@ -59,7 +61,7 @@ pub fn TicketList(
                                         <span class="ed-ticket__preview">{t.preview.clone()}</span>
                                     </button>
                                 </li>
-                            }
+                            })
                     }).collect_view()}
                 </ul>
             }, move || note("ed-muted", None, s.no_conversations))}
