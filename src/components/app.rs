@@ -5,7 +5,7 @@
 use leptos::{either::EitherOf4, ev, prelude::*};
 
 use super::{
-    controls::{note, STATUS},
+    controls::{note, note_while, STATUS},
     conversation::Conversation,
     keyed::keyed,
     memory_view::MemoryView,
@@ -109,7 +109,7 @@ fn Panel(
                 </button>
             </header>
             {when(move || chat.storage_degraded.get(), move || note("ed-notice", STATUS, s.storage_notice))}
-            {move || chat.notice.get().map(|n| note("ed-notice", STATUS, n))}
+            {note_while("ed-notice", STATUS, chat.notice)}
             {when(move || !chat.online.get(), move || note("ed-notice ed-notice--offline", STATUS, s.offline_notice))}
             {standalone.then(|| view! {
                 <p class="ed-notice" role="status">

@@ -4,7 +4,10 @@
 
 use leptos::prelude::*;
 
-use super::reactive::{dynamic, Dyn};
+use super::{
+    keyed::keyed,
+    reactive::{dynamic, Dyn},
+};
 
 /// A `type="button"` button with a text label; `disabled` is reactive.
 pub fn button(
@@ -43,3 +46,16 @@ fn note_view(class: &'static str, role: Option<&'static str>, text: String) -> i
 pub const STATUS: Option<&str> = Some("status");
 /// `role="alert"`.
 pub const ALERT: Option<&str> = Some("alert");
+
+/// A [`note`] shown while `text` holds a message (an error, a notice), rebuilt only
+/// when the message changes. One view type for every such signal.
+pub fn note_while(
+    class: &'static str,
+    role: Option<&'static str>,
+    text: RwSignal<Option<&'static str>>,
+) -> impl IntoView {
+    move || {
+        let current = text.get();
+        keyed(current, current.map(|t| note_view(class, role, t.to_owned())))
+    }
+}

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use super::{
     close_form::CloseForm,
     composer::Composer,
-    controls::{button, enabled, note, ALERT, STATUS},
+    controls::{button, enabled, note, note_while, ALERT, STATUS},
     handoff_card::HandoffCard,
     history_list::HistoryList,
     keyed::keyed,
@@ -83,7 +83,7 @@ pub fn Conversation(
                     }}
                 </details>
             })}
-            {move || chat.error.get().map(|e| note("ed-error", ALERT, e))}
+            {note_while("ed-error", ALERT, chat.error)}
             {either(is_open, move || either(move || closing.get(), move || view! {
                 <CloseForm chat=chat on_cancel=Callback::new(move |()| closing.set(false)) />
             }, move || view! {

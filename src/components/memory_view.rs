@@ -5,7 +5,7 @@ use leptos::either::EitherOf4;
 use leptos::prelude::*;
 
 use super::{
-    controls::{button, enabled, note, ALERT},
+    controls::{button, enabled, note, note_while, ALERT},
     keyed::keyed,
     reactive::{dynamic, either},
 };
@@ -33,7 +33,7 @@ pub fn MemoryView(
         <section class="ed-memory" aria-labelledby="ed-memory-title">
             <h2 id="ed-memory-title" class="ed-heading">{s.memory_title}</h2>
             {facts}
-            {move || chat.error.get().map(|e| note("ed-error", ALERT, e))}
+            {note_while("ed-error", ALERT, chat.error)}
             {either(move || confirming.get(), move || view! {
                 <div class="ed-confirm" role="alertdialog" aria-labelledby="ed-forget-question">
                     <p id="ed-forget-question">{s.forget_confirm}</p>
