@@ -38,3 +38,14 @@ pub fn boot() {
     connectivity::watch(chat);
     leptos::mount::mount_to_body(move || view! { <App chat=chat standalone=standalone /> });
 }
+
+/// The panic hook: logs the panic's message and place to the browser console (what
+/// `console_error_panic_hook` did, in less wasm).
+pub fn report_panic(info: &std::panic::PanicHookInfo<'_>) {
+    let message = info.payload_as_str().unwrap_or("panic");
+    let place = info
+        .location()
+        .map(|l| format!(" at {}:{}:{}", l.file(), l.line(), l.column()))
+        .unwrap_or_default();
+    web_sys::console::error_1(&format!("EverDesk panicked: {message}{place}").into());
+}

@@ -1,6 +1,6 @@
 //! Widget entry point: install the panic hook, then boot. Nothing else lives here.
 
 fn main() {
-    console_error_panic_hook::set_once();
+    std::panic::set_hook(Box::new(everdesk::report_panic));
     everdesk::boot();
 }

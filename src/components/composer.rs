@@ -30,6 +30,10 @@ pub fn Composer(
     let sendable = move || draft.with(|d| !d.trim().is_empty()) && left() >= 0;
     let send = move || {
         if chat.send(&draft.get_untracked()) {
+            // The field is uncontrolled (the browser keeps its text): clear it here.
+            if let Some(el) = area.get_untracked() {
+                el.set_value("");
+            }
             draft.set(String::new());
         }
     };
@@ -49,7 +53,6 @@ pub fn Composer(
                 placeholder=s.message_placeholder
                 aria-describedby="ed-counter"
                 node_ref=area
-                prop:value=dynamic(move || draft.get())
                 on:input=move |ev| draft.set(event_target_value(&ev))
                 on:keydown=on_key
             ></textarea>

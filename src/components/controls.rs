@@ -56,6 +56,9 @@ pub fn note_while(
 ) -> impl IntoView {
     move || {
         let current = text.get();
-        keyed(current, current.map(|t| note_view(class, role, t.to_owned())))
+        keyed(
+            current,
+            current.map(|t| note_view(class, role, t.to_owned())),
+        )
     }
 }

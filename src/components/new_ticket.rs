@@ -37,7 +37,6 @@ pub fn NewTicket(
                 maxlength=MAX_SUBJECT_CHARS.to_string()
                 placeholder=s.subject_placeholder
                 node_ref=input
-                prop:value=dynamic(move || subject.get())
                 on:input=move |ev| subject.set(event_target_value(&ev))
             />
             <button
