@@ -53,9 +53,9 @@ fn base64url_decode(s: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Moves focus into the panel when it opens: the composer, the subject field, or
-/// the screen's main action.
-fn focus_first_control() {
+/// Moves focus into the panel when it opens or changes screen: the composer, the
+/// subject field, or the screen's main action.
+pub fn focus_first_control() {
     let el = web_sys::window().and_then(|w| w.document()).and_then(|d| {
         d.query_selector("#ed-message, #ed-subject, [data-autofocus]")
             .ok()

@@ -23,7 +23,7 @@ use crate::{
     sync::{SyncEvent, TabSync},
 };
 
-pub use host::identity_owner;
+pub use host::{focus_first_control, identity_owner};
 pub use outbox::{check_draft, DraftError};
 pub use tickets::MAX_SUBJECT_CHARS;
 

@@ -14,7 +14,7 @@ use super::{
     ticket_list::TicketList,
 };
 use crate::{
-    actions::{Chat, View},
+    actions::{focus_first_control, Chat, View},
     config::on_brand,
 };
 
@@ -53,6 +53,14 @@ fn Panel(
     standalone: bool,
 ) -> impl IntoView {
     let s = chat.strings();
+    // A new screen takes the focus (its composer, subject field or main action), so
+    // keyboard and screen-reader users land where the work is.
+    Effect::new(move |first: Option<()>| {
+        chat.view.track();
+        if first.is_some() && chat.panel_open.get_untracked() {
+            focus_first_control();
+        }
+    });
     let title = dynamic(move || chat.config.with(|c| c.title.clone()));
     let theme = dynamic(move || chat.config.with(|c| c.theme.as_str()));
     let brand = dynamic(move || {

@@ -20,11 +20,6 @@ pub fn Composer(
     let s = chat.strings();
     let draft = RwSignal::new(String::new());
     let area = NodeRef::<leptos::html::Textarea>::new();
-    Effect::new(move |_| {
-        if let Some(el) = area.get() {
-            let _ = el.focus();
-        }
-    });
     let left = move || MAX_MESSAGE_CHARS as i64 - draft.with(|d| d.trim().chars().count()) as i64;
     let counter_hidden = move || left() > COUNTER_FROM as i64;
     let sendable = move || draft.with(|d| !d.trim().is_empty()) && left() >= 0;

@@ -13,12 +13,6 @@ pub fn NewTicket(
 ) -> impl IntoView {
     let s = chat.strings();
     let subject = RwSignal::new(String::new());
-    let input = NodeRef::<leptos::html::Input>::new();
-    Effect::new(move |_| {
-        if let Some(el) = input.get() {
-            let _ = el.focus();
-        }
-    });
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         if chat.start_ticket(&subject.get_untracked()) {
@@ -36,7 +30,6 @@ pub fn NewTicket(
                 required
                 maxlength=MAX_SUBJECT_CHARS.to_string()
                 placeholder=s.subject_placeholder
-                node_ref=input
                 on:input=move |ev| subject.set(event_target_value(&ev))
             />
             <button
