@@ -13,7 +13,7 @@ pub enum ApiError {
     #[error("network error: {0}")]
     Network(String),
     /// The proxy answered with an error body.
-    #[error("{status} {code:?}: {message}")]
+    #[error("{status} {}: {message}", .code.as_json_str())]
     Http {
         /// HTTP status.
         status: u16,
