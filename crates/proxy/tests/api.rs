@@ -350,12 +350,7 @@ async fn operations_health_ready_metrics_cors_and_rate_limits() {
         "limits are per customer"
     );
 
-    let metrics = reqwest::get(format!("{}/metrics", h.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = h.metrics().await;
     assert!(
         metrics.contains(
             r#"everdesk_requests_total{method="GET",route="/v1/profile",status="429"} 1"#

@@ -22,12 +22,7 @@ async fn a_retry_returns_the_original_reply_and_adds_nothing() {
     assert_eq!(h.requests(Some("add")).await.len(), adds_before);
     let conflict = h.say(&t, "T", "msg-1", "something else").await;
     assert_eq!((conflict.status, conflict.code()), (409, "conflict"));
-    let metrics = reqwest::get(format!("{}/metrics", h.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = h.metrics().await;
     assert!(
         metrics.contains("everdesk_ledger_hits_total 1"),
         "{metrics}"
@@ -58,15 +53,7 @@ async fn a_retry_after_a_restart_returns_the_stored_reply_and_adds_nothing() {
     let conflict = h.say(&t, "T", "msg-r1", "something else").await;
     assert_eq!((conflict.status, conflict.code()), (409, "conflict"));
     assert_eq!(h.stored_adds_of("something else").await, 0);
-    let metrics = h
-        .http
-        .get(format!("{}/metrics", h.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = h.metrics().await;
     assert!(
         metrics.contains("everdesk_ledger_hits_total 1"),
         "answered from the reloaded ledger: {metrics}"

@@ -157,6 +157,12 @@ async fn reply(resp: reqwest::Response) -> Reply {
 }
 
 impl Harness {
+    /// The proxy's Prometheus metrics text.
+    pub async fn metrics(&self) -> String {
+        let resp = self.http.get(format!("{}/metrics", self.base)).send().await;
+        resp.unwrap().text().await.unwrap()
+    }
+
     /// Stops the proxy and starts a new one on the same data dir, config and EverOS
     /// (only for a harness from [`start_persisted`]).
     pub async fn restart(&mut self) {
