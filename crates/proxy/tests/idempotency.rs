@@ -79,12 +79,7 @@ async fn an_unknown_outcome_is_checked_not_re_added_after_a_restart() {
         1,
         "the unknown-outcome add was not re-sent by the new proxy"
     );
-    let raw_checks = h
-        .requests(Some("search"))
-        .await
-        .iter()
-        .filter(|r| r["body"]["memory_types"][0] == "raw_message")
-        .count();
+    let raw_checks = h.raw_message_checks().await;
     assert_eq!(raw_checks, 1, "resolved by the raw_message check");
     let again = h.say(&t, "T", "slow-r1", "is anyone there").await;
     assert_eq!(again.body, retry.body);
@@ -132,12 +127,7 @@ async fn slow_add_then_retry_stores_the_message_once() {
         1,
         "the unknown-outcome add was not re-sent"
     );
-    let raw_checks = h
-        .requests(Some("search"))
-        .await
-        .iter()
-        .filter(|r| r["body"]["memory_types"][0] == "raw_message")
-        .count();
+    let raw_checks = h.raw_message_checks().await;
     assert_eq!(raw_checks, 1);
 }
 

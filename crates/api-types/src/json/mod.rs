@@ -129,11 +129,6 @@ impl<'a> Fields<'a> {
         self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
-    /// Whether every member's key is one of `keys` (for closed shapes).
-    pub fn only(&self, keys: &[&str]) -> bool {
-        self.0.iter().all(|(k, _)| keys.contains(&k.as_str()))
-    }
-
     /// A required member.
     pub fn req<T: FromJson>(&self, key: &str) -> Result<T, JsonError> {
         match self.get(key) {

@@ -157,6 +157,16 @@ async fn reply(resp: reqwest::Response) -> Reply {
 }
 
 impl Harness {
+    /// How many `raw_message` searches (the proxy checking an add of unknown outcome)
+    /// the fake EverOS received.
+    pub async fn raw_message_checks(&self) -> usize {
+        let searches = self.requests(Some("search")).await;
+        searches
+            .iter()
+            .filter(|r| r["body"]["memory_types"][0] == "raw_message")
+            .count()
+    }
+
     /// The proxy's Prometheus metrics text.
     pub async fn metrics(&self) -> String {
         let resp = self.http.get(format!("{}/metrics", self.base)).send().await;
