@@ -1,10 +1,8 @@
 //! §9 rules 1–13 (transport, add, flush, profiles, index lag), one test each, over real HTTP.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{convo, eventually, test_config, user_msg, Srv, BILLING, KEY, T0};
+use crate::common::{convo, eventually, test_config, user_msg, Srv, BILLING, KEY, T0};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 

@@ -2,14 +2,10 @@
 //! carries context, no PII; SSE deltas then done), LLM failures, escalation with the
 //! built-in rules and the signed webhook.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
 use std::sync::{Arc, Mutex};
 
+use crate::common::{start, start_with};
 use axum::{extract::State, http::HeaderMap, response::IntoResponse, routing::post, Json, Router};
-use common::{start, start_with};
 use serde_json::{json, Value};
 
 type Captured = Arc<Mutex<Vec<(HeaderMap, Value)>>>;

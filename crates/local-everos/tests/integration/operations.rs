@@ -1,12 +1,10 @@
 //! Persistence across restart, concurrency, the test controls and the binary's contract.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{convo, test_config, user_msg, Srv, KEY, T0};
+use crate::common::{convo, test_config, user_msg, Srv, KEY, T0};
 use local_everos::{Config, Storage};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -174,7 +172,7 @@ async fn controls_slow_then_succeed_stores_before_answering() {
         .send()
         .await;
     assert!(r.is_err());
-    let happened = common::eventually(1000, || async {
+    let happened = crate::common::eventually(1000, || async {
         s.get_episodes("u").await["total_count"] == 1
     })
     .await;

@@ -2,12 +2,8 @@
 //! alg none, expired, wrong key, missing sub, tampered or foreign visitor token, host id
 //! with the visitor prefix) is a 401 and reaches no EverOS memory.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
+use crate::common::{start, user_of, SECRET};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine};
-use common::{start, user_of, SECRET};
 use everdesk_proxy::identity::{hmac_hash, jwt};
 use serde_json::{json, Value};
 
@@ -67,7 +63,7 @@ async fn identity_proofs_are_checked_and_refusals_touch_no_memory() {
             .is_some_and(|s| !s.is_empty()));
     }
     // A visitor token from another proxy (other signing key).
-    let other = common::serve(everdesk_proxy::Config::for_tests()).await;
+    let other = crate::common::serve(everdesk_proxy::Config::for_tests()).await;
     let foreign: Value = reqwest::Client::new()
         .post(format!("{other}/v1/session"))
         .json(&json!({}))
@@ -100,7 +96,7 @@ async fn identity_proofs_are_checked_and_refusals_touch_no_memory() {
 
 #[tokio::test]
 async fn without_an_identity_secret_only_visitors_get_in() {
-    let h = common::start_with(|c| c.identity_secret = None).await;
+    let h = crate::common::start_with(|c| c.identity_secret = None).await;
     let hash = hmac_hash::compute(SECRET.as_bytes(), "cust_1");
     let r = h
         .post(

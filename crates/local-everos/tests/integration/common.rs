@@ -1,7 +1,5 @@
 //! Shared helpers for the HTTP tests: spawn a real server on 127.0.0.1:0 and talk to it.
 // Test helpers panic on transport failure by design (clippy allows this only inside #[test] fns).
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
-
 use std::time::Duration;
 
 use local_everos::{Config, Running};

@@ -1,8 +1,6 @@
 //! §9 rules 14–21 (search, get, delete, tasks), one test each, over real HTTP.
 
-mod common;
-
-use common::{convo, eventually, user_msg, Srv, BILLING, KEY, T0};
+use crate::common::{convo, eventually, user_msg, Srv, BILLING, KEY, T0};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 

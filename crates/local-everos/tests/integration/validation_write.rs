@@ -2,9 +2,7 @@
 //! Each sends one invalid body and expects the status; a valid twin proves the rule is
 //! what rejects it.
 
-mod common;
-
-use common::{check, with, without, T0};
+use crate::common::{check, with, without, T0};
 use serde_json::{json, Value};
 
 const ADD: &str = "/api/v1/memories";

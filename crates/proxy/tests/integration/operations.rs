@@ -1,8 +1,6 @@
 //! Operational surface through the real router: liveness, the error body shape,
 //! request ids, and serving the built widget.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use axum::{
     body::Body,
     http::{header, Request, StatusCode},

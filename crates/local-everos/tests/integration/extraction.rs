@@ -1,13 +1,11 @@
 //! Extraction over HTTP: profile facts from user turns only, the whole-profile `get`
 //! shape, and the optional LLM with its deterministic fallback.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::{convo, test_config, user_msg, Srv, T0};
 use axum::routing::post;
 use axum::{Json, Router};
-use common::{convo, test_config, user_msg, Srv, T0};
 use local_everos::LlmConfig;
 use serde_json::{json, Value};
 

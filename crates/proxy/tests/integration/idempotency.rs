@@ -2,11 +2,7 @@
 //! add nothing, also after a proxy restart on the same data dir; concurrent duplicates add
 //! once; 500/429/timeouts map to documented codes without duplicating anything in EverOS.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
-use common::{start, start_persisted};
+use crate::common::{start, start_persisted};
 use serde_json::json;
 
 #[tokio::test]

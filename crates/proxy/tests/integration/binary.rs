@@ -2,8 +2,6 @@
 //! --widget-dir DIR` prints `listening on http://ADDR`, serves DIR at `/` and the API on
 //! the same origin with the embedded EverOS; invalid config refuses to start.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::{
     io::{BufRead, BufReader},
     process::{Command, Stdio},

@@ -2,8 +2,6 @@
 //! (in memory, or like production on a data dir so it can be restarted), and helpers for
 //! sessions, tickets, messages, faults and the EverOS request log.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
-
 use std::{net::SocketAddr, path::Path, time::Duration};
 
 use everdesk_proxy::{app, identity::hmac_hash, AppState, Config};

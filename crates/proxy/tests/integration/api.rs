@@ -1,13 +1,9 @@
 //! The v1 API over real HTTP against local-everos: every route, error shapes,
 //! isolation between customers, EverOS wire format (profiles from `data.profiles`).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
 use std::time::Duration;
 
-use common::{start, start_with, user_of};
+use crate::common::{start, start_with, user_of};
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -304,7 +300,7 @@ async fn operations_health_ready_metrics_cors_and_rate_limits() {
     .await;
     assert_eq!(h.get("/healthz", None).await.status, 200);
     assert_eq!(h.get("/readyz", None).await.status, 200);
-    let down = common::serve({
+    let down = crate::common::serve({
         let mut c = everdesk_proxy::Config::for_tests();
         c.everos_base_url = Some("http://127.0.0.1:9".into());
         c.everos_api_key = Some("k".into());
