@@ -1,6 +1,6 @@
 //! Benchmark (not a test): over real HTTP against an in-memory server, insert 10,000
 //! episodes (add + flush across many users), then measure adds/s and searches/s.
-//! Run: `cargo run --release -p local-everos --example bench`.
+//! Run: `cargo run --release -p local-everos --example everos_bench`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

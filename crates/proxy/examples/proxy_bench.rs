@@ -1,7 +1,7 @@
 //! Benchmark (not a test): messages/s and p50/p99 latency of `POST …/messages` through
 //! the proxy (built-in responder, local-everos in memory), against the same EverOS calls
 //! made directly (user add, profile + episodic search, reply add); the difference is the
-//! latency the proxy adds. Run: `cargo run --release -p everdesk-proxy --example bench`.
+//! latency the proxy adds. Run: `cargo run --release -p everdesk-proxy --example proxy_bench`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
