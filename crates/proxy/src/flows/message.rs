@@ -10,8 +10,9 @@
 //! - reply: EverOS cannot show assistant turns before extraction, so the retry treats
 //!   it as stored — at worst one reply is missing from memory, never duplicated.
 //!
-//! Every attempt that moved the progress is journaled by the ledger before its answer goes
-//! out, so with a data dir these rules hold across a proxy restart too.
+//! With a data dir the ledger journals each add as "outcome unknown" before it is sent
+//! (write-ahead), and every attempt that moved the progress before its answer goes out, so
+//! these rules hold across a restart, even one that kills the proxy in the middle of an add.
 
 use everdesk_api::{
     limits, Context, Message, Role, SendMessageRequest, SendMessageResponse, TicketStatus,
@@ -22,7 +23,7 @@ use crate::{
     error::ProxyError,
     everos::WireMessage,
     identity::SessionCustomer,
-    ledger::{ContentMismatch, Progress, Step},
+    ledger::{ContentMismatch, Entry, Progress, Step},
     prompt, redact,
     responder::{self, ResponderInput},
     tickets::TicketRecord,
@@ -104,6 +105,7 @@ pub async fn send(
         state,
         who,
         ticket_id,
+        entry: &entry,
         record: &record,
         message_id: &req.id,
         content: &content,
@@ -129,6 +131,8 @@ struct Attempt<'a> {
     state: &'a AppState,
     who: &'a SessionCustomer,
     ticket_id: &'a str,
+    /// The ledger entry `p` is the locked progress of (for write-ahead journaling).
+    entry: &'a Entry,
     record: &'a TicketRecord,
     message_id: &'a str,
     /// The trimmed content.
@@ -146,6 +150,7 @@ async fn run(
         who,
         ticket_id,
         record,
+        entry: _,
         message_id,
         content,
     } = *a;
@@ -172,7 +177,12 @@ async fn run(
         step => {
             let ts = match step {
                 Step::Unknown(ts) => ts,
-                _ => svc.clock.next(&who.id, &session_id),
+                _ => {
+                    let ts = svc.clock.next(&who.id, &session_id);
+                    p.user = Step::Unknown(ts);
+                    write_ahead(a, p).await;
+                    ts
+                }
             };
             let msg = WireMessage {
                 role: "user",
@@ -225,6 +235,8 @@ async fn run(
         Step::Done(ts) | Step::Unknown(ts) => ts,
         Step::Pending => {
             let ts = svc.clock.next(&who.id, &session_id);
+            p.assistant = Step::Unknown(ts);
+            write_ahead(a, p).await;
             let stored_reply = if state.config.store_redaction {
                 redact::for_store(&reply_text)
             } else {
@@ -238,8 +250,8 @@ async fn run(
             match svc.everos.add(&who.id, &session_id, &[msg]).await {
                 Ok(()) => p.assistant = Step::Done(ts),
                 Err(e) => {
-                    if e.outcome_unknown() {
-                        p.assistant = Step::Unknown(ts);
+                    if !e.outcome_unknown() {
+                        p.assistant = Step::Pending;
                     }
                     return Err(e.into());
                 }
@@ -268,6 +280,17 @@ async fn run(
     };
     p.response = Some(response.clone());
     Ok(response)
+}
+
+/// Journals `p`, whose next add is marked "outcome unknown", before that add is sent: a
+/// proxy killed while the add is on the wire restarts into the check-before-re-adding
+/// rules above instead of believing nothing was sent. A no-op without a data dir.
+async fn write_ahead(a: &Attempt<'_>, p: &Progress) {
+    a.state
+        .svc
+        .ledger
+        .save(&a.who.id, a.ticket_id, a.message_id, a.entry, p)
+        .await;
 }
 
 /// The reply: the LLM when configured (streamed as deltas), else the built-in responder.

@@ -1,8 +1,15 @@
 //! Test harness: local-everos with test controls on port 0, the proxy served on port 0
-//! (in memory, or like production on a data dir so it can be restarted), and helpers for
-//! sessions, tickets, messages, faults and the EverOS request log.
+//! (in memory, or like production on a data dir so it can be restarted), or the proxy
+//! binary as a child process (so it can be killed outright), and helpers for sessions,
+//! tickets, messages, faults and the EverOS request log.
 
-use std::{net::SocketAddr, path::Path, time::Duration};
+use std::{
+    io::{BufRead, BufReader},
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
 
 use everdesk_proxy::{app, identity::hmac_hash, AppState, Config};
 use serde_json::{json, Value};
@@ -23,6 +30,8 @@ pub struct Harness {
     _everos: local_everos::Running,
     /// The proxy config and running proxy, when started on a data dir.
     persisted: Option<(Config, Stoppable)>,
+    /// The proxy binary, when started by [`start_binary`].
+    process: Option<ProxyProcess>,
 }
 
 /// Starts both with defaults.
@@ -41,6 +50,7 @@ pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Harness {
         http: reqwest::Client::new(),
         _everos: running,
         persisted: None,
+        process: None,
     }
 }
 
@@ -56,6 +66,70 @@ pub async fn start_persisted(data_dir: &Path) -> Harness {
         http: reqwest::Client::new(),
         _everos: running,
         persisted: Some((c, proxy)),
+        process: None,
+    }
+}
+
+/// Starts local-everos in process and the `everdesk-proxy` binary as a child process on
+/// `data_dir` (so [`Harness::kill_and_restart`] can kill it outright, mid-request).
+pub async fn start_binary(data_dir: &Path) -> Harness {
+    let (running, _) = everos_and_config().await;
+    let everos = running.base_url();
+    let process = ProxyProcess::spawn(&everos, data_dir).await;
+    Harness {
+        base: process.base.clone(),
+        everos,
+        http: reqwest::Client::new(),
+        _everos: running,
+        persisted: None,
+        process: Some(process),
+    }
+}
+
+/// The proxy binary running as a child process; killed when dropped.
+struct ProxyProcess {
+    child: Child,
+    base: String,
+    data_dir: PathBuf,
+}
+
+impl ProxyProcess {
+    /// Starts the binary against `everos` on `data_dir` and waits until it listens.
+    async fn spawn(everos: &str, data_dir: &Path) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_everdesk-proxy"))
+            .args(["--listen", "127.0.0.1:0", "--everos-base-url", everos])
+            .args(["--everos-api-key", EVEROS_KEY, "--identity-secret", SECRET])
+            .args(["--everos-timeout-ms", "10000", "--data-dir"])
+            .arg(data_dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let line = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            BufReader::new(stdout).read_line(&mut line).map(|_| line)
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+            .to_owned();
+        Self {
+            child,
+            base,
+            data_dir: data_dir.to_owned(),
+        }
+    }
+}
+
+impl Drop for ProxyProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -184,6 +258,21 @@ impl Harness {
         let proxy = serve_started(config.clone()).await;
         self.base = proxy.base.clone();
         self.persisted = Some((config, proxy));
+    }
+
+    /// Kills the proxy binary outright (SIGKILL: no graceful shutdown, no cleanup) and
+    /// starts it again on the same data dir (only for a harness from [`start_binary`]).
+    pub async fn kill_and_restart(&mut self) {
+        let old = self
+            .process
+            .take()
+            .expect("kill_and_restart needs start_binary");
+        let data_dir = old.data_dir.clone();
+        drop(old);
+        self.http = reqwest::Client::new();
+        let process = ProxyProcess::spawn(&self.everos, &data_dir).await;
+        self.base = process.base.clone();
+        self.process = Some(process);
     }
 
     /// POST JSON with an optional bearer token.
