@@ -25,7 +25,8 @@
   var identity = readIdentity(data);
   var queued = (api && api.q) || [];
   var listeners = {};
-  var frame, ready, isOpen;
+  // gone: shutdown was called before the frame could hear it (told right after init).
+  var frame, ready, isOpen, gone;
   var labels = ['Open support chat', 'Close support chat'];
   var side = data.position == 'left' ? 'left' : 'right';
   var brand = /^#([\da-f]{3}){1,2}$/i.test(config.color) ? config.color : '#1f5fd1';
@@ -122,10 +123,11 @@
     if (t == 'ready') {
       ready = 1;
       post({ type: 'init', config: config, identity: identity, store: snapshot() });
+      if (gone) post({ type: 'shutdown' });
       if (isOpen) { frame.focus(); post({ type: 'opened' }); }
     } else if (t == 'close') close();
     else if (t == 'store') hostStore(m.key, m.value);
-    else if (t == 'labels') { labels = [m.open, m.close]; label(); }
+    else if (t == 'labels') { labels = [m.open, m.close]; frame.title = m.title; label(); }
     else if (t == 'unread') { badge.textContent = m.count; badge.hidden = !m.count; label(); }
     if (/^(ready|message|unread|escalated|error)$/.test(t)) emit(t, m);
   });
@@ -137,11 +139,11 @@
     setLocale: function (tag) { config.locale = tag; post({ type: 'set_locale', locale: tag }); },
     on: function (name, fn) { (listeners[name] = listeners[name] || []).push(fn); },
     toggle: toggle,
-    identify: function (o) { identity = readIdentity(o || {}); if (identity) post({ type: 'identify', identity: identity }); },
+    identify: function (o) { identity = readIdentity(o || {}); if (identity) { gone = 0; post({ type: 'identify', identity: identity }); } },
     off: function (name, fn) { listeners[name] = (listeners[name] || []).filter(function (f) { return f != fn; }); },
     open: open,
     close: close,
-    shutdown: function () { identity = undefined; post({ type: 'shutdown' }); close(); }
+    shutdown: function () { identity = undefined; gone = 1; post({ type: 'shutdown' }); close(); }
   };
   // No command takes more than two arguments.
   api = w.EverDesk = function (cmd, a, b) {

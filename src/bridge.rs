@@ -144,6 +144,8 @@ pub enum FrameToHost {
         open: String,
         /// Accessible name of the launcher while open.
         close: String,
+        /// Accessible name of the frame: the panel heading.
+        title: String,
     },
 }
 
@@ -163,10 +165,11 @@ impl ToJson for FrameToHost {
                 .text("type", "store")
                 .field("key", key)
                 .field("value", value),
-            Self::Labels { open, close } => w
+            Self::Labels { open, close, title } => w
                 .text("type", "labels")
                 .field("open", open)
-                .field("close", close),
+                .field("close", close)
+                .field("title", title),
         };
         w.end();
     }
@@ -301,6 +304,7 @@ mod tests {
             FrameToHost::Labels {
                 open: "Open".into(),
                 close: "Close".into(),
+                title: "Support".into(),
             },
         ];
         for msg in all {

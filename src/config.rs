@@ -82,8 +82,9 @@ pub enum ConfigError {
 pub struct WidgetConfig {
     /// Proxy base URL without a trailing slash; `None` until the host sends it.
     pub proxy_url: Option<String>,
-    /// Panel heading.
-    pub title: String,
+    /// Panel heading set by the host; `None` shows the localized default
+    /// ([`crate::i18n::Strings::support`]).
+    pub title: Option<String>,
     /// Brand colour (validated hex), if the host set one.
     pub color: Option<String>,
     /// Colour scheme.
@@ -92,8 +93,6 @@ pub struct WidgetConfig {
     pub locale: String,
 }
 
-/// Heading shown when the host sets none.
-pub const DEFAULT_TITLE: &str = "Support";
 /// Longest heading kept, in characters.
 pub const MAX_TITLE_CHARS: usize = 60;
 
@@ -101,7 +100,7 @@ impl Default for WidgetConfig {
     fn default() -> Self {
         Self {
             proxy_url: None,
-            title: DEFAULT_TITLE.to_owned(),
+            title: None,
             color: None,
             theme: Theme::Auto,
             locale: "en".to_owned(),
@@ -127,7 +126,7 @@ impl WidgetConfig {
             .map(str::trim)
             .filter(|t| !t.is_empty())
         {
-            config.title = title.chars().take(MAX_TITLE_CHARS).collect();
+            config.title = Some(title.chars().take(MAX_TITLE_CHARS).collect());
         }
         if let Some(color) = &raw.color {
             match is_hex_color(color) {
@@ -246,7 +245,7 @@ mod tests {
             config.proxy_url.as_deref(),
             Some("https://desk.example.com/support")
         );
-        assert_eq!(config.title, "Acme help");
+        assert_eq!(config.title.as_deref(), Some("Acme help"));
         assert_eq!(config.color.as_deref(), Some("#1f6feb"));
         assert_eq!(config.theme, Theme::Dark);
         assert_eq!(config.locale, "ar-eg");
@@ -286,9 +285,12 @@ mod tests {
     #[test]
     fn long_titles_are_cut_and_blank_titles_ignored() {
         let (config, _) = WidgetConfig::from_host(&host(|h| h.title = Some("x".repeat(200))));
-        assert_eq!(config.title.chars().count(), MAX_TITLE_CHARS);
+        assert_eq!(
+            config.title.unwrap_or_default().chars().count(),
+            MAX_TITLE_CHARS
+        );
         let (config, _) = WidgetConfig::from_host(&host(|h| h.title = Some("   ".into())));
-        assert_eq!(config.title, DEFAULT_TITLE);
+        assert_eq!(config.title, None);
     }
 
     #[test]

@@ -2,6 +2,10 @@
 //! Spanish and Arabic (right-to-left). `{n}` in a string is a number filled in by
 //! [`fill`]. Pick a table with [`strings`]; unknown locales fall back to English.
 
+/// Shown when the frame is opened without a host page: for the site owner, in English.
+pub const STANDALONE_NOTICE: &str =
+    "This page is the EverDesk widget frame. Add the loader script to a page to use it.";
+
 /// All strings of the widget in one language.
 #[derive(Debug)]
 pub struct Strings {
@@ -49,6 +53,8 @@ pub struct Strings {
     pub sent: &'static str,
     /// Delivery: failed.
     pub not_sent: &'static str,
+    /// Close refused while messages are still being sent.
+    pub unsent_first: &'static str,
     /// Retry button.
     pub retry: &'static str,
     /// Typing indicator.
@@ -137,6 +143,7 @@ pub static EN: Strings = Strings {
     sending: "Sending…",
     sent: "Sent",
     not_sent: "Not sent",
+    unsent_first: "Some messages are still being sent. Close the ticket once they are.",
     retry: "Retry",
     typing: "Support is typing…",
     you: "You",
@@ -194,6 +201,7 @@ pub static ES: Strings = Strings {
     sending: "Enviando…",
     sent: "Enviado",
     not_sent: "No enviado",
+    unsent_first: "Aún se están enviando mensajes. Cierra la consulta cuando terminen.",
     retry: "Reintentar",
     typing: "Soporte está escribiendo…",
     you: "Tú",
@@ -251,6 +259,7 @@ pub static AR: Strings = Strings {
     sending: "جارٍ الإرسال…",
     sent: "أُرسلت",
     not_sent: "لم تُرسل",
+    unsent_first: "لا تزال بعض الرسائل قيد الإرسال. أغلق التذكرة بعد إرسالها.",
     retry: "إعادة المحاولة",
     typing: "فريق الدعم يكتب…",
     you: "أنت",

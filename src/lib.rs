@@ -30,6 +30,8 @@ pub fn boot() {
     let host = origin::host_origin_from_location();
     let standalone = host.is_err();
     if let Ok(host) = host {
+        // Hidden (preloaded) until the host says it opened the panel.
+        chat.panel_open.set(false);
         chat.attach_host(bridge::Link::connect(host, move |msg| {
             chat.handle_host(msg)
         }));

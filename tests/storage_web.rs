@@ -17,6 +17,10 @@ use leptos::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
+mod browser;
+
+use browser::sleep;
+
 wasm_bindgen_test_configure!(run_in_browser);
 
 #[derive(Debug, Clone, PartialEq)]
@@ -43,16 +47,6 @@ fn container() -> web_sys::HtmlElement {
     let div = document.create_element("div").unwrap();
     document.body().unwrap().append_child(&div).unwrap();
     div.unchecked_into()
-}
-
-async fn sleep(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        web_sys::window()
-            .unwrap()
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
-            .unwrap();
-    });
-    wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
 }
 
 /// Polls `done` every 20 ms for up to two seconds.

@@ -20,6 +20,10 @@ use std::{cell::RefCell, rc::Rc};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
+mod browser;
+
+use browser::sleep;
+
 wasm_bindgen_test_configure!(run_in_browser);
 
 /// A fresh container in the document, so tests do not see each other's DOM.
@@ -83,7 +87,7 @@ async fn panel_is_a_labelled_dialog_that_follows_config_and_locale() {
     assert_eq!(dialog.get_attribute("dir").as_deref(), Some("ltr"));
 
     chat.config.set(WidgetConfig {
-        title: "Acme help".into(),
+        title: Some("Acme help".into()),
         theme: Theme::Dark,
         color: Some("#112233".into()),
         locale: "ar".into(),
@@ -110,6 +114,11 @@ async fn panel_is_a_labelled_dialog_that_follows_config_and_locale() {
 async fn ticket_list_explains_emptiness_then_lists_open_first_with_unread() {
     let chat = chat();
     let root = mount_app(chat);
+    assert_eq!(
+        text(&q(&root, "#ed-title")),
+        EN.support,
+        "the default heading"
+    );
     assert!(text(&root).contains(EN.no_conversations));
     assert!(text(&root).contains(EN.past_tickets_empty));
 
@@ -236,14 +245,14 @@ fn type_into(area: &web_sys::HtmlTextAreaElement, value: &str) {
         .unwrap();
 }
 
-fn key(area: &web_sys::HtmlTextAreaElement, key: &str, shift: bool) {
+fn key(target: &web_sys::EventTarget, key: &str, shift: bool) {
     let init = web_sys::KeyboardEventInit::new();
     init.set_key(key);
     init.set_shift_key(shift);
     init.set_bubbles(true);
     init.set_cancelable(true);
     let ev = web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
-    area.dispatch_event(&ev).unwrap();
+    target.dispatch_event(&ev).unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -443,4 +452,78 @@ async fn keyed_items_keep_their_dom_until_their_data_changes() {
     assert!(after[0].is_same_node(Some(&changed[0])));
     drop(handle);
     assert!(all(&root, "li").is_empty(), "unmounting removes the items");
+}
+
+fn focused() -> web_sys::Element {
+    let document = web_sys::window().unwrap().document().unwrap();
+    document.active_element().unwrap()
+}
+
+fn open_ticket(chat: Chat, id: &str) {
+    chat.current
+        .set(Some(TicketRecord::new(id.into(), "Broken pole".into(), 10)));
+    chat.view.set(View::Ticket(id.into()));
+}
+
+#[wasm_bindgen_test]
+async fn shutdown_forgets_the_customer_and_their_identity() {
+    let store = Store::in_memory();
+    let chat = Chat::new(store.clone());
+    chat.handle_host(HostToFrame::Identify {
+        identity: hmac("alice"),
+    });
+    assert!(chat.start_ticket("Alice's refund"));
+    chat.handle_host(HostToFrame::Shutdown);
+    assert_eq!(chat.identity.get_untracked(), None, "no proof is reused");
+    assert!(chat.tickets.get_untracked().is_empty());
+    assert!(store
+        .get::<everdesk::actions::Prefs>(&everdesk::storage::Key::Prefs)
+        .is_none());
+    // The next person on this browser is a new visitor.
+    assert!(chat.start_ticket("Someone else"));
+    let prefs: everdesk::actions::Prefs = store.get(&everdesk::storage::Key::Prefs).unwrap();
+    assert_eq!(prefs.owner, "visitor");
+}
+
+#[wasm_bindgen_test]
+async fn closing_waits_for_messages_still_on_their_way() {
+    let chat = chat();
+    open_ticket(chat, "t1");
+    assert!(chat.send("Still there?"));
+    chat.close_ticket(Some(5), String::new());
+    assert_eq!(chat.error.get_untracked(), Some(EN.unsent_first));
+    assert!(chat.current.get_untracked().unwrap().is_open());
+    assert_eq!(
+        chat.outbox.get_untracked().entries().len(),
+        1,
+        "nothing dropped"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn sub_forms_take_the_focus_and_escape_cancels_them_not_the_panel() {
+    let chat = chat();
+    open_ticket(chat, "t1");
+    let root = mount_app(chat);
+    leptos::task::tick().await;
+    let close = all(&root, ".ed-ticket-actions button")
+        .into_iter()
+        .find(|b| text(b) == EN.close_ticket)
+        .unwrap();
+    click(&close);
+    sleep(10).await;
+    let rating = focused();
+    assert_eq!(rating.get_attribute("name").as_deref(), Some("rating"));
+
+    key(&rating, "Escape", false);
+    sleep(10).await;
+    assert!(root.query_selector(".ed-close-form").unwrap().is_none());
+    assert_eq!(focused().id(), "ed-message", "back to the composer");
+    assert!(chat.panel_open.get_untracked(), "the panel stays open");
+
+    key(&focused(), "Escape", false);
+    assert!(
+        !chat.panel_open.get_untracked(),
+        "Escape elsewhere closes it"
+    );
 }

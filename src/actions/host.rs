@@ -56,11 +56,27 @@ fn base64url_decode(s: &str) -> Option<Vec<u8>> {
 /// Moves focus into the panel when it opens or changes screen: the composer, the
 /// subject field, or the screen's main action.
 pub fn focus_first_control() {
-    let el = web_sys::window().and_then(|w| w.document()).and_then(|d| {
-        d.query_selector("#ed-message, #ed-subject, [data-autofocus]")
-            .ok()
-            .flatten()
-    });
+    focus("#ed-message, #ed-subject, [data-autofocus]");
+}
+
+/// Moves focus to the first element matching `selector` once the view has caught up
+/// with the state change just made: for a control that replaces the focused one
+/// (a form opening in place of its button, a card in place of an action), so
+/// keyboard and screen-reader users keep their place instead of landing on `<body>`.
+pub fn focus_later(selector: &'static str) {
+    let later = wasm_bindgen::closure::Closure::once_into_js(move || focus(selector));
+    if let Some(window) = web_sys::window() {
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+            wasm_bindgen::JsCast::unchecked_ref(&later),
+            0,
+        );
+    }
+}
+
+fn focus(selector: &str) {
+    let el = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.query_selector(selector).ok().flatten());
     if let Some(el) =
         el.and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok())
     {
@@ -96,7 +112,13 @@ impl Chat {
                     self.handle_sync(event);
                 }
             }
-            HostToFrame::Shutdown => self.wipe_local(),
+            // The host's logout: forget this customer entirely, locally, so the next
+            // person on this browser starts as a new visitor (nothing shown, no proof
+            // of the previous identity reused).
+            HostToFrame::Shutdown => {
+                self.identity.set(None);
+                self.wipe_local();
+            }
             HostToFrame::SetLocale { locale } => {
                 let raw = crate::config::HostConfig {
                     locale: Some(locale),
@@ -111,8 +133,12 @@ impl Chat {
             HostToFrame::Opened => {
                 self.panel_open.set(true);
                 focus_first_control();
-                if let View::Ticket(id) = self.view.get_untracked() {
-                    self.update_record(&id, |_| {});
+                match self.view.get_untracked() {
+                    View::Ticket(id) => {
+                        self.update_record(&id, |_| {});
+                    }
+                    View::List => self.load_history(),
+                    _ => {}
                 }
             }
             HostToFrame::Closed => self.panel_open.set(false),
@@ -153,11 +179,18 @@ impl Chat {
         self.identity.set(identity);
     }
 
-    /// Forgets everything local: storage, tickets, outbox, session.
+    /// Forgets everything local: storage, tickets, outbox, session; tells other tabs.
     pub fn wipe_local(&self) {
         if self.store().wipe().is_err() {
             self.storage_degraded.set(true);
         }
+        self.forget_in_memory();
+        self.publish(SyncEvent::Wiped);
+        self.report_unread();
+    }
+
+    /// The in-memory half of a wipe (this tab's, or another tab's we heard of).
+    fn forget_in_memory(&self) {
         self.recheck_owner();
         self.tickets.set(Vec::new());
         self.current.set(None);
@@ -165,11 +198,10 @@ impl Chat {
         self.history.set(Remote::Idle);
         self.profile.set(Remote::Idle);
         self.view.set(View::List);
-        self.publish(SyncEvent::Wiped);
-        self.report_unread();
     }
 
-    /// Applies a change made by another tab.
+    /// Applies a change made by another tab, and shows its unread count on this
+    /// tab's launcher too.
     pub fn handle_sync(self, event: SyncEvent) {
         let store = self.store();
         match event {
@@ -189,13 +221,9 @@ impl Chat {
             SyncEvent::OutboxChanged => {
                 self.outbox.set(store.get(&Key::Outbox).unwrap_or_default())
             }
-            SyncEvent::Wiped => {
-                self.tickets.set(Vec::new());
-                self.current.set(None);
-                self.outbox.set(Default::default());
-                self.view.set(View::List);
-            }
+            SyncEvent::Wiped => self.forget_in_memory(),
         }
+        self.report_unread();
     }
 }
 

@@ -1,6 +1,7 @@
 //! What the proxy remembers for the customer: recalled past tickets, profile
-//! facts, and forget-me. Nothing is asked before the customer has a ticket, so a
-//! first visit makes no request and writes nothing.
+//! facts, and forget-me. Nothing is asked before the customer has a ticket and the
+//! panel is open, so a first visit, or a page view with the widget only preloaded,
+//! makes no request and writes nothing.
 
 use everdesk_api::{HistoryResponse, ProfileResponse};
 use leptos::{prelude::*, task::spawn_local};
@@ -9,12 +10,17 @@ use super::{Chat, Remote, View};
 use crate::api::{decode, Endpoint};
 
 impl Chat {
-    /// Loads recalled history for the list screen (once; again after a close).
+    /// Loads recalled history for the list screen (once; again after a close), when
+    /// the panel is open and the host has configured the proxy.
     pub fn load_history(self) {
         let idle = self
             .history
             .with_untracked(|h| matches!(h, Remote::Idle | Remote::Failed(_)));
-        if !idle || self.tickets.with_untracked(Vec::is_empty) {
+        if !idle
+            || !self.panel_open.get_untracked()
+            || self.api().is_err()
+            || self.tickets.with_untracked(Vec::is_empty)
+        {
             return;
         }
         self.history.set(Remote::Loading);
@@ -25,7 +31,7 @@ impl Chat {
                 .and_then(|text| decode::<HistoryResponse>(&text));
             self.history.set(match result {
                 Ok(h) => Remote::Ready(h.episodes),
-                Err(e) => Remote::Failed(e.user_message(self.strings())),
+                Err(e) => Remote::Failed(self.failed(&e)),
             });
         });
     }
@@ -47,7 +53,7 @@ impl Chat {
                 .and_then(|text| decode::<ProfileResponse>(&text));
             self.profile.set(match result {
                 Ok(p) => Remote::Ready(p.facts),
-                Err(e) => Remote::Failed(e.user_message(self.strings())),
+                Err(e) => Remote::Failed(self.failed(&e)),
             });
         });
     }
@@ -65,7 +71,7 @@ impl Chat {
                     self.wipe_local();
                     self.notice.set(Some(self.strings().forgotten));
                 }
-                Err(e) => self.error.set(Some(e.user_message(self.strings()))),
+                Err(e) => self.error.set(Some(self.failed(&e))),
             }
         });
     }

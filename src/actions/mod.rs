@@ -23,7 +23,7 @@ use crate::{
     sync::{SyncEvent, TabSync},
 };
 
-pub use host::{focus_first_control, identity_owner};
+pub use host::{focus_first_control, focus_later, identity_owner};
 pub use outbox::{check_draft, DraftError};
 pub use tickets::MAX_SUBJECT_CHARS;
 
@@ -146,6 +146,12 @@ impl Chat {
         self.config.with_untracked(|c| i18n::strings(&c.locale))
     }
 
+    /// The panel heading: the host's title, else "Support" in the widget's language.
+    pub fn title(&self) -> String {
+        let title = self.config.with(|c| c.title.clone());
+        title.unwrap_or_else(|| self.strings().support.to_owned())
+    }
+
     /// Connects the host bridge (messages from the host page) to this state.
     pub fn attach_host(self, link: Link) {
         self.link.set_value(Some(link));
@@ -171,6 +177,7 @@ impl Chat {
         self.tell_host(FrameToHost::Labels {
             open: s.open_chat.to_owned(),
             close: s.close_chat.to_owned(),
+            title: self.title(),
         });
     }
 
@@ -271,6 +278,21 @@ impl Chat {
     fn save_outbox(&self) {
         self.save(&Key::Outbox, &self.outbox.get_untracked());
         self.publish(SyncEvent::OutboxChanged);
+    }
+
+    /// Reports a failure to the host page's `error` listeners; returns what to show.
+    fn failed(&self, error: &ApiError) -> &'static str {
+        self.tell_host(FrameToHost::Error {
+            code: error.code().to_owned(),
+        });
+        error.user_message(self.strings())
+    }
+
+    /// Whether this tab announces new replies (live region, host `message` event):
+    /// only one of the customer's tabs does (see [`TabSync::is_announcer`]).
+    fn announces(&self) -> bool {
+        self.sync
+            .with_value(|sync| sync.as_ref().is_none_or(TabSync::is_announcer))
     }
 
     fn report_unread(&self) {

@@ -65,23 +65,25 @@ impl Chat {
         true
     }
 
-    /// Sends a failed message again now.
+    /// Sends a failed message again now (if it is still waiting in the outbox).
     pub fn retry(self, message_id: &str) {
-        self.outbox.update(|o| o.retry_now(Some(message_id)));
-        self.save_outbox();
         let ticket = self.outbox.with_untracked(|o| {
             o.entries()
                 .iter()
                 .find(|e| e.id == message_id)
                 .map(|e| e.ticket_id.clone())
         });
-        if let Some(ticket) = ticket {
-            self.update_record(&ticket, |r| r.set_delivery(message_id, Delivery::Sending));
-        }
+        let Some(ticket) = ticket else {
+            return;
+        };
+        self.outbox.update(|o| o.retry_now(Some(message_id)));
+        self.save_outbox();
+        self.update_record(&ticket, |r| r.set_delivery(message_id, Delivery::Sending));
         self.flush();
     }
 
-    /// The browser came back online (or the frame booted): send everything due.
+    /// The browser came back online (or the frame booted): send everything waiting,
+    /// except messages the proxy refused (those wait for the customer's retry).
     pub fn back_online(self) {
         self.online.set(true);
         self.outbox.update(|o| o.retry_now(None));
@@ -110,7 +112,12 @@ impl Chat {
         });
     }
 
+    /// Schedules the next flush for when the next backoff expires. Not while offline:
+    /// coming back online flushes (and due entries would otherwise spin).
     fn wake_later(self) {
+        if !self.online.get_untracked() {
+            return;
+        }
         let Some(at) = self.outbox.with_untracked(|o| o.next_wake(now_ms())) else {
             return;
         };
@@ -160,12 +167,14 @@ impl Chat {
                     r.confirm(&entry.id, resp.reply);
                     r.recalled = resp.context.history;
                 });
-                let s = self.strings();
-                self.announcement
-                    .set(format!("{}: {}", s.new_reply, reply.content));
-                self.tell_host(FrameToHost::Message {
-                    ticket_id: entry.ticket_id.clone(),
-                });
+                if self.announces() {
+                    let s = self.strings();
+                    self.announcement
+                        .set(format!("{}: {}", s.new_reply, reply.content));
+                    self.tell_host(FrameToHost::Message {
+                        ticket_id: entry.ticket_id.clone(),
+                    });
+                }
             }
             Err(error) => self.delivery_failed(&entry, &error),
         }
@@ -179,21 +188,17 @@ impl Chat {
         let retryable = error.is_retryable();
         self.outbox.update(|o| {
             if retryable {
-                o.record_failure(&entry.id, now_ms(), js_sys::Math::random());
+                let jitter = js_sys::Math::random();
+                o.record_failure(&entry.id, now_ms(), jitter, error.wait_ms());
             } else {
-                // Retrying cannot help by itself; wait for the customer's retry.
-                o.record_failure(&entry.id, i64::MAX / 2, 0.0);
+                o.park(&entry.id);
             }
         });
         self.save_outbox();
-        let reason = error.user_message(self.strings()).to_owned();
+        let reason = self.failed(error).to_owned();
         self.update_record(&entry.ticket_id, |r| {
             r.set_delivery(&entry.id, Delivery::Failed { reason })
         });
-        if let ApiError::Http { code, .. } = error {
-            let code = code.as_json_str().to_owned();
-            self.tell_host(FrameToHost::Error { code });
-        }
     }
 }
 

@@ -135,14 +135,26 @@ impl Chat {
             };
             self.busy.set(false);
             if let Err(e) = result.and_then(|text| done(&id, text)) {
-                self.error.set(Some(e.user_message(self.strings())));
+                self.error.set(Some(self.failed(&e)));
             }
         });
     }
 
     /// Closes the open ticket with an optional rating and comment. A closed ticket
-    /// is read-only; its memory is extracted by the proxy.
+    /// is read-only; its memory is extracted by the proxy. Refused (with a note, and
+    /// another try at sending) while messages of the ticket are still on their way:
+    /// closing would strand them. Messages the proxy refused stay in the closed
+    /// ticket, marked not sent.
     pub fn close_ticket(self, rating: Option<u8>, comment: String) {
+        let unsent = self.current.with_untracked(|c| {
+            c.as_ref()
+                .is_some_and(|r| self.outbox.with_untracked(|o| o.sending(&r.id)))
+        });
+        if unsent {
+            self.error.set(Some(self.strings().unsent_first));
+            self.back_online();
+            return;
+        }
         let req = CloseRequest {
             rating: rating.filter(|r| (1..=5).contains(r)),
             comment: Some(comment.trim().to_owned()).filter(|c| !c.is_empty()),
@@ -158,6 +170,7 @@ impl Chat {
                 });
                 // The closed ticket becomes recalled history.
                 self.history.set(super::Remote::Idle);
+                super::focus_later(".ed-reopen");
                 Ok(())
             },
         );
@@ -170,6 +183,7 @@ impl Chat {
             move |id, text| {
                 let resp: EscalateResponse = decode(&text)?;
                 self.update_record(id, |r| r.handoff = Some(resp.handoff));
+                super::focus_later(".ed-handoff");
                 self.tell_host(FrameToHost::Escalated {
                     ticket_id: id.to_owned(),
                 });

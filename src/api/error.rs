@@ -60,6 +60,28 @@ impl ApiError {
         }
     }
 
+    /// The stable code the host's `error` listeners get: the proxy's error code,
+    /// or `network`, `invalid_response` or `not_configured` for failures before one.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Network(_) => "network",
+            Self::Http { code, .. } => code.as_json_str(),
+            Self::Decode(_) => "invalid_response",
+            Self::NotConfigured => "not_configured",
+        }
+    }
+
+    /// How long the proxy asked us to wait (`Retry-After`), ms; 0 when it did not.
+    pub fn wait_ms(&self) -> i64 {
+        match self {
+            Self::Http {
+                retry_after: Some(secs),
+                ..
+            } => i64::from(*secs) * 1_000,
+            _ => 0,
+        }
+    }
+
     /// Whether the session token must be renewed (expired or revoked).
     pub fn is_unauthorized(&self) -> bool {
         matches!(
@@ -88,6 +110,20 @@ impl ApiError {
 mod tests {
     use super::*;
     use crate::i18n::EN;
+
+    #[test]
+    fn host_codes_and_waits() {
+        let limited = ApiError::from_response(
+            429,
+            r#"{"error":{"code":"rate_limited","message":"slow down","request_id":"r"}}"#,
+            Some(7),
+        );
+        assert_eq!((limited.code(), limited.wait_ms()), ("rate_limited", 7_000));
+        let offline = ApiError::Network("failed to fetch".into());
+        assert_eq!((offline.code(), offline.wait_ms()), ("network", 0));
+        assert_eq!(ApiError::Decode("x".into()).code(), "invalid_response");
+        assert_eq!(ApiError::NotConfigured.code(), "not_configured");
+    }
 
     #[test]
     fn our_error_bodies_are_decoded() {

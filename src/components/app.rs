@@ -61,7 +61,7 @@ fn Panel(
             focus_first_control();
         }
     });
-    let title = dynamic(move || chat.config.with(|c| c.title.clone()));
+    let title = dynamic(move || chat.title());
     let theme = dynamic(move || chat.config.with(|c| c.theme.as_str()));
     let brand = dynamic(move || {
         chat.config.with(|c| {
@@ -119,11 +119,7 @@ fn Panel(
             {when(move || chat.storage_degraded.get(), move || note("ed-notice", STATUS, s.storage_notice))}
             {note_while("ed-notice", STATUS, chat.notice)}
             {when(move || !chat.online.get(), move || note("ed-notice ed-notice--offline", STATUS, s.offline_notice))}
-            {standalone.then(|| view! {
-                <p class="ed-notice" role="status">
-                    "This page is the EverDesk widget frame. Add the loader script to a page to use it."
-                </p>
-            })}
+            {standalone.then(|| note("ed-notice", STATUS, crate::i18n::STANDALONE_NOTICE))}
             <div class="ed-panel__body">{screen}</div>
             <div class="ed-visually-hidden" aria-live="polite" data-testid="announcer">
                 {dynamic(move || chat.announcement.get())}

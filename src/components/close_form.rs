@@ -45,7 +45,13 @@ pub fn CloseForm(
         })
         .collect();
     view! {
-        <form class="ed-form ed-close-form" on:submit=submit>
+        // Escape cancels the form (not the whole panel, which it would close).
+        <form class="ed-form ed-close-form" on:submit=submit on:keydown=move |e| {
+            if e.key() == "Escape" {
+                e.stop_propagation();
+                on_cancel.run(());
+            }
+        }>
             <fieldset class="ed-rating">
                 <legend class="ed-label">{s.rating_question}</legend>
                 {stars}

@@ -14,7 +14,7 @@ use super::{
     message_item::MessageItem,
     reactive::{dynamic, either, when},
 };
-use crate::actions::Chat;
+use crate::actions::{focus_later, Chat};
 
 /// The open ticket's conversation.
 #[component]
@@ -55,7 +55,7 @@ pub fn Conversation(
         (count, typing)
     });
     view! {
-        <div class="ed-conversation">
+        <div class="ed-conversation" class:ed-conversation--closed=move || !is_open()>
             <h2 class="ed-conversation__subject">{dynamic(subject)}</h2>
             <ol class="ed-messages" aria-label=s.conversations>
                 // By position (no keyed diff in the wasm); each message is rebuilt only
@@ -85,7 +85,10 @@ pub fn Conversation(
             })}
             {note_while("ed-error", ALERT, chat.error)}
             {either(is_open, move || either(move || closing.get(), move || view! {
-                <CloseForm chat=chat on_cancel=Callback::new(move |()| closing.set(false)) />
+                <CloseForm chat=chat on_cancel=Callback::new(move |()| {
+                    closing.set(false);
+                    focus_later("#ed-message");
+                }) />
             }, move || view! {
                 <div class="ed-row ed-ticket-actions">
                     {when(move || handoff().is_none(), move || button(
@@ -94,14 +97,17 @@ pub fn Conversation(
                         dynamic(move || chat.busy.get()),
                         dynamic(move || chat.escalate()),
                     ))}
-                    {button("ed-button", s.close_ticket, enabled(), dynamic(move || closing.set(true)))}
+                    {button("ed-button", s.close_ticket, enabled(), dynamic(move || {
+                        closing.set(true);
+                        focus_later("[name=rating]");
+                    }))}
                 </div>
                 <Composer chat=chat />
             }), move || view! {
                 {note("ed-notice", STATUS, s.closed_notice)}
                 // A closed ticket stays read-only; more help continues in a new one.
                 {button(
-                    "ed-button",
+                    "ed-button ed-reopen",
                     s.reopen,
                     enabled(),
                     dynamic(move || {

@@ -16,7 +16,7 @@ pub fn HandoffCard(
     strings: &'static Strings,
 ) -> impl IntoView {
     view! {
-        <section class="ed-handoff" aria-labelledby="ed-handoff-title" data-testid="handoff">
+        <section class="ed-handoff" aria-labelledby="ed-handoff-title" data-testid="handoff" tabindex="-1">
             <h2 id="ed-handoff-title" class="ed-heading">{strings.handoff_title}</h2>
             <h3 class="ed-subheading">{strings.handoff_issue}</h3>
             <RichText text=handoff.issue_summary />

@@ -12,7 +12,7 @@ use super::{
 use everdesk_api::ProfileFact;
 
 use crate::{
-    actions::{Chat, Remote},
+    actions::{focus_later, Chat, Remote},
     i18n::Strings,
 };
 
@@ -24,6 +24,10 @@ pub fn MemoryView(
 ) -> impl IntoView {
     let s = chat.strings();
     let confirming = RwSignal::new(false);
+    let cancel = move || {
+        confirming.set(false);
+        focus_later(".ed-forget");
+    };
     // Built afresh when the state changes, never diffed.
     let facts = move || {
         let profile = chat.profile.get();
@@ -35,7 +39,18 @@ pub fn MemoryView(
             {facts}
             {note_while("ed-error", ALERT, chat.error)}
             {either(move || confirming.get(), move || view! {
-                <div class="ed-confirm" role="alertdialog" aria-labelledby="ed-forget-question">
+                // Escape cancels the question (not the whole panel).
+                <div
+                    class="ed-confirm"
+                    role="alertdialog"
+                    aria-labelledby="ed-forget-question"
+                    on:keydown=move |e| {
+                        if e.key() == "Escape" {
+                            e.stop_propagation();
+                            cancel();
+                        }
+                    }
+                >
                     <p id="ed-forget-question">{s.forget_confirm}</p>
                     <div class="ed-row">
                         {button(
@@ -44,15 +59,19 @@ pub fn MemoryView(
                             dynamic(move || chat.busy.get()),
                             dynamic(move || chat.forget_me()),
                         )}
-                        {button("ed-button", s.cancel, enabled(), dynamic(move || confirming.set(false)))}
+                        // The least destructive answer takes the focus.
+                        {button("ed-button ed-forget-cancel", s.cancel, enabled(), dynamic(cancel))}
                     </div>
                 </div>
             }, move || view! {
                 {button(
-                    "ed-button ed-button--danger",
+                    "ed-button ed-button--danger ed-forget",
                     s.forget_me,
                     enabled(),
-                    dynamic(move || confirming.set(true)),
+                    dynamic(move || {
+                        confirming.set(true);
+                        focus_later(".ed-forget-cancel");
+                    }),
                 )}
             })}
         </section>

@@ -9,6 +9,8 @@ use everdesk_api::json_struct;
 pub const BACKOFF_BASE_MS: i64 = 1_000;
 /// Longest wait between retries, ms.
 pub const BACKOFF_MAX_MS: i64 = 60_000;
+/// `next_try_at` of a parked entry (see [`Outbox::park`]): never due by itself.
+const PARKED: i64 = i64::MAX / 2;
 
 /// One unsent message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,24 +81,48 @@ impl Outbox {
         before != self.entries.len()
     }
 
-    /// Drops every entry of a ticket (it was closed or forgotten).
+    /// Whether a ticket has messages still on their way (not parked).
+    pub fn sending(&self, ticket_id: &str) -> bool {
+        self.entries
+            .iter()
+            .any(|e| e.ticket_id == ticket_id && e.next_try_at < PARKED)
+    }
+
+    /// Drops every entry of a ticket (closed with only refused messages left: their
+    /// text stays in the ticket, marked not sent).
     pub fn drop_ticket(&mut self, ticket_id: &str) {
         self.entries.retain(|e| e.ticket_id != ticket_id);
     }
 
-    /// Records a failed attempt and schedules the next one with exponential backoff.
-    /// `jitter` in `0.0..1.0` spreads retries of many clients apart.
-    pub fn record_failure(&mut self, id: &str, now: i64, jitter: f64) {
+    /// Records a failed attempt and schedules the next one with exponential backoff,
+    /// but no sooner than `wait_ms` (the server's `Retry-After`). `jitter` in
+    /// `0.0..1.0` spreads retries of many clients apart.
+    pub fn record_failure(&mut self, id: &str, now: i64, jitter: f64, wait_ms: i64) {
         if let Some(entry) = self.entries.iter_mut().find(|e| e.id == id) {
             entry.attempts += 1;
-            entry.next_try_at = now + backoff_ms(entry.attempts, jitter);
+            entry.next_try_at = now + backoff_ms(entry.attempts, jitter).max(wait_ms);
         }
     }
 
-    /// Makes an entry due now (the customer pressed retry, or we came back online).
+    /// Records a failure that retrying cannot fix by itself (the proxy refused the
+    /// message): the entry waits for the customer's retry, and coming back online
+    /// does not resend it.
+    pub fn park(&mut self, id: &str) {
+        if let Some(entry) = self.entries.iter_mut().find(|e| e.id == id) {
+            entry.attempts += 1;
+            entry.next_try_at = PARKED;
+        }
+    }
+
+    /// Makes an entry due now: `Some(id)` when the customer pressed retry (parked or
+    /// not), `None` when we came back online (every entry not parked).
     pub fn retry_now(&mut self, id: Option<&str>) {
         for entry in &mut self.entries {
-            if id.is_none_or(|id| entry.id == id) {
+            let wanted = match id {
+                Some(id) => entry.id == id,
+                None => entry.next_try_at < PARKED,
+            };
+            if wanted {
                 entry.next_try_at = 0;
             }
         }
@@ -172,10 +198,10 @@ mod tests {
     #[test]
     fn failures_back_off_and_retry_now_clears_the_wait() {
         let mut outbox = Outbox::from_entries(vec![entry("t", "a", 1)]);
-        outbox.record_failure("a", 1_000, 0.0);
+        outbox.record_failure("a", 1_000, 0.0, 0);
         assert!(outbox.due(1_500).is_empty());
         assert_eq!(outbox.due(2_000).len(), 1);
-        outbox.record_failure("a", 2_000, 0.0);
+        outbox.record_failure("a", 2_000, 0.0, 0);
         assert_eq!(outbox.entries()[0].next_try_at, 4_000);
         assert_eq!(outbox.next_wake(2_000), Some(4_000));
         outbox.retry_now(Some("a"));
@@ -185,7 +211,7 @@ mod tests {
     #[test]
     fn a_waiting_head_blocks_later_messages_of_its_ticket() {
         let mut outbox = Outbox::from_entries(vec![entry("t", "a", 1), entry("t", "b", 2)]);
-        outbox.record_failure("a", 0, 0.0);
+        outbox.record_failure("a", 0, 0.0, 0);
         assert!(outbox.due(10).is_empty(), "b must not overtake a");
     }
 
@@ -200,8 +226,27 @@ mod tests {
     }
 
     #[test]
-    fn drop_ticket_keeps_others() {
+    fn retry_after_stretches_the_backoff() {
+        let mut outbox = Outbox::from_entries(vec![entry("t", "a", 1)]);
+        outbox.record_failure("a", 1_000, 0.0, 30_000);
+        assert_eq!(outbox.entries()[0].next_try_at, 31_000);
+        outbox.record_failure("a", 31_000, 0.0, 0);
+        assert_eq!(outbox.entries()[0].next_try_at, 33_000, "backoff alone");
+    }
+
+    #[test]
+    fn parked_entries_wait_for_the_customer_not_for_the_network() {
         let mut outbox = Outbox::from_entries(vec![entry("t1", "a", 1), entry("t2", "b", 2)]);
+        outbox.park("a");
+        outbox.record_failure("b", 0, 0.0, 0);
+        outbox.retry_now(None);
+        let due: Vec<_> = outbox.due(0).into_iter().map(|e| e.id).collect();
+        assert_eq!(due, vec!["b"], "back online resends b, not the refused a");
+        assert!(!outbox.sending("t1"), "only a refused message left");
+        assert!(outbox.sending("t2"));
+        outbox.retry_now(Some("a"));
+        assert_eq!(outbox.due(0).len(), 2, "the customer's retry resends a");
+        assert!(outbox.sending("t1"));
         outbox.drop_ticket("t1");
         assert_eq!(outbox.entries().len(), 1);
         assert_eq!(outbox.entries()[0].ticket_id, "t2");

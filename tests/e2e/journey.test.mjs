@@ -105,3 +105,23 @@ test('a closed ticket reopens as a new one, and forget-me wipes memory and local
   await shop.w().getByText('No conversations yet.').waitFor();
   await shop.close();
 });
+
+test('shutdown called before the widget has loaded still forgets the last visitor', async () => {
+  const shop = await ShopPage.visit(env, '/');
+  await shop.newTicket('Private matter');
+  await shop.w().getByRole('heading', { level: 2, name: 'Private matter' }).waitFor();
+  assert.notEqual(await shop.stored('everdesk:v1:tickets'), null);
+  // The host logs the visitor out on its next page, before the loader has even run
+  // (the call waits in the pre-load queue), so before the widget frame exists.
+  await shop.page.addInitScript(() => {
+    if (window !== window.top) return;
+    window.EverDesk = function () { (window.EverDesk.q = window.EverDesk.q || []).push(arguments); };
+    window.EverDesk('shutdown');
+  });
+  await shop.goto('/');
+  await shop.open();
+  await shop.w().getByText('No conversations yet.').waitFor();
+  assert.equal(await shop.stored('everdesk:v1:tickets'), null);
+  assert.equal(await shop.stored('everdesk:v1:session'), null);
+  await shop.close();
+});
