@@ -527,3 +527,89 @@ async fn sub_forms_take_the_focus_and_escape_cancels_them_not_the_panel() {
         "Escape elsewhere closes it"
     );
 }
+
+fn init_without_identity() -> HostToFrame {
+    HostToFrame::Init {
+        config: Default::default(),
+        identity: None,
+        store: Default::default(),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_page_without_identity_hides_a_signed_in_customers_data_without_losing_it() {
+    use everdesk::{state::Outbox, storage::Key};
+    let store = Store::in_memory();
+    let alice = Chat::new(store.clone());
+    alice.handle_host(HostToFrame::Identify {
+        identity: hmac("alice"),
+    });
+    assert!(alice.start_ticket("Alice's refund"));
+    assert!(alice.send("Where is my refund?"));
+    let stored_tickets = || {
+        store
+            .get::<Vec<everdesk::state::TicketSummary>>(&Key::Tickets)
+            .map_or(0, |t| t.len())
+    };
+    let stored_outbox = || {
+        store
+            .get::<Outbox>(&Key::Outbox)
+            .map_or(0, |o| o.entries().len())
+    };
+
+    // Alice opens a page of the site that does not identify her.
+    let page = Chat::new(store.clone());
+    page.handle_host(init_without_identity());
+    assert!(
+        page.tickets.get_untracked().is_empty(),
+        "hidden from this page"
+    );
+    assert!(
+        page.outbox.get_untracked().is_empty(),
+        "and never sent from it"
+    );
+    assert_eq!((stored_tickets(), stored_outbox()), (1, 1), "but kept");
+
+    // The host identifies her on this page after all: her data is back.
+    page.handle_host(HostToFrame::Identify {
+        identity: hmac("alice"),
+    });
+    assert_eq!(page.tickets.get_untracked().len(), 1);
+    assert_eq!(page.outbox.get_untracked().entries().len(), 1);
+
+    // Someone anonymous on another page writes something: only now is it wiped.
+    let visitor = Chat::new(store.clone());
+    visitor.handle_host(init_without_identity());
+    assert_eq!(stored_tickets(), 1);
+    assert!(visitor.start_ticket("A visitor's question"));
+    let prefs: everdesk::actions::Prefs = store.get(&Key::Prefs).unwrap();
+    assert_eq!(prefs.owner, "visitor");
+    assert_eq!(
+        (stored_tickets(), stored_outbox()),
+        (1, 0),
+        "only the visitor's ticket"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn an_unreadable_ticket_list_is_rebuilt_from_the_tickets() {
+    use everdesk::storage::Key;
+    let store = Store::in_memory();
+    for (id, subject, at) in [("a", "Refund", 10), ("b", "Delivery", 20)] {
+        let record = TicketRecord::new(id.into(), subject.into(), at);
+        store.set(&Key::Ticket(id.into()), &record).unwrap();
+    }
+    store.set(&Key::Tickets, "not a list").unwrap();
+    let chat = Chat::new(store);
+    let subjects: Vec<String> = chat
+        .tickets
+        .get_untracked()
+        .into_iter()
+        .map(|t| t.subject)
+        .collect();
+    assert_eq!(
+        subjects,
+        ["Delivery", "Refund"],
+        "newest first, none missing"
+    );
+}

@@ -4,8 +4,11 @@
 use everdesk_api::SessionRequest;
 use leptos::prelude::*;
 
-use super::{Chat, Prefs, Remote, View};
+use super::{Chat, Owner, Prefs, Remote, View};
 use crate::{bridge::HostToFrame, config::WidgetConfig, storage::Key, sync::SyncEvent};
+
+/// The owner of an anonymous visitor's data.
+const VISITOR: &str = "visitor";
 
 /// Fingerprint of an identity, so data stored for one customer is never shown to
 /// another on the same browser: `user:<id>`, `jwt:<token>` or `visitor`.
@@ -15,7 +18,7 @@ pub fn identity_owner(identity: Option<&SessionRequest>) -> String {
         Some(SessionRequest::Jwt { jwt }) => {
             format!("jwt:{}", jwt_subject(jwt).unwrap_or_default())
         }
-        Some(SessionRequest::Visitor { .. }) | None => "visitor".to_owned(),
+        Some(SessionRequest::Visitor { .. }) | None => VISITOR.to_owned(),
     }
 }
 
@@ -169,14 +172,31 @@ impl Chat {
         self.tell_host(crate::bridge::FrameToHost::Close);
     }
 
-    /// A new identity: data stored for a different customer is wiped locally first.
+    /// A new identity. Data stored for a different customer is wiped first, except
+    /// a signed-in customer's data on a page without identity (a page of the site
+    /// that does not identify): that is hidden, and wiped only if this visitor
+    /// writes something, so the customer's tickets and unsent messages are still
+    /// there on the next signed-in page.
     fn set_identity(&self, identity: Option<SessionRequest>) {
         let owner = identity_owner(identity.as_ref());
-        let stored = self.store().get::<Prefs>(&Key::Prefs);
-        if stored.is_some_and(|p| p.owner != owner) {
-            self.wipe_local();
-        }
+        let stored = self.store().get::<Prefs>(&Key::Prefs).map(|p| p.owner);
+        let was_hidden = self.owner.get_value() == Owner::Hidden;
         self.identity.set(identity);
+        match stored {
+            Some(theirs) if theirs != owner && owner == VISITOR => {
+                self.forget_in_memory();
+                self.owner.set_value(Owner::Hidden);
+            }
+            Some(theirs) if theirs != owner => self.wipe_local(),
+            _ if was_hidden => {
+                // Their owner is back on this page: show their data again.
+                self.recheck_owner();
+                self.handle_sync(SyncEvent::TicketsChanged);
+                self.handle_sync(SyncEvent::OutboxChanged);
+                self.flush();
+            }
+            _ => {}
+        }
     }
 
     /// Forgets everything local: storage, tickets, outbox, session; tells other tabs.
@@ -203,6 +223,9 @@ impl Chat {
     /// Applies a change made by another tab, and shows its unread count on this
     /// tab's launcher too.
     pub fn handle_sync(self, event: SyncEvent) {
+        if self.owner.get_value() == Owner::Hidden && event != SyncEvent::Wiped {
+            return; // another tab's customer's data: not for this page
+        }
         let store = self.store();
         match event {
             SyncEvent::TicketsChanged | SyncEvent::TicketChanged { .. } => {

@@ -61,6 +61,28 @@ pub struct Prefs {
 }
 json_struct!(Prefs { owner });
 
+/// Whose data the store holds, relative to the current identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Owner {
+    /// Nothing stored names an owner yet: the first write records the current one.
+    Unrecorded,
+    /// The stored data is the current identity's.
+    Recorded,
+    /// The stored data is a signed-in customer's, and this page has no identity: it
+    /// is hidden, not wiped (their tickets and unsent messages wait for them), until
+    /// this visitor writes something — then it is wiped first.
+    Hidden,
+}
+
+impl Owner {
+    fn of(store: &Store) -> Self {
+        match store.get::<Prefs>(&Key::Prefs) {
+            Some(_) => Self::Recorded,
+            None => Self::Unrecorded,
+        }
+    }
+}
+
 /// The widget's state and actions; cheap to copy into closures.
 #[derive(Debug, Clone, Copy)]
 pub struct Chat {
@@ -99,21 +121,28 @@ pub struct Chat {
     store: StoredValue<Store, LocalStorage>,
     clock: StoredValue<MonotonicClock, LocalStorage>,
     flushing: StoredValue<bool, LocalStorage>,
-    /// Whether `Prefs` (the owner of the stored data) is already written.
-    owner_recorded: StoredValue<bool, LocalStorage>,
+    /// Whose data the store holds, relative to the current identity.
+    owner: StoredValue<Owner, LocalStorage>,
     link: StoredValue<Option<Link>, LocalStorage>,
     sync: StoredValue<Option<TabSync>, LocalStorage>,
 }
 
 impl Chat {
-    /// State loaded from `store` (nothing is written).
+    /// State loaded from `store` (nothing is written). A missing or unreadable ticket
+    /// list is rebuilt from the ticket records, so no conversation goes missing.
     pub fn new(store: Store) -> Self {
-        let mut tickets: Vec<TicketSummary> = store.get(&Key::Tickets).unwrap_or_default();
+        let mut tickets: Vec<TicketSummary> = store.get(&Key::Tickets).unwrap_or_else(|| {
+            let ids = store.ticket_ids();
+            ids.into_iter()
+                .filter_map(|id| store.get::<TicketRecord>(&Key::Ticket(id)))
+                .map(|r| r.summary())
+                .collect()
+        });
         ticket::sort_newest_first(&mut tickets);
         let outbox = store.get::<Outbox>(&Key::Outbox).unwrap_or_default();
         let last = tickets.iter().map(|t| t.updated_at).max().unwrap_or(0);
         let degraded = store.degraded().is_some();
-        let owner_recorded = store.get::<Prefs>(&Key::Prefs).is_some();
+        let owner = Owner::of(&store);
         Self {
             config: RwSignal::new(WidgetConfig::default()),
             identity: RwSignal::new(None),
@@ -134,7 +163,7 @@ impl Chat {
             store: StoredValue::new_local(store),
             clock: StoredValue::new_local(MonotonicClock::after(last)),
             flushing: StoredValue::new_local(false),
-            owner_recorded: StoredValue::new_local(owner_recorded),
+            owner: StoredValue::new_local(owner),
             link: StoredValue::new_local(None),
             sync: StoredValue::new_local(None),
         }
@@ -207,15 +236,21 @@ impl Chat {
         self.note_write(&store, written);
     }
 
-    /// The store, with the identity owner recorded first if it is missing. Not
-    /// generic: shared by every [`Chat::save`].
+    /// The store, with the identity owner recorded first if it is missing (and a
+    /// hidden customer's data wiped first). Not generic: shared by every
+    /// [`Chat::save`].
     #[inline(never)]
     fn store_owned(&self) -> Store {
         let store = self.store();
-        if !self.owner_recorded.get_value() {
+        let owner = self.owner.get_value();
+        if owner == Owner::Hidden {
+            let _ = store.wipe();
+            self.publish(SyncEvent::Wiped);
+        }
+        if owner != Owner::Recorded {
             let owner = identity_owner(self.identity.get_untracked().as_ref());
             let _ = store.set(&Key::Prefs, &Prefs { owner });
-            self.owner_recorded.set_value(true);
+            self.owner.set_value(Owner::Recorded);
         }
         store
     }
@@ -231,8 +266,7 @@ impl Chat {
     /// Re-reads whether the stored data names its owner (after a wipe or when the
     /// host's copy of our storage was adopted), so [`Chat::save`] need not read it.
     fn recheck_owner(&self) {
-        let recorded = self.store().get::<Prefs>(&Key::Prefs).is_some();
-        self.owner_recorded.set_value(recorded);
+        self.owner.set_value(Owner::of(&self.store()));
     }
 
     /// Loads a ticket's record (the open one from memory, others from storage).

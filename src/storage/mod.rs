@@ -294,6 +294,23 @@ impl Store {
         self.remove_stored(&name);
     }
 
+    /// The ids of every stored ticket record (in memory or persisted).
+    pub fn ticket_ids(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.inner.memory.borrow().keys().cloned().collect();
+        if let Some(storage) = &self.inner.storage {
+            names.extend(everdesk_keys(storage).unwrap_or_default());
+        }
+        let mut ids: Vec<String> = Vec::new();
+        for name in names {
+            if let Some(Key::Ticket(id)) = Key::parse(&name) {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        }
+        ids
+    }
+
     /// Removes every `everdesk:` key (any version) and nothing else. Used by
     /// forget-me and shutdown. Memory is always cleared; an error means some
     /// persisted keys could not be listed or removed.
