@@ -8,14 +8,12 @@
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 
-use std::collections::BTreeMap;
-
 use everdesk_api::{
     json::{self, Fields, FromJson, Json, JsonError, ObjWriter, ToJson},
     SessionRequest,
 };
 
-use crate::config::HostConfig;
+use crate::{config::HostConfig, storage::StrMap};
 
 /// Host page → frame.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,7 +29,7 @@ pub enum HostToFrame {
         /// The host page's first-party copy of our `everdesk:` keys, used when the
         /// frame's own storage is blocked (third-party storage blocking).
         #[serde(default)]
-        store: BTreeMap<String, String>,
+        store: StrMap,
     },
     /// Another tab changed the host page's copy of one of our keys.
     Stored {
@@ -67,7 +65,7 @@ impl FromJson for HostToFrame {
                 identity: f.opt("identity")?,
                 store: match f.get("store") {
                     Some(store) => string_map(store)?,
-                    None => BTreeMap::new(),
+                    None => StrMap::default(),
                 },
             },
             "stored" => Self::Stored {
@@ -89,10 +87,10 @@ impl FromJson for HostToFrame {
 }
 
 /// An object whose members are all strings.
-fn string_map(value: &Json) -> Result<BTreeMap<String, String>, JsonError> {
+fn string_map(value: &Json) -> Result<StrMap, JsonError> {
     match value {
         Json::Obj(members) => {
-            let mut map = BTreeMap::new();
+            let mut map = StrMap::default();
             for (k, v) in members {
                 map.insert(k.clone(), String::from_json(v)?);
             }
@@ -331,12 +329,14 @@ mod tests {
                     locale: Some("ar".into()),
                 },
                 identity: Some(identity.clone()),
-                store: BTreeMap::from([("everdesk:v1:outbox".into(), "[]".into())]),
+                store: [("everdesk:v1:outbox".to_owned(), "[]".to_owned())]
+                    .into_iter()
+                    .collect(),
             },
             HostToFrame::Init {
                 config: HostConfig::default(),
                 identity: None,
-                store: BTreeMap::new(),
+                store: StrMap::default(),
             },
             HostToFrame::Stored {
                 key: "k".into(),

@@ -150,9 +150,9 @@ impl Chat {
 
     /// When our own storage is blocked, keep state in the host page's first-party
     /// storage through the loader, and reload what the host kept from last time.
-    fn adopt_host_storage(self, snapshot: std::collections::BTreeMap<String, String>) {
+    fn adopt_host_storage(self, snapshot: crate::storage::StrMap) {
         let store = self.store();
-        let mirrored = store.mirror_to_host(snapshot, move |key, value| {
+        let mirrored = store.mirror_to_host(snapshot.into_entries(), move |key, value| {
             self.tell_host(crate::bridge::FrameToHost::Store {
                 key: key.to_owned(),
                 value: value.map(str::to_owned),

@@ -7,15 +7,17 @@
 //! Nothing is written until the caller first calls [`Store::set`]: opening the store
 //! only writes and immediately removes [`PROBE_KEY`].
 
-use std::{cell::RefCell, collections::BTreeMap, rc::Rc};
+use std::{cell::RefCell, rc::Rc};
 
 use everdesk_api::json::{FromJson, Json, JsonError, ToJson};
 use thiserror::Error;
 use wasm_bindgen::{JsCast, JsValue};
 
 mod envelope;
+mod str_map;
 
 pub use envelope::{decode, encode, migrate, Decoded, CURRENT_VERSION};
+pub use str_map::StrMap;
 
 /// Every EverDesk key starts with this, whatever its version; [`Store::wipe`] uses it.
 pub const PREFIX: &str = "everdesk:";
@@ -92,7 +94,7 @@ struct Inner {
     /// `None` when we run in memory only.
     storage: Option<web_sys::Storage>,
     /// Raw encoded values that could not be persisted (or all values, without storage).
-    memory: RefCell<BTreeMap<String, String>>,
+    memory: RefCell<StrMap>,
     /// Why some or all values live only in memory.
     degraded: RefCell<Option<StorageError>>,
     /// When the frame's own storage is blocked (third-party storage blocking), every
@@ -153,7 +155,7 @@ impl Store {
         Self {
             inner: Rc::new(Inner {
                 storage,
-                memory: RefCell::new(BTreeMap::new()),
+                memory: RefCell::new(StrMap::default()),
                 degraded: RefCell::new(degraded),
                 mirror: RefCell::new(None),
             }),
@@ -182,7 +184,7 @@ impl Store {
             let mut memory = self.inner.memory.borrow_mut();
             for (name, raw) in snapshot {
                 if name.starts_with(NAMESPACE) && name != PROBE_KEY {
-                    memory.entry(name).or_insert(raw);
+                    memory.insert_new(name, raw);
                 }
             }
         }
@@ -296,7 +298,7 @@ impl Store {
 
     /// The ids of every stored ticket record (in memory or persisted).
     pub fn ticket_ids(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.inner.memory.borrow().keys().cloned().collect();
+        let mut names: Vec<String> = self.inner.memory.borrow().names().cloned().collect();
         if let Some(storage) = &self.inner.storage {
             names.extend(everdesk_keys(storage).unwrap_or_default());
         }
@@ -319,7 +321,7 @@ impl Store {
             .inner
             .memory
             .borrow()
-            .keys()
+            .names()
             .filter(|name| name.starts_with(PREFIX))
             .cloned()
             .collect();
