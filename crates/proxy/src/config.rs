@@ -54,6 +54,12 @@ pub struct Config {
     #[arg(long, env = "EVERDESK_EVEROS_TIMEOUT_MS", default_value_t = 30_000)]
     pub everos_timeout_ms: u64,
 
+    /// How long an add whose answer never came (a timeout) may still land in EverOS,
+    /// milliseconds. A retry of that message within this window that does not find it
+    /// yet is answered 503 (try again later) instead of adding it a second time.
+    #[arg(long, env = "EVERDESK_EVEROS_SETTLE_MS", default_value_t = 60_000)]
+    pub everos_settle_ms: u64,
+
     /// Extra attempts for EverOS reads (search/get) on 429/5xx/timeouts. Writes never retry.
     #[arg(long, env = "EVERDESK_EVEROS_READ_RETRIES", default_value_t = 2)]
     pub everos_read_retries: u32,

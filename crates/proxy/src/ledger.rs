@@ -1,5 +1,7 @@
 //! The idempotency ledger for customer messages: keyed by (customer, ticket, message id),
-//! bounded in size and age. Each entry is a single-flight lock around the steps of one
+//! bounded in size and age. Making room never forgets an id that may still be retried
+//! (younger than the retry window, or in use): a new message is refused with
+//! `rate_limited` instead, since forgetting could let a retry be stored twice. Each entry is a single-flight lock around the steps of one
 //! message (user turn stored? reply generated? reply stored?) so a retry resumes where
 //! the last attempt stopped and concurrent duplicates wait for the first.
 //!
@@ -76,14 +78,27 @@ struct Slot {
     born_ms: i64,
 }
 
-/// Same message id, different content.
+/// Why a message id cannot get a ledger entry now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ContentMismatch;
+pub enum Refused {
+    /// Same message id, different content.
+    ContentMismatch,
+    /// The ledger is full of ids that are still being retried (younger than the
+    /// retry window, or in use): forgetting one could let its retry be stored twice,
+    /// so the new message waits this long instead.
+    Full(Duration),
+}
+
+/// Ids younger than this are never evicted to make room (only expired ones are): a
+/// client retries within minutes, so evicting one could store its message twice.
+const RETRY_WINDOW: Duration = Duration::from_secs(10 * 60);
 
 /// Bounded map of message ids to their progress.
 pub struct Ledger {
     capacity: usize,
     ttl: Duration,
+    /// See [`RETRY_WINDOW`]; never longer than `ttl`.
+    retry_window: Duration,
     inner: Mutex<Slots>,
     journal: Option<Arc<Journal>>,
 }
@@ -107,6 +122,7 @@ impl Ledger {
         Self {
             capacity: capacity.max(1),
             ttl,
+            retry_window: RETRY_WINDOW.min(ttl),
             inner: Mutex::new((HashMap::new(), VecDeque::new())),
             journal: None,
         }
@@ -150,14 +166,22 @@ impl Ledger {
         }
     }
 
-    /// The entry for this message, created if new; refused if the id was used for other content.
+    /// As [`Ledger::new`] with another retry window (tests).
+    pub fn with_retry_window(mut self, window: Duration) -> Self {
+        self.retry_window = window.min(self.ttl);
+        self
+    }
+
+    /// The entry for this message, created if new. Refused if the id was used for
+    /// other content, or when making room would mean forgetting an id that may
+    /// still be retried (see [`Refused::Full`]).
     pub fn entry(
         &self,
         customer: &str,
         ticket: &str,
         message_id: &str,
         content: &str,
-    ) -> Result<Entry, ContentMismatch> {
+    ) -> Result<Entry, Refused> {
         let key = (
             customer.to_owned(),
             ticket.to_owned(),
@@ -172,16 +196,24 @@ impl Ledger {
                 return if slot.content == hash {
                     Ok(slot.entry.clone())
                 } else {
-                    Err(ContentMismatch)
+                    Err(Refused::ContentMismatch)
                 };
             }
             map.remove(&key);
         }
         while let Some((front, born)) = order.front() {
-            let stale = map.get(front).is_none_or(|s| s.born != *born);
-            let expired = now.duration_since(*born) >= self.ttl;
-            if !(stale || expired || map.len() >= self.capacity) {
-                break;
+            let slot = map.get(front).filter(|s| s.born == *born);
+            let age = now.duration_since(*born);
+            let expired = age >= self.ttl;
+            if slot.is_some() && !expired {
+                if map.len() < self.capacity {
+                    break;
+                }
+                let in_use = slot.is_some_and(|s| Arc::strong_count(&s.entry) > 1);
+                if in_use || age < self.retry_window {
+                    let wait = self.retry_window.saturating_sub(age);
+                    return Err(Refused::Full(wait.max(Duration::from_secs(1))));
+                }
             }
             if let Some((k, born)) = order.pop_front() {
                 if map.get(&k).is_some_and(|s| s.born == born) {
@@ -285,22 +317,48 @@ mod tests {
         let a = l.entry("u", "t", "m", "hi").unwrap();
         let b = l.entry("u", "t", "m", "hi").unwrap();
         assert!(Arc::ptr_eq(&a, &b));
-        assert_eq!(l.entry("u", "t", "m", "bye").err(), Some(ContentMismatch));
+        assert_eq!(
+            l.entry("u", "t", "m", "bye").err(),
+            Some(Refused::ContentMismatch)
+        );
         let other = l.entry("v", "t", "m", "bye").unwrap();
         assert!(!Arc::ptr_eq(&a, &other), "keyed by customer");
     }
 
     #[test]
     fn bounded_by_capacity_and_ttl() {
-        let l = Ledger::new(2, Duration::from_secs(60));
+        let l = Ledger::new(2, Duration::from_secs(60)).with_retry_window(Duration::ZERO);
         for id in ["1", "2", "3"] {
-            l.entry("u", "t", id, "x").unwrap();
+            drop(l.entry("u", "t", id, "x").unwrap());
         }
         assert_eq!(l.len(), 2);
         let l = Ledger::new(10, Duration::ZERO);
         let a = l.entry("u", "t", "m", "x").unwrap();
         let b = l.entry("u", "t", "m", "y").unwrap();
         assert!(!Arc::ptr_eq(&a, &b), "expired ids are forgotten");
+    }
+
+    #[test]
+    fn a_full_ledger_never_forgets_an_id_that_may_still_be_retried() {
+        let l = Ledger::new(2, Duration::from_secs(3600));
+        let first = l.entry("u", "t", "1", "x").unwrap();
+        drop(l.entry("u", "t", "2", "x").unwrap());
+        // Full of young ids: the new message waits instead of evicting one.
+        match l.entry("u", "t", "3", "x") {
+            Err(Refused::Full(wait)) => assert!(wait > Duration::from_secs(590), "{wait:?}"),
+            other => panic!("expected Full, got {other:?}"),
+        }
+        let again = l.entry("u", "t", "1", "x").unwrap();
+        assert!(Arc::ptr_eq(&first, &again), "id 1 is still remembered");
+
+        // Past the retry window, an id not in use makes room; one in use never does.
+        let l = Ledger::new(2, Duration::from_secs(3600)).with_retry_window(Duration::ZERO);
+        let held = l.entry("u", "t", "1", "x").unwrap();
+        drop(l.entry("u", "t", "2", "x").unwrap());
+        assert!(matches!(l.entry("u", "t", "3", "x"), Err(Refused::Full(_))));
+        drop(held);
+        assert!(l.entry("u", "t", "3", "x").is_ok());
+        assert_eq!(l.len(), 2);
     }
 
     fn response() -> SendMessageResponse {
@@ -346,7 +404,7 @@ mod tests {
         assert_eq!(done.lock().await.response, Some(response()));
         assert_eq!(
             l.entry("u", "t", "done", "other").err(),
-            Some(ContentMismatch)
+            Some(Refused::ContentMismatch)
         );
         let lost = l.entry("u", "t", "lost", "hello").unwrap();
         assert_eq!(lost.lock().await.user, Step::Unknown(5));

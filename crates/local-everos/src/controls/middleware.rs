@@ -54,9 +54,24 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
             err.into_response()
         }
         None => {
-            let res = next
-                .run(Request::from_parts(parts, Body::from(bytes)))
-                .await;
+            let before = fault
+                .as_ref()
+                .and_then(|f| f.delay_before_ms)
+                .map(Duration::from_millis);
+            let req = Request::from_parts(parts, Body::from(bytes));
+            // Handled in a task of its own: like a real server, the request is processed
+            // to the end even when the client gives up on it (a timed-out add lands).
+            let handled = tokio::spawn(async move {
+                if let Some(d) = before {
+                    tokio::time::sleep(d).await;
+                }
+                next.run(req).await
+            });
+            let res = match handled.await {
+                Ok(res) => res,
+                Err(_) => ApiError::http(StatusCode::INTERNAL_SERVER_ERROR, "handler failed")
+                    .into_response(),
+            };
             if let Some(d) = delay {
                 tokio::time::sleep(d).await;
             }

@@ -24,6 +24,10 @@ pub struct Fault {
     /// Delay before answering.
     #[serde(default)]
     pub delay_ms: Option<u64>,
+    /// Delay before processing: the request is handled late, as by a slow EverOS
+    /// (an add then lands after a client that timed out has given up on it).
+    #[serde(default)]
+    pub delay_before_ms: Option<u64>,
     /// `Retry-After` seconds on the injected error.
     #[serde(default)]
     pub retry_after: Option<u64>,
@@ -175,6 +179,7 @@ mod tests {
             status: Some(status),
             times,
             delay_ms: None,
+            delay_before_ms: None,
             retry_after: None,
         }
     }

@@ -40,8 +40,10 @@ async fn add_fault(
             ));
         }
     }
-    if fault.status.is_none() && fault.delay_ms.is_none() {
-        return Err(ApiError::validation("a fault needs status or delay_ms"));
+    if fault.status.is_none() && fault.delay_ms.is_none() && fault.delay_before_ms.is_none() {
+        return Err(ApiError::validation(
+            "a fault needs status, delay_ms or delay_before_ms",
+        ));
     }
     state.controls().push_fault(fault);
     Ok((StatusCode::CREATED, Json(json!({"data": {"queued": true}}))).into_response())

@@ -5,8 +5,10 @@
 //!
 //! Unknown outcomes (an add that timed out) are never re-sent blindly:
 //! - customer turn: the retry first searches EverOS `raw_message` for this ticket and
-//!   exact text; found → treated as stored, not found → re-added with the *same*
-//!   timestamp (so a late duplicate would carry an identical id in EverOS);
+//!   exact text; found → treated as stored; not found while the lost add may still be
+//!   on its way (within `--everos-settle-ms` of sending it) → 503, try again later, so
+//!   a late add is waited for rather than raced; not found after that → re-added with
+//!   the *same* timestamp;
 //! - reply: EverOS cannot show assistant turns before extraction, so the retry treats
 //!   it as stored — at worst one reply is missing from memory, never duplicated.
 //!
@@ -23,7 +25,7 @@ use crate::{
     error::ProxyError,
     everos::WireMessage,
     identity::SessionCustomer,
-    ledger::{ContentMismatch, Entry, Progress, Step},
+    ledger::{Entry, Progress, Refused, Step},
     prompt, redact,
     responder::{self, ResponderInput},
     tickets::TicketRecord,
@@ -86,8 +88,11 @@ pub async fn send(
     let entry = svc
         .ledger
         .entry(&who.id, ticket_id, &req.id, &content)
-        .map_err(|ContentMismatch| {
-            ProxyError::Conflict("this message id was already used with different content".into())
+        .map_err(|refused| match refused {
+            Refused::ContentMismatch => ProxyError::Conflict(
+                "this message id was already used with different content".into(),
+            ),
+            Refused::Full(wait) => ProxyError::RateLimited(wait.as_secs().max(1)),
         })?;
     let mut p = entry.lock().await;
     let events = events.as_ref();
@@ -173,6 +178,11 @@ async fn run(
         {
             p.user = Step::Done(ts);
             ts
+        }
+        Step::Unknown(ts) if crate::clock::now_ms() < ts.saturating_add(settle_ms(state)) => {
+            return Err(ProxyError::Upstream(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            ));
         }
         step => {
             let ts = match step {
@@ -280,6 +290,11 @@ async fn run(
     };
     p.response = Some(response.clone());
     Ok(response)
+}
+
+/// The settle window of an add of unknown outcome, as configured.
+fn settle_ms(state: &AppState) -> i64 {
+    i64::try_from(state.config.everos_settle_ms).unwrap_or(i64::MAX)
 }
 
 /// Journals `p`, whose next add is marked "outcome unknown", before that add is sent: a

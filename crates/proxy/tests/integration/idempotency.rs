@@ -2,7 +2,7 @@
 //! add nothing, also after a proxy restart on the same data dir; concurrent duplicates add
 //! once; 500/429/timeouts map to documented codes without duplicating anything in EverOS.
 
-use crate::common::{start, start_persisted};
+use crate::common::{start, start_persisted, start_with};
 use serde_json::json;
 
 #[tokio::test]
@@ -125,6 +125,31 @@ async fn slow_add_then_retry_stores_the_message_once() {
     );
     let raw_checks = h.raw_message_checks().await;
     assert_eq!(raw_checks, 1);
+}
+
+#[tokio::test]
+async fn an_add_that_lands_late_is_waited_for_not_raced() {
+    // The proxy gives up on the add after 800 ms; EverOS processes it only at 1200 ms.
+    let h = start_with(|c| c.everos_settle_ms = 2_000).await;
+    let t = h.verified("cust_late").await;
+    h.ticket(&t, "T", "Late").await;
+    h.fault(json!({"route": "add", "delay_before_ms": 1200}))
+        .await;
+    let first = h.say(&t, "T", "late-1", "anyone home").await;
+    assert_eq!((first.status, first.code()), (504, "upstream_unavailable"));
+
+    // Retried at once: not in EverOS yet, but it may still land: try again later.
+    let early = h.say(&t, "T", "late-1", "anyone home").await;
+    assert_eq!((early.status, early.code()), (503, "upstream_unavailable"));
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+
+    let retry = h.say(&t, "T", "late-1", "anyone home").await;
+    assert_eq!(retry.status, 200, "{}", retry.body);
+    assert_eq!(
+        h.stored_adds_of("anyone home").await,
+        1,
+        "the late add was found, not raced by a second one"
+    );
 }
 
 #[tokio::test]
