@@ -67,11 +67,20 @@ pub struct Filter {
     pub top_level_scope: bool,
 }
 
+/// The route a filter is for: §3.3 allows `gt`/`gte`/`lt`/`lte` on `session_id` only on get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// `POST /api/v1/memories/search`: `session_id` takes eq and in.
+    Search,
+    /// `POST /api/v1/memories/get`: `session_id` also takes range operators.
+    Get,
+}
+
 impl Filter {
-    /// Parses a filter object; `Err` carries the 422 message.
-    pub fn parse(value: &Value) -> Result<Self, String> {
+    /// Parses a filter object for `route`; `Err` carries the 422 message.
+    pub fn parse(value: &Value, route: Route) -> Result<Self, String> {
         let obj = value.as_object().ok_or("filters: must be an object")?;
-        let root = parse_object(obj)?;
+        let root = parse_object(obj, route)?;
         let mut filter = Self {
             root,
             user_ids: BTreeSet::new(),
@@ -98,7 +107,7 @@ impl Filter {
     }
 }
 
-fn parse_object(obj: &Map<String, Value>) -> Result<Node, String> {
+fn parse_object(obj: &Map<String, Value>, route: Route) -> Result<Node, String> {
     let mut all = Vec::new();
     for (key, value) in obj {
         match key.as_str() {
@@ -111,7 +120,7 @@ fn parse_object(obj: &Map<String, Value>) -> Result<Node, String> {
                     let o = item
                         .as_object()
                         .ok_or_else(|| format!("filters.{key}: items must be objects"))?;
-                    nodes.push(parse_object(o)?);
+                    nodes.push(parse_object(o, route)?);
                 }
                 all.push(if key == "AND" {
                     Node::All(nodes)
@@ -121,7 +130,10 @@ fn parse_object(obj: &Map<String, Value>) -> Result<Node, String> {
             }
             "user_id" => all.push(Node::Cond(Field::UserId, parse_ops(key, value, false)?)),
             "group_id" => all.push(Node::Cond(Field::GroupId, parse_ops(key, value, false)?)),
-            "session_id" => all.push(Node::Cond(Field::SessionId, parse_ops(key, value, true)?)),
+            "session_id" => all.push(Node::Cond(
+                Field::SessionId,
+                parse_ops(key, value, route == Route::Get)?,
+            )),
             "timestamp" => all.push(Node::Cond(Field::Timestamp, parse_ops(key, value, true)?)),
             _ => {} // allowlist: unknown keys are ignored
         }
@@ -163,18 +175,12 @@ fn parse_ops(key: &str, value: &Value, ranges: bool) -> Result<Vec<Op>, String> 
 fn scalar(key: &str, v: &Value, ts: bool) -> Result<Scalar, String> {
     if ts {
         let ms = match v {
-            Value::Number(n) => n
-                .as_i64()
-                .map(|i| if i > 1_000_000_000_000 { i } else { i * 1000 })
-                .or_else(|| {
-                    n.as_f64().map(|f| {
-                        if f > 1e12 {
-                            f as i64
-                        } else {
-                            (f * 1000.0) as i64
-                        }
-                    })
-                }),
+            Value::Number(n) => match n.as_i64() {
+                Some(i) if i > 1_000_000_000_000 => Some(i),
+                // Seconds that do not fit in i64 milliseconds are out of range.
+                Some(i) => i.checked_mul(1000),
+                None => n.as_f64().and_then(float_ms),
+            },
             Value::String(s) => parse_iso(s),
             _ => None,
         };
@@ -187,6 +193,14 @@ fn scalar(key: &str, v: &Value, ts: bool) -> Result<Scalar, String> {
         Value::Number(n) => Ok(Scalar::Str(n.to_string())),
         _ => Err(format!("filters.{key}: must be a string")),
     }
+}
+
+/// A float timestamp (ms above 1e12, else seconds) as epoch ms; `None` when it does not
+/// fit in i64 milliseconds.
+fn float_ms(f: f64) -> Option<i64> {
+    let ms = if f > 1e12 { f } else { f * 1000.0 };
+    // i64::MIN is exactly representable; i64::MAX rounds up to 2^63, which is excluded.
+    (ms.is_finite() && ms >= i64::MIN as f64 && ms < i64::MAX as f64).then_some(ms as i64)
 }
 
 fn collect(node: &Node, users: &mut BTreeSet<String>, groups: &mut BTreeSet<String>) {
@@ -243,6 +257,10 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn search(v: &Value) -> Result<Filter, String> {
+        Filter::parse(v, Route::Search)
+    }
+
     fn subj<'a>(user: &'a str, session: &'a str, ts: i64) -> Subject<'a> {
         Subject {
             user_id: user,
@@ -254,23 +272,23 @@ mod tests {
 
     #[test]
     fn eq_and_in_scope_owners() {
-        let f = Filter::parse(&json!({"user_id": "a"})).unwrap();
+        let f = search(&json!({"user_id": "a"})).unwrap();
         assert!(f.matches(&subj("a", "s", 1)));
         assert!(!f.matches(&subj("b", "s", 1)));
-        let f = Filter::parse(&json!({"user_id": {"in": ["a", "b"]}})).unwrap();
+        let f = search(&json!({"user_id": {"in": ["a", "b"]}})).unwrap();
         assert!(f.matches(&subj("b", "s", 1)) && !f.matches(&subj("c", "s", 1)));
     }
 
     #[test]
     fn or_never_leaks_other_owners() {
-        let f = Filter::parse(&json!({"OR": [{"user_id": "a"}, {"session_id": "x"}]})).unwrap();
+        let f = search(&json!({"OR": [{"user_id": "a"}, {"session_id": "x"}]})).unwrap();
         assert!(f.matches(&subj("a", "y", 1)));
         assert!(!f.matches(&subj("b", "x", 1)));
     }
 
     #[test]
     fn session_and_timestamp_units() {
-        let f = Filter::parse(&json!({"user_id": "a", "AND": [
+        let f = search(&json!({"user_id": "a", "AND": [
             {"session_id": {"in": ["s1", "s2"]}},
             {"timestamp": {"gte": 1_794_000_000, "lt": "2026-11-20T00:00:00Z"}}
         ]}))
@@ -283,13 +301,36 @@ mod tests {
 
     #[test]
     fn scope_detection_and_errors() {
-        assert!(!Filter::parse(&json!({"session_id": "s"}))
-            .unwrap()
-            .has_scope());
-        let nested = Filter::parse(&json!({"AND": [{"user_id": "a"}]})).unwrap();
+        assert!(!search(&json!({"session_id": "s"})).unwrap().has_scope());
+        let nested = search(&json!({"AND": [{"user_id": "a"}]})).unwrap();
         assert!(nested.has_scope() && !nested.top_level_scope);
-        assert!(Filter::parse(&json!({"user_id": {"gt": "a"}})).is_err());
-        assert!(Filter::parse(&json!({"timestamp": "yesterday", "user_id": "a"})).is_err());
-        assert!(Filter::parse(&json!([1])).is_err());
+        assert!(search(&json!({"user_id": {"gt": "a"}})).is_err());
+        assert!(search(&json!({"timestamp": "yesterday", "user_id": "a"})).is_err());
+        assert!(search(&json!([1])).is_err());
+    }
+
+    #[test]
+    fn out_of_range_timestamps_are_rejected_not_overflowed() {
+        for v in [
+            json!(i64::MIN),
+            json!(-9_300_000_000_000_000i64),
+            json!(-1e300),
+            json!(1e300),
+        ] {
+            let f = json!({"user_id": "a", "timestamp": {"gte": v}});
+            assert!(search(&f).is_err(), "{f}");
+        }
+        assert!(search(&json!({"user_id": "a", "timestamp": -5})).is_ok());
+    }
+    #[test]
+    fn session_ranges_only_on_get() {
+        let f = json!({"user_id": "a", "session_id": {"gte": "s1", "lt": "s3"}});
+        assert!(search(&f).is_err());
+        let get = Filter::parse(&f, Route::Get).unwrap();
+        assert!(get.matches(&subj("a", "s2", 1)) && !get.matches(&subj("a", "s3", 1)));
+        let nested = json!({"user_id": "a", "OR": [{"session_id": {"lt": "s"}}]});
+        assert!(search(&nested).is_err());
+        assert!(search(&json!({"user_id": "a", "session_id": {"in": ["s"]}})).is_ok());
+        assert!(search(&json!({"user_id": "a", "timestamp": {"gt": 1}})).is_ok());
     }
 }

@@ -28,6 +28,16 @@ pub struct Llm {
     config: LlmConfig,
 }
 
+/// The text from the first `{` to the last `}` after it (models wrap JSON in prose or
+/// code fences); an error when there is no such pair, e.g. `}` only before `{`.
+fn json_object(content: &str) -> Result<&str, LlmError> {
+    let none = || LlmError::Shape("no JSON object".into());
+    let start = content.find('{').ok_or_else(none)?;
+    let rest = content.get(start..).ok_or_else(none)?;
+    let end = rest.rfind('}').ok_or_else(none)?;
+    rest.get(..=end).ok_or_else(none)
+}
+
 #[derive(Debug, Deserialize)]
 struct Answer {
     subject: String,
@@ -106,13 +116,7 @@ impl Llm {
         let content = res["choices"][0]["message"]["content"]
             .as_str()
             .ok_or_else(|| LlmError::Shape("no choices[0].message.content".into()))?;
-        let start = content
-            .find('{')
-            .ok_or_else(|| LlmError::Shape("no JSON object".into()))?;
-        let end = content
-            .rfind('}')
-            .ok_or_else(|| LlmError::Shape("no JSON object".into()))?;
-        let answer: Answer = serde_json::from_str(&content[start..=end])
+        let answer: Answer = serde_json::from_str(json_object(content)?)
             .map_err(|e| LlmError::Shape(e.to_string()))?;
         if answer.subject.trim().is_empty() || answer.summary.trim().is_empty() {
             return Err(LlmError::Shape("empty subject or summary".into()));
@@ -142,5 +146,18 @@ impl Llm {
             },
             facts,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_object_needs_an_opening_brace_before_a_closing_one() {
+        assert_eq!(json_object("x {\"a\": {}} y").unwrap(), "{\"a\": {}}");
+        for bad in ["} no object {", "}{", "}", "{", "none"] {
+            assert!(json_object(bad).is_err(), "{bad}");
+        }
     }
 }

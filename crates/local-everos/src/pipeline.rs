@@ -10,8 +10,12 @@ use crate::profile;
 use crate::state::AppState;
 use crate::store::{buffer, episodes, profiles};
 
+/// How often a flush re-reads the buffer when a concurrent cut took part of what it read.
+const FLUSH_ATTEMPTS: usize = 3;
+
 /// Appends messages to their session buffer and cuts any cells the hard limits force.
-/// Returns how many episodes were extracted.
+/// Returns how many episodes were extracted. The messages stay buffered when a cut fails,
+/// so a later add or flush retries it.
 pub async fn buffer_messages(
     state: &AppState,
     user_id: &str,
@@ -24,45 +28,51 @@ pub async fn buffer_messages(
         .call(move |c| {
             let tx = c.transaction()?;
             buffer::append(&tx, &msgs)?;
-            let cells = buffer::take_over_limit(&tx, &u, &s)?;
+            let cells = buffer::over_limit_cells(&tx, &u, &s)?;
             tx.commit()?;
             Ok(cells)
         })
         .await?;
-    let n = cells.len();
+    let mut n = 0;
     for cell in cells {
-        store_cell(state, user_id, session_id, cell).await?;
+        if store_cell(state, user_id, session_id, cell).await? {
+            n += 1;
+        }
     }
     Ok(n)
 }
 
-/// Flushes a session: one episode from everything buffered, or `false` when empty.
+/// Flushes a session: one episode from everything buffered, or `false` when empty. The
+/// buffer is only emptied together with storing the episode, so a failed flush (storage
+/// error, or a panic during extraction) leaves it for a retry.
 pub async fn flush(state: &AppState, user_id: &str, session_id: &str) -> Result<bool, Error> {
-    let (u, s) = (user_id.to_owned(), session_id.to_owned());
-    let msgs = state
-        .store()
-        .call(move |c| {
-            let tx = c.transaction()?;
-            let msgs = buffer::take_all(&tx, &u, &s)?;
-            tx.commit()?;
-            Ok(msgs)
-        })
-        .await?;
-    if msgs.is_empty() {
-        return Ok(false);
+    for _ in 0..FLUSH_ATTEMPTS {
+        let (u, s) = (user_id.to_owned(), session_id.to_owned());
+        let rows = state
+            .store()
+            .call(move |c| buffer::session(c, &u, &s))
+            .await?;
+        if rows.is_empty() {
+            return Ok(false);
+        }
+        if store_cell(state, user_id, session_id, rows).await? {
+            return Ok(true);
+        }
     }
-    store_cell(state, user_id, session_id, msgs).await?;
-    Ok(true)
+    Ok(false)
 }
 
 /// Extracts and stores one cell: the episode (visible to search after the index lag) and
-/// the profile facts from its user turns (visible after the profile delay).
+/// the profile facts from its user turns (visible after the profile delay), removing the
+/// cell's messages from the buffer in the same transaction. Returns `false` (storing
+/// nothing) when a concurrent cut or delete already took some of the messages.
 async fn store_cell(
     state: &AppState,
     user_id: &str,
     session_id: &str,
-    msgs: Vec<BufferedMessage>,
-) -> Result<(), Error> {
+    rows: Vec<buffer::Buffered>,
+) -> Result<bool, Error> {
+    let msgs: Vec<BufferedMessage> = rows.iter().map(|(_, m)| m.clone()).collect();
     let (text, facts) = match state.llm() {
         Some(llm) => match llm.extract(user_id, &msgs).await {
             Ok(found) => found,
@@ -96,11 +106,15 @@ async fn store_cell(
         .store()
         .call_db(move |db| {
             let tx = db.conn.transaction()?;
+            if !buffer::remove(&tx, &rows)? {
+                // Dropping the transaction rolls the partial removal back.
+                return Ok(false);
+            }
             episodes::insert(&tx, &episode)?;
             profiles::upsert(&tx, &user, &group_id, &facts, now.saturating_add(delay))?;
             tx.commit()?;
             db.rank.on_insert(&episode);
-            Ok(())
+            Ok(true)
         })
         .await
 }
@@ -118,4 +132,86 @@ fn deterministic(
         extract::extract(user_id, msgs),
         profile::extract(&user_turns),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn msg(user: &str, text: &str, ts: i64) -> BufferedMessage {
+        BufferedMessage {
+            id: object_id(),
+            request_id: "r".into(),
+            user_id: user.into(),
+            session_id: "s".into(),
+            group_id: solo_group_id(user),
+            role: "user".into(),
+            sender_id: user.into(),
+            sender_name: None,
+            message_id: object_id(),
+            content_items: serde_json::Value::Null,
+            text: text.into(),
+            timestamp_ms: ts,
+            created_ms: ts,
+        }
+    }
+
+    async fn count(state: &AppState, table: &'static str) -> i64 {
+        state
+            .store()
+            .call(move |c| {
+                Ok(c.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?)
+            })
+            .await
+            .unwrap()
+    }
+
+    /// Makes every episode insert fail (true) or work again (false).
+    async fn break_episodes(state: &AppState, broken: bool) {
+        let sql = if broken {
+            "ALTER TABLE episodes RENAME TO episodes_off"
+        } else {
+            "ALTER TABLE episodes_off RENAME TO episodes"
+        };
+        state
+            .store()
+            .call(move |c| Ok(c.execute_batch(sql)?))
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn failed_cut_keeps_the_buffer_for_a_retry() {
+        let state = AppState::new(Config::in_memory("k")).unwrap();
+        let two = vec![
+            msg("u", "My router drops wifi.", 1),
+            msg("u", "Still broken.", 2),
+        ];
+        assert_eq!(buffer_messages(&state, "u", "s", two).await.unwrap(), 0);
+
+        break_episodes(&state, true).await;
+        assert!(flush(&state, "u", "s").await.is_err());
+        assert_eq!(
+            count(&state, "buffer").await,
+            2,
+            "flush failure lost the buffer"
+        );
+        // A hard-limit cut during add that fails keeps its messages too.
+        let huge = "word ".repeat(60_000);
+        assert!(buffer_messages(&state, "u", "s", vec![msg("u", &huge, 3)])
+            .await
+            .is_err());
+        assert_eq!(
+            count(&state, "buffer").await,
+            3,
+            "add cut failure lost the buffer"
+        );
+
+        break_episodes(&state, false).await;
+        assert!(flush(&state, "u", "s").await.unwrap());
+        assert_eq!(count(&state, "buffer").await, 0);
+        assert_eq!(count(&state, "episodes").await, 1);
+        assert!(!flush(&state, "u", "s").await.unwrap());
+    }
 }

@@ -134,13 +134,30 @@ fn plan(text: &str) -> Option<String> {
     None
 }
 
+/// `text` lower-cased, plus for every byte offset of the result (and its end) the byte
+/// offset in `text` of the character it came from. Lower-casing can change a character's
+/// byte length ('Ⱥ' 2 → 3, 'K' 3 → 1) or expand it ('İ' → "i̇"), so offsets found in the
+/// lower-cased text must be mapped back before slicing the original.
+fn lower_with_offsets(text: &str) -> (String, Vec<usize>) {
+    let mut lower = String::with_capacity(text.len());
+    let mut offsets = Vec::with_capacity(text.len() + 1);
+    for (at, ch) in text.char_indices() {
+        for l in ch.to_lowercase() {
+            lower.push(l);
+            offsets.extend(std::iter::repeat_n(at, l.len_utf8()));
+        }
+    }
+    offsets.push(text.len());
+    (lower, offsets)
+}
+
 fn device(text: &str) -> Option<String> {
-    let lower = text.to_lowercase();
+    let (lower, offsets) = lower_with_offsets(text);
     for d in DEVICES {
         let Some(pos) = find_word(&lower, d) else {
             continue;
         };
-        let original = &text[pos..];
+        let original = text.get(offsets.get(pos).copied()?..)?;
         let mut words = original.split_whitespace();
         let mut out = words.next().map(clean_word).unwrap_or_default().to_owned();
         for _ in 1..d.split_whitespace().count() {
@@ -290,5 +307,21 @@ mod tests {
         assert!(extract(&["The enterprise tier"])
             .iter()
             .any(|f| f.value == "Enterprise tier"));
+    }
+
+    #[test]
+    fn device_survives_case_folding_that_changes_byte_length() {
+        // 'Ⱥ' grows from 2 to 3 bytes when lower-cased, 'K' (Kelvin) shrinks from 3 to 1
+        // and 'İ' becomes two chars: positions in the lower-cased text differ from the original.
+        let device = |t: &str| {
+            extract(&[t])
+                .into_iter()
+                .find(|f| f.key == "device")
+                .map(|f| f.value)
+        };
+        assert_eq!(device("ȺȺȺȺȺȺȺ iphone").as_deref(), Some("iphone"));
+        assert_eq!(device("KKK my iPhone 15").as_deref(), Some("iPhone 15"));
+        assert_eq!(device("İİ My iPhone 15 died").as_deref(), Some("iPhone 15"));
+        assert_eq!(device("ȺȺ SMART TV X1").as_deref(), Some("SMART TV X1"));
     }
 }

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::header::CONTENT_TYPE;
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::Router;
@@ -48,10 +48,21 @@ async fn not_found() -> ApiError {
 }
 
 /// Turns an [`ApiError`] extension into the engine's error body, which needs the path.
+/// Errors axum answers itself (the body limit's plain-text 413 from the `Bytes`
+/// extractor) get the same JSON shape.
 async fn render_errors(req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
     let mut res = next.run(req).await;
-    if let Some(err) = res.extensions_mut().remove::<ApiError>() {
+    let status = res.status();
+    let err = match res.extensions_mut().remove::<ApiError>() {
+        Some(err) => Some(err),
+        None if status == StatusCode::PAYLOAD_TOO_LARGE => Some(ApiError::http(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Request body too large",
+        )),
+        None => None,
+    };
+    if let Some(err) = err {
         let body = json!({
             "code": err.code, "message": err.message, "request_id": request_id(),
             "timestamp": iso_micros(now_ms()), "path": path,

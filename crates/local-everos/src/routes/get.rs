@@ -59,7 +59,7 @@ pub async fn get(State(state): State<AppState>, body: Bytes) -> Result<Json<Valu
             ))
         }
     };
-    let (_, filter) = super::required_filters(&body)?;
+    let (_, filter) = super::required_filters(&body, crate::filter::Route::Get)?;
     if !filter.top_level_scope {
         return Err(ApiError::validation(
             "filters must contain at least one of 'user_id' or 'group_id'",

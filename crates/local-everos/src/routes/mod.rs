@@ -103,9 +103,12 @@ pub fn check_not_reserved(field: &str, id: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// The required `filters` object of search and get, and its parse (the scope rule
-/// differs between the two routes and stays with each).
-pub fn required_filters(body: &Body) -> Result<(Value, crate::filter::Filter), ApiError> {
+/// The required `filters` object of search and get, and its parse for `route` (the scope
+/// rule differs between the two routes and stays with each).
+pub fn required_filters(
+    body: &Body,
+    route: crate::filter::Route,
+) -> Result<(Value, crate::filter::Filter), ApiError> {
     let filters = match body.get("filters") {
         Some(v @ Value::Object(_)) => v.clone(),
         None | Some(Value::Null) => {
@@ -119,7 +122,7 @@ pub fn required_filters(body: &Body) -> Result<(Value, crate::filter::Filter), A
             ))
         }
     };
-    let filter = crate::filter::Filter::parse(&filters).map_err(ApiError::validation)?;
+    let filter = crate::filter::Filter::parse(&filters, route).map_err(ApiError::validation)?;
     Ok((filters, filter))
 }
 

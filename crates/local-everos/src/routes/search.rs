@@ -51,7 +51,7 @@ fn validate(body: &Body) -> Result<SearchRequest, ApiError> {
             ))
         }
     };
-    let (filters, filter) = super::required_filters(body)?;
+    let (filters, filter) = super::required_filters(body, crate::filter::Route::Search)?;
     if !filter.has_scope() {
         return Err(ApiError::validation(
             "filters must contain at least one of 'user_id' or 'group_id'",

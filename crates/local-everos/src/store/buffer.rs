@@ -1,4 +1,5 @@
-//! The message buffer table: append, take (for a cut), list user turns (raw_message), delete.
+//! The message buffer table: append, read and remove cells (for a cut), list user turns
+//! (raw_message), delete.
 
 use rusqlite::{params, Connection, Row, Transaction};
 
@@ -69,12 +70,12 @@ pub fn append(tx: &Transaction<'_>, msgs: &[BufferedMessage]) -> Result<(), Erro
     Ok(())
 }
 
-/// All buffered messages of a session, ordered by (timestamp, arrival).
-fn list_session(
-    c: &Connection,
-    user_id: &str,
-    session_id: &str,
-) -> Result<Vec<(i64, BufferedMessage)>, Error> {
+/// A buffered message with its row number (what [`remove`] needs to take it).
+pub type Buffered = (i64, BufferedMessage);
+
+/// All buffered messages of a session, ordered by (timestamp, arrival): the flush cell.
+/// Nothing is removed; [`remove`] does that once the episode is stored.
+pub fn session(c: &Connection, user_id: &str, session_id: &str) -> Result<Vec<Buffered>, Error> {
     let mut stmt = c.prepare_cached(&format!(
         "SELECT {COLS}, seq, tokens FROM buffer WHERE user_id=?1 AND session_id=?2 ORDER BY timestamp_ms, seq"
     ))?;
@@ -87,34 +88,28 @@ fn list_session(
     Ok(seqs.into_iter().zip(decode(msgs)?).collect())
 }
 
-fn delete_seqs(tx: &Transaction<'_>, seqs: &[i64]) -> Result<(), Error> {
+/// Removes the given rows inside the transaction that stores their episode. Returns
+/// `false` (the caller must roll back) when any of them is already gone, i.e. a concurrent
+/// cut or delete took it.
+pub fn remove(tx: &Transaction<'_>, rows: &[Buffered]) -> Result<bool, Error> {
     let mut stmt = tx.prepare_cached("DELETE FROM buffer WHERE seq=?1")?;
-    for s in seqs {
-        stmt.execute([s])?;
+    for (seq, _) in rows {
+        if stmt.execute([seq])? != 1 {
+            return Ok(false);
+        }
     }
-    Ok(())
+    Ok(true)
 }
 
-/// Takes (removes and returns) the whole buffer of a session: the flush cut.
-pub fn take_all(
-    tx: &Transaction<'_>,
+/// The cells the hard limits force while the session buffer is at a limit; each cell is
+/// the longest prefix that reaches (but stays within) the limits. Nothing is removed;
+/// [`remove`] does that once each cell's episode is stored.
+pub fn over_limit_cells(
+    c: &Connection,
     user_id: &str,
     session_id: &str,
-) -> Result<Vec<BufferedMessage>, Error> {
-    let rows = list_session(tx, user_id, session_id)?;
-    let seqs: Vec<i64> = rows.iter().map(|(s, _)| *s).collect();
-    delete_seqs(tx, &seqs)?;
-    Ok(rows.into_iter().map(|(_, m)| m).collect())
-}
-
-/// Cuts cells while the session buffer is at a hard limit; each cell is the longest prefix
-/// that reaches (but stays within) the limits. Returns one message list per cut.
-pub fn take_over_limit(
-    tx: &Transaction<'_>,
-    user_id: &str,
-    session_id: &str,
-) -> Result<Vec<Vec<BufferedMessage>>, Error> {
-    let (count, tokens): (i64, i64) = tx.query_row(
+) -> Result<Vec<Vec<Buffered>>, Error> {
+    let (count, tokens): (i64, i64) = c.query_row(
         "SELECT COUNT(*), COALESCE(SUM(tokens),0) FROM buffer WHERE user_id=?1 AND session_id=?2",
         params![user_id, session_id],
         |r| Ok((r.get(0)?, r.get(1)?)),
@@ -122,7 +117,7 @@ pub fn take_over_limit(
     if count < HARD_MSG_LIMIT && tokens < HARD_TOKEN_LIMIT {
         return Ok(Vec::new());
     }
-    let mut rows = list_session(tx, user_id, session_id)?;
+    let mut rows = session(c, user_id, session_id)?;
     let mut cells = Vec::new();
     loop {
         let total: i64 = rows.iter().map(|(_, m)| m.tokens()).sum();
@@ -134,9 +129,7 @@ pub fn take_over_limit(
             t += rows[n].1.tokens();
             n += 1;
         }
-        let cell: Vec<(i64, BufferedMessage)> = rows.drain(..n.max(1)).collect();
-        delete_seqs(tx, &cell.iter().map(|(s, _)| *s).collect::<Vec<_>>())?;
-        cells.push(cell.into_iter().map(|(_, m)| m).collect());
+        cells.push(rows.drain(..n.max(1)).collect());
     }
     Ok(cells)
 }

@@ -5,7 +5,9 @@
 //! same formula is applied here: k1 = 1.2, b = 0.75, IDF = ln((N − n + 0.5)/(n + 0.5))
 //! floored at 1e-6, column weights subject 2 · summary 1 · episode 1, document length
 //! over all columns. `n` (documents containing a term) is read from the index through an
-//! `fts5vocab` table and cached until the next delete.
+//! `fts5vocab` table and cached until the next delete; terms without documents are not
+//! cached (an insert would have to add them) and the cache holds at most `DF_CACHE_CAP`
+//! terms.
 
 use std::collections::{HashMap, HashSet};
 
@@ -19,13 +21,16 @@ const K1: f64 = 1.2;
 const B: f64 = 0.75;
 /// Tokens the owner column adds to every FTS row.
 const OWNER_TOKENS: i64 = 2;
+/// Most terms whose document counts are kept.
+const DF_CACHE_CAP: usize = 4096;
 
 /// Corpus statistics kept between queries.
 #[derive(Debug, Default)]
 pub struct RankCache {
     /// (document count, total tokens), loaded lazily.
     stats: Option<(i64, i64)>,
-    /// Documents containing each term, loaded lazily per term.
+    /// Documents containing each term (only terms with documents), loaded lazily per
+    /// term, at most `DF_CACHE_CAP` entries.
     df: HashMap<String, i64>,
 }
 
@@ -80,7 +85,15 @@ impl RankCache {
             .query_row([term], |r| r.get(0))
             .optional()?
             .unwrap_or(0);
-        self.df.insert(term.to_owned(), n);
+        if n > 0 {
+            if self.df.len() >= DF_CACHE_CAP {
+                // Full: drop an arbitrary entry; it is re-read from the index when needed.
+                if let Some(old) = self.df.keys().next().cloned() {
+                    self.df.remove(&old);
+                }
+            }
+            self.df.insert(term.to_owned(), n);
+        }
         Ok(n)
     }
 
@@ -169,5 +182,43 @@ mod tests {
         assert_eq!(ranked[0].0.id, "a");
         assert!(ranked[0].1 > ranked[1].1 && ranked[1].1 > 0.0);
         assert_eq!(cache.df(&c, "router").unwrap(), 2);
+    }
+
+    #[test]
+    fn term_cache_skips_misses_and_is_bounded() {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(crate::store::SCHEMA).unwrap();
+        let words: Vec<String> = (0..DF_CACHE_CAP + 50).map(|i| format!("w{i}")).collect();
+        let doc = Episode {
+            id: "a".into(),
+            user_id: "u".into(),
+            group_id: "g".into(),
+            session_id: "s".into(),
+            timestamp_ms: 1,
+            participants: vec![],
+            subject: words.join(" "),
+            summary: String::new(),
+            episode: String::new(),
+            parent_id: "p".into(),
+            visible_ms: 0,
+        };
+        let tx = c.unchecked_transaction().unwrap();
+        crate::store::episodes::insert(&tx, &doc).unwrap();
+        tx.commit().unwrap();
+        let mut cache = RankCache::default();
+        for i in 0..100 {
+            assert_eq!(cache.df(&c, &format!("missing{i}")).unwrap(), 0);
+        }
+        assert!(cache.df.is_empty(), "terms without matches are not cached");
+        for w in &words {
+            assert_eq!(cache.df(&c, w).unwrap(), 1);
+        }
+        assert!(cache.df.len() <= DF_CACHE_CAP, "{}", cache.df.len());
+        // Results stay the same with a full cache.
+        let terms = vec!["w0".to_owned(), "missing".to_owned()];
+        let ranked = cache.score(&c, vec![doc.clone()], &terms).unwrap();
+        assert_eq!(ranked.len(), 1);
+        let fresh = RankCache::default().score(&c, vec![doc], &terms).unwrap();
+        assert_eq!(ranked[0].1, fresh[0].1);
     }
 }

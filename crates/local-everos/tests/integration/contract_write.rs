@@ -143,6 +143,41 @@ async fn rule_04_error_body_has_engine_shape() {
 }
 
 #[tokio::test]
+async fn rule_04_body_over_limit_is_a_json_413() {
+    // Without test controls the router's body limit answers (the controls layer has its own).
+    for controls in [false, true] {
+        let mut c = test_config();
+        c.test_controls = controls;
+        let s = Srv::start_with(c).await;
+        let body = vec![b' '; 16 * 1024 * 1024 + 1];
+        let res = s
+            .http
+            .post(s.url("/api/v1/memories/search"))
+            .bearer_auth(KEY)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(
+            res.headers()["content-type"],
+            "application/json",
+            "controls={controls}"
+        );
+        let b: Value = res.json().await.unwrap();
+        for key in ["code", "message", "request_id", "timestamp", "path"] {
+            assert!(
+                b.get(key).is_some_and(|v| v.is_string()),
+                "{key} missing in {b}"
+            );
+        }
+        assert_eq!(b["code"], "HTTP_ERROR");
+        assert_eq!(b["path"], "/api/v1/memories/search");
+    }
+}
+
+#[tokio::test]
 async fn rule_05_add_validation_rejects_with_422() {
     let s = Srv::start().await;
     let ok = |m: Value| json!({"user_id": "u", "session_id": "s", "messages": m});

@@ -186,3 +186,24 @@ async fn llm_failure_falls_back_to_deterministic() {
         .unwrap()
         .starts_with("My iPhone 15 will not charge"));
 }
+
+#[tokio::test]
+async fn llm_closing_brace_before_opening_falls_back() {
+    for content in ["} no object here {", "}{", "}"] {
+        let odd = fake_llm(json!(content)).await.unwrap();
+        let mut c = instant_profiles();
+        c.llm = Some(LlmConfig {
+            base_url: odd,
+            api_key: "k".into(),
+            model: "m".into(),
+        });
+        let s = Srv::start_with(c).await;
+        s.add("u", "t1", user_msg("My printer jams on every page.", T0))
+            .await;
+        assert_eq!(s.flush("u", "t1").await, "extracted", "{content}");
+        assert!(s.get_episodes("u").await["episodes"][0]["subject"]
+            .as_str()
+            .unwrap()
+            .starts_with("My printer jams on every page"));
+    }
+}

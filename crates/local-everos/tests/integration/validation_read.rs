@@ -120,6 +120,25 @@ async fn search_radius_range() {
 }
 
 #[tokio::test]
+async fn search_session_id_rejects_range_operators() {
+    // §3.3: session_id allows eq/in on search; gt/gte/lt/lte only on get.
+    for op in ["gt", "gte", "lt", "lte"] {
+        let session = json!({"user_id": "u", "AND": [{"session_id": {op: "s1"}}]});
+        check(
+            SEARCH,
+            with(search_body(), "filters", session),
+            422,
+            with(
+                search_body(),
+                "filters",
+                json!({"user_id": "u", "AND": [{"session_id": {"in": ["s1"]}}]}),
+            ),
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
 async fn search_invalid_json_is_400() {
     let s = Srv::start().await;
     let res = s
@@ -200,6 +219,22 @@ async fn get_rank_order_asc_or_desc() {
         with(get_body(), "rank_order", json!("up")),
         422,
         with(get_body(), "rank_order", json!("asc")),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn get_session_id_allows_range_operators() {
+    let ranged = json!({"user_id": "u", "session_id": {"gte": "a", "lt": "z"}});
+    check(
+        GET,
+        with(
+            get_body(),
+            "filters",
+            json!({"user_id": "u", "session_id": {"near": "s"}}),
+        ),
+        422,
+        with(get_body(), "filters", ranged),
     )
     .await;
 }
