@@ -1,13 +1,20 @@
 //! `POST /v1/session`: the identity exchange that yields a session token.
 
-use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use serde::{
+    de::{self, IgnoredAny, MapAccess, Visitor},
+    Deserialize, Deserializer, Serialize,
+};
 
 use crate::json::{Fields, FromJson, Json, JsonError, ObjWriter, ToJson};
 use crate::{json_str_enum, json_struct};
 
-/// One of the three identity proofs. Untagged: the fields present decide the variant,
-/// tried in this order (HMAC, JWT, visitor). `{}` is an anonymous visitor.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One of the three identity proofs. The keys present decide the variant, then its
+/// members are read strictly: `jwt` → JWT; else `user_id` or `user_hash` → HMAC (both
+/// required); else a visitor. A key whose value is `null` counts as absent, so `{}` is an
+/// anonymous visitor; any known member of the wrong type is an error, never a visitor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum SessionRequest {
     /// Verified customer, HMAC-SHA256 of `user_id` with the identity secret.
@@ -86,27 +93,111 @@ json_struct!(SessionResponse {
     visitor_token: opt
 });
 
-impl FromJson for SessionRequest {
-    /// Like serde's untagged read: HMAC when `user_id` and `user_hash` are both there,
-    /// else a JWT when `jwt` is, else a visitor.
-    fn from_json(value: &Json) -> Result<Self, JsonError> {
-        let f = Fields::of(value)?;
-        if let (Ok(user_id), Ok(user_hash)) = (f.req("user_id"), f.req("user_hash")) {
-            if let (Ok(name), Ok(email)) = (f.opt("name"), f.opt("email")) {
-                return Ok(Self::Hmac {
-                    user_id,
-                    user_hash,
-                    name,
-                    email,
-                });
+/// The known members of a session request, each a string or absent (`null` = absent),
+/// before the variant is chosen. Both codecs read into this, so they choose alike.
+#[derive(Default)]
+struct Proof {
+    user_id: Option<String>,
+    user_hash: Option<String>,
+    name: Option<String>,
+    email: Option<String>,
+    jwt: Option<String>,
+    visitor_token: Option<String>,
+}
+
+/// The member names of [`Proof`], in its order.
+const PROOF_KEYS: [&str; 6] = [
+    "user_id",
+    "user_hash",
+    "name",
+    "email",
+    "jwt",
+    "visitor_token",
+];
+
+impl Proof {
+    /// The member slot named `key`, if it is a known one.
+    fn slot(&mut self, key: &str) -> Option<&mut Option<String>> {
+        Some(match key {
+            "user_id" => &mut self.user_id,
+            "user_hash" => &mut self.user_hash,
+            "name" => &mut self.name,
+            "email" => &mut self.email,
+            "jwt" => &mut self.jwt,
+            "visitor_token" => &mut self.visitor_token,
+            _ => return None,
+        })
+    }
+
+    /// The variant the present keys choose: `jwt`, else `user_id`/`user_hash` (both
+    /// required), else a visitor.
+    fn into_request(self) -> Result<SessionRequest, &'static str> {
+        if let Some(jwt) = self.jwt {
+            return Ok(SessionRequest::Jwt { jwt });
+        }
+        match (self.user_id, self.user_hash) {
+            (Some(user_id), Some(user_hash)) => Ok(SessionRequest::Hmac {
+                user_id,
+                user_hash,
+                name: self.name,
+                email: self.email,
+            }),
+            (None, Some(_)) => Err("missing field `user_id`"),
+            (Some(_), None) => Err("missing field `user_hash`"),
+            (None, None) => Ok(SessionRequest::Visitor {
+                visitor_token: self.visitor_token,
+            }),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SessionRequest {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(ProofVisitor)
+    }
+}
+
+/// Reads a JSON object into a [`Proof`], refusing repeated known keys.
+struct ProofVisitor;
+
+impl<'de> Visitor<'de> for ProofVisitor {
+    type Value = SessionRequest;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a session request object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SessionRequest, A::Error> {
+        let mut proof = Proof::default();
+        let mut seen = [false; PROOF_KEYS.len()];
+        while let Some(key) = map.next_key::<String>()? {
+            let Some(i) = PROOF_KEYS.iter().position(|k| *k == key) else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            if std::mem::replace(&mut seen[i], true) {
+                return Err(de::Error::duplicate_field(PROOF_KEYS[i]));
+            }
+            let value = map.next_value::<Option<String>>()?;
+            if let Some(slot) = proof.slot(&key) {
+                *slot = value;
             }
         }
-        if let Ok(jwt) = f.req("jwt") {
-            return Ok(Self::Jwt { jwt });
+        proof.into_request().map_err(de::Error::custom)
+    }
+}
+
+impl FromJson for SessionRequest {
+    /// As serde reads it: the present keys choose the variant, known members are strings.
+    fn from_json(value: &Json) -> Result<Self, JsonError> {
+        let f = Fields::of(value)?;
+        let mut proof = Proof::default();
+        for key in PROOF_KEYS {
+            if let Some(slot) = proof.slot(key) {
+                *slot = f.opt(key)?;
+            }
         }
-        f.opt("visitor_token")
-            .map(|visitor_token| Self::Visitor { visitor_token })
-            .map_err(|_| JsonError::new("data did not match any variant of SessionRequest"))
+        proof.into_request().map_err(JsonError::new)
     }
 }
 
@@ -190,5 +281,64 @@ mod tests {
                    "customer": {"kind": "visitor", "id": "visitor_abc"}, "visitor_token": "vt"})
         );
         assert_eq!(serde_json::from_value::<SessionResponse>(v).unwrap(), resp);
+    }
+
+    #[test]
+    fn a_malformed_proof_is_refused_by_both_codecs_not_read_as_a_visitor() {
+        for bad in [
+            json!({"user_id": "u", "user_hash": 123}),
+            json!({"user_id": "u"}),
+            json!({"user_hash": "h"}),
+            json!({"user_id": "u", "user_hash": "h", "name": 5}),
+            json!({"user_id": "u", "user_hash": "h", "email": false}),
+            json!({"jwt": 123}),
+            json!({"jwt": "a.b.c", "name": 5}),
+            json!({"visitor_token": 5}),
+            json!({"visitor_token": "v", "user_hash": 1}),
+            json!([]),
+        ] {
+            let text = bad.to_string();
+            assert!(
+                serde_json::from_str::<SessionRequest>(&text).is_err(),
+                "serde read {text}"
+            );
+            assert!(
+                crate::json::from_str::<SessionRequest>(&text).is_err(),
+                "codec read {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_keys_present_choose_the_variant_in_both_codecs() {
+        let cases = [
+            (
+                json!({"jwt": "j", "user_id": "u", "user_hash": "h"}),
+                SessionRequest::Jwt { jwt: "j".into() },
+            ),
+            (
+                json!({"user_id": "u", "user_hash": "h", "visitor_token": "v", "x": 1}),
+                SessionRequest::Hmac {
+                    user_id: "u".into(),
+                    user_hash: "h".into(),
+                    name: None,
+                    email: None,
+                },
+            ),
+            (
+                json!({"user_id": null, "user_hash": null, "jwt": null, "name": null}),
+                SessionRequest::Visitor {
+                    visitor_token: None,
+                },
+            ),
+        ];
+        for (doc, want) in cases {
+            let text = doc.to_string();
+            assert_eq!(serde_json::from_str::<SessionRequest>(&text).unwrap(), want);
+            assert_eq!(
+                crate::json::from_str::<SessionRequest>(&text).unwrap(),
+                want
+            );
+        }
     }
 }

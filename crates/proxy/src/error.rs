@@ -1,8 +1,11 @@
 //! `ProxyError`: the one error type of every handler, turned into the spec's JSON body
-//! `{ "error": { code, message, request_id } }` with a stable code and status.
+//! `{ "error": { code, message, request_id } }` with a stable code and status; and
+//! `typed_errors`, the middleware that gives any other error response that body.
 
 use axum::{
+    extract::Request,
     http::{header, HeaderValue, StatusCode},
+    middleware::Next,
     response::{IntoResponse, Response},
     Json,
 };
@@ -86,6 +89,60 @@ impl IntoResponse for ProxyError {
     }
 }
 
+/// The stable code for an error `status` that no [`ProxyError`] produced.
+fn code_for_status(status: StatusCode) -> ErrorCode {
+    match status.as_u16() {
+        401 => ErrorCode::Unauthorized,
+        403 => ErrorCode::Forbidden,
+        404 | 405 => ErrorCode::NotFound,
+        409 => ErrorCode::Conflict,
+        413 => ErrorCode::PayloadTooLarge,
+        429 => ErrorCode::RateLimited,
+        502..=504 => ErrorCode::UpstreamUnavailable,
+        400..=499 => ErrorCode::InvalidRequest,
+        _ => ErrorCode::Internal,
+    }
+}
+
+/// Whether `resp` already carries a JSON body (ours, from [`ProxyError`]).
+fn is_json(resp: &Response) -> bool {
+    resp.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
+/// Middleware: a 4xx/5xx response whose body is not JSON (a framework default, or the
+/// widget file server's empty 412/416/500) gets the spec's error body for its status,
+/// keeping its status and headers. Runs inside the request-id scope.
+pub async fn typed_errors(req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) || is_json(&resp) {
+        return resp;
+    }
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code: code_for_status(status),
+            message: status
+                .canonical_reason()
+                .unwrap_or("request failed")
+                .to_lowercase(),
+            request_id: crate::request_id::current(),
+        },
+    };
+    let (mut parts, _) = resp.into_parts();
+    let (typed, body) = Json(body).into_response().into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    if let Some(ct) = typed.headers.get(header::CONTENT_TYPE) {
+        parts.headers.insert(header::CONTENT_TYPE, ct.clone());
+    }
+    parts
+        .headers
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Response::from_parts(parts, body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,5 +171,63 @@ mod tests {
     fn rate_limited_carries_retry_after() {
         let resp = ProxyError::RateLimited(7).into_response();
         assert_eq!(resp.headers()[header::RETRY_AFTER], "7");
+    }
+
+    #[tokio::test]
+    async fn foreign_error_bodies_are_replaced_by_the_typed_one() {
+        use axum::{body::Body, middleware, routing::get, Router};
+        use tower::ServiceExt;
+
+        let app = Router::new()
+            .route(
+                "/range",
+                get(|| async {
+                    (
+                        StatusCode::RANGE_NOT_SATISFIABLE,
+                        [(header::CONTENT_RANGE, "bytes */10")],
+                        "",
+                    )
+                }),
+            )
+            .route("/ours", get(|| async { ProxyError::Conflict("c".into()) }))
+            .route("/fine", get(|| async { "ok" }))
+            .layer(middleware::from_fn(typed_errors));
+        let call = |uri: &'static str| {
+            app.clone()
+                .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        };
+        let read = |resp: Response| async move {
+            let bytes = axum::body::to_bytes(resp.into_body(), 4096).await.unwrap();
+            serde_json::from_slice::<ErrorBody>(&bytes).ok()
+        };
+
+        let resp = call("/range").await.unwrap();
+        assert_eq!(resp.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+        assert_eq!(resp.headers()[header::CONTENT_RANGE], "bytes */10");
+        assert_eq!(resp.headers()[header::CONTENT_TYPE], "application/json");
+        let body = read(resp).await.unwrap();
+        assert_eq!(body.error.code, ErrorCode::InvalidRequest);
+        assert_eq!(body.error.message, "range not satisfiable");
+
+        let body = read(call("/ours").await.unwrap()).await.unwrap();
+        assert_eq!(
+            (body.error.code, body.error.message.as_str()),
+            (ErrorCode::Conflict, "c")
+        );
+        assert_eq!(read(call("/fine").await.unwrap()).await, None);
+    }
+
+    #[test]
+    fn statuses_map_to_the_documented_codes() {
+        for (status, code) in [
+            (400, ErrorCode::InvalidRequest),
+            (405, ErrorCode::NotFound),
+            (412, ErrorCode::InvalidRequest),
+            (422, ErrorCode::InvalidRequest),
+            (503, ErrorCode::UpstreamUnavailable),
+            (500, ErrorCode::Internal),
+        ] {
+            assert_eq!(code_for_status(StatusCode::from_u16(status).unwrap()), code);
+        }
     }
 }

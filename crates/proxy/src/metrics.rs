@@ -17,6 +17,18 @@ use axum::{
     response::Response,
 };
 
+/// The methods that get a series of their own; any other token is counted as `other`,
+/// so a client cannot create series at will.
+const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"];
+
+/// The `method` label for `method`: itself when standard, else `other`.
+fn method_label(method: &str) -> &'static str {
+    METHODS
+        .into_iter()
+        .find(|m| *m == method)
+        .unwrap_or("other")
+}
+
 /// Latency histogram bucket bounds, seconds.
 const BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
@@ -30,17 +42,18 @@ struct Series {
 /// All counters of one proxy.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, String, u16), Series>>,
+    requests: Mutex<BTreeMap<(&'static str, String, u16), Series>>,
     upstream_errors: Mutex<BTreeMap<&'static str, u64>>,
     ledger_hits: AtomicU64,
 }
 
 impl Metrics {
-    /// Records one finished request.
+    /// Records one finished request. `route` must be a route template (or `other`), never
+    /// a raw path; a non-standard `method` is counted as `other`.
     pub fn request(&self, method: &str, route: &str, status: u16, seconds: f64) {
         let mut map = self.requests.lock().unwrap_or_else(|e| e.into_inner());
         let s = map
-            .entry((method.to_owned(), route.to_owned(), status))
+            .entry((method_label(method), route.to_owned(), status))
             .or_default();
         s.count += 1;
         s.sum += seconds;
@@ -133,7 +146,8 @@ impl Metrics {
     }
 }
 
-/// Middleware: times every request and records it under its route template.
+/// Middleware: times every request and records it under its route template (`other`
+/// for paths no route matched: files and 404s) and its method (`other` when not standard).
 pub async fn layer(
     State(metrics): State<std::sync::Arc<Metrics>>,
     req: Request,
@@ -144,11 +158,11 @@ pub async fn layer(
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "other".to_owned());
-    let method = req.method().to_string();
+    let method = method_label(req.method().as_str());
     let start = Instant::now();
     let resp = next.run(req).await;
     metrics.request(
-        &method,
+        method,
         &route,
         resp.status().as_u16(),
         start.elapsed().as_secs_f64(),
@@ -174,5 +188,25 @@ mod tests {
         assert!(text.contains(r#"le="0.01"} 0"#));
         assert!(text.contains(r#"everdesk_upstream_errors_total{op="add"} 1"#));
         assert!(text.contains("everdesk_ledger_hits_total 1"));
+    }
+
+    #[test]
+    fn unknown_methods_share_one_series() {
+        let m = Metrics::default();
+        for method in ["FOO1", "FOO2", "get", "PROPFIND"] {
+            m.request(method, "other", 404, 0.001);
+        }
+        m.request("PATCH", "other", 404, 0.001);
+        let text = m.render();
+        assert!(
+            text.contains(
+                r#"everdesk_requests_total{method="other",route="other",status="404"} 4"#
+            ),
+            "{text}"
+        );
+        assert!(text.contains(r#"method="PATCH""#));
+        for raw in ["FOO1", "FOO2", "\"get\"", "PROPFIND"] {
+            assert!(!text.contains(raw), "{raw}");
+        }
     }
 }

@@ -14,12 +14,14 @@ use axum::{
 };
 use tower_http::services::ServeDir;
 
-/// A router serving `dir` at `/`; paths with no file get the typed 404 body.
+/// A router serving `dir` at `/`; paths with no file, and methods other than GET and
+/// HEAD, get the typed 404 body (as unknown routes and methods do without a widget dir).
 pub fn router(dir: &Path) -> Router {
     let files = ServeDir::new(dir)
         .precompressed_br()
         .precompressed_gzip()
         .append_index_html_on_directories(true)
+        .call_fallback_on_method_not_allowed(true)
         .fallback(crate::not_found.into_service());
     Router::new()
         .fallback_service(files)

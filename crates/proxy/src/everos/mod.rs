@@ -16,6 +16,11 @@ use serde_json::Value;
 use crate::{error::ProxyError, metrics::Metrics};
 pub use wire::{parse_iso_ms, WireMessage};
 
+/// Search method of every profile lookup. EverOS silently drops `profile` from a
+/// `keyword` search (profiles are vector-only, contract §3.3), so the configured method,
+/// which may be `keyword`, applies to episodes only.
+const PROFILE_METHOD: &str = "hybrid";
+
 /// Longest `Retry-After` the proxy will wait inside one request.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(5);
 
@@ -77,7 +82,7 @@ pub struct EverosSettings {
     pub base_url: String,
     /// Bearer key.
     pub api_key: String,
-    /// Search method (`hybrid` by default).
+    /// Search method for episodes (`hybrid` by default); profiles always use `hybrid`.
     pub method: String,
     /// Connect timeout.
     pub connect_timeout: Duration,
@@ -236,21 +241,15 @@ impl Everos {
         wire::parse_flush(&bytes).ok_or(UpstreamError::Decode)
     }
 
-    /// Profile facts of `user_id` relevant to `query` (read from `data.profiles`).
+    /// Profile facts of `user_id` relevant to `query` (read from `data.profiles`), always
+    /// searched with `hybrid` whatever method is configured (see `PROFILE_METHOD`).
     pub async fn profile(
         &self,
         user_id: &str,
         query: &str,
         top_k: u32,
     ) -> Result<Vec<ProfileFact>, UpstreamError> {
-        let body = wire::search_body(
-            user_id,
-            None,
-            query,
-            &self.settings.method,
-            "profile",
-            top_k,
-        );
+        let body = wire::search_body(user_id, None, query, PROFILE_METHOD, "profile", top_k);
         let bytes = self
             .read("search", "/api/v1/memories/search", &body)
             .await?;

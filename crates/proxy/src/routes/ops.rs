@@ -7,19 +7,19 @@ use axum::{
     response::IntoResponse,
 };
 
-use crate::AppState;
+use crate::{error::ProxyError, AppState};
 
 /// Liveness: the process is up.
 pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Readiness: EverOS answers.
-pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+/// Readiness: EverOS answers; otherwise the typed `503 upstream_unavailable`.
+pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ProxyError> {
     if state.svc.everos.ready().await {
-        (StatusCode::OK, "ready")
+        Ok("ready")
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "EverOS unreachable")
+        Err(ProxyError::Upstream(StatusCode::SERVICE_UNAVAILABLE))
     }
 }
 

@@ -6,20 +6,39 @@ use serde_json::Value;
 
 use crate::{error::ProxyError, extract::ApiJson, AppState};
 
-/// Opens a session for an HMAC-verified, JWT-verified or visitor customer. A body that
-/// names a `user_id` without its `user_hash` (or the reverse) is refused rather than
-/// silently treated as an anonymous visitor.
+/// The members that carry an identity proof: wrong in any way, the proof is refused.
+const PROOF_KEYS: [&str; 4] = ["user_id", "user_hash", "jwt", "visitor_token"];
+
+/// Opens a session for an HMAC-verified, JWT-verified or visitor customer. The keys
+/// present choose the proof (`jwt`, else `user_id`/`user_hash`, else visitor; `null`
+/// counts as absent). A proof member that is not a string, or a `user_id` without its
+/// `user_hash` (or the reverse), is `401 invalid_identity`; any other malformed body is
+/// `400 invalid_request`. Neither is ever treated as an anonymous visitor.
 pub async fn open(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<SessionResponse>, ProxyError> {
-    let has = |k: &str| body.get(k).is_some_and(|v| !v.is_null());
-    if has("user_id") != has("user_hash") {
+    check_proof(&body)?;
+    let req: SessionRequest = serde_json::from_value(body)
+        .map_err(|e| ProxyError::InvalidRequest(format!("invalid session request: {e}")))?;
+    state.svc.identity.open_session(req).map(Json)
+}
+
+/// Refuses a body whose proof members are malformed (401), before it is decoded.
+fn check_proof(body: &Value) -> Result<(), ProxyError> {
+    let given = |k: &str| body.get(k).filter(|v| !v.is_null());
+    if let Some(key) = PROOF_KEYS
+        .into_iter()
+        .find(|k| given(k).is_some_and(|v| !v.is_string()))
+    {
+        return Err(ProxyError::InvalidIdentity(format!(
+            "{key} must be a string"
+        )));
+    }
+    if given("jwt").is_none() && given("user_id").is_some() != given("user_hash").is_some() {
         return Err(ProxyError::InvalidIdentity(
             "user_id and user_hash must be given together".into(),
         ));
     }
-    let req: SessionRequest = serde_json::from_value(body)
-        .map_err(|e| ProxyError::InvalidRequest(format!("invalid session request: {e}")))?;
-    state.svc.identity.open_session(req).map(Json)
+    Ok(())
 }

@@ -374,3 +374,106 @@ async fn per_ip_limit_applies_to_the_api() {
         "operations are not limited"
     );
 }
+
+#[tokio::test]
+async fn profiles_are_searched_with_a_method_that_returns_them_whatever_is_configured() {
+    // EverOS silently drops `profile` from a `keyword` search (contract §3.3).
+    let h = start_with(|c| c.search_method = "keyword".into()).await;
+    let t = h.verified("cust_kw").await;
+    assert_eq!(h.ticket(&t, "K-1", "Login trouble").await.status, 201);
+    let m = h
+        .say(
+            &t,
+            "K-1",
+            "k-1",
+            "Hi, my name is Kim Keyword and login fails.",
+        )
+        .await;
+    assert_eq!(m.status, 200, "{}", m.body);
+    h.post("/v1/tickets/K-1/close", Some(&t), json!({})).await;
+
+    let mut facts = Vec::new();
+    for _ in 0..40 {
+        facts = h.get("/v1/profile", Some(&t)).await.body["facts"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if !facts.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        facts.iter().any(|f| f["text"] == "Name: Kim Keyword"),
+        "{facts:?}"
+    );
+    assert_eq!(h.ticket(&t, "K-2", "Login again").await.status, 201);
+    let m2 = h.say(&t, "K-2", "k-2", "login fails again").await;
+    assert!(
+        m2.body["context"]["profile"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["text"] == "Name: Kim Keyword"),
+        "{}",
+        m2.body
+    );
+
+    // Profile lookups use hybrid; episodes keep the configured method.
+    let searches = h.requests(Some("search")).await;
+    let method_of = |kind: &str| -> Vec<Value> {
+        searches
+            .iter()
+            .filter(|s| s["body"]["memory_types"][0] == kind)
+            .map(|s| s["body"]["method"].clone())
+            .collect()
+    };
+    let profile = method_of("profile");
+    let episodic = method_of("episodic_memory");
+    assert!(!profile.is_empty() && !episodic.is_empty());
+    assert!(profile.iter().all(|m| m == "hybrid"), "{profile:?}");
+    assert!(episodic.iter().all(|m| m == "keyword"), "{episodic:?}");
+}
+
+#[tokio::test]
+async fn metric_labels_are_bounded_whatever_the_client_sends() {
+    let h = start().await;
+    for (method, path) in [
+        ("FOO1", "/v1/session"),
+        ("FOO2", "/healthz"),
+        ("BREW", "/random/path/1"),
+        ("GET", "/random/path/2"),
+        ("PROPFIND", "/v1/tickets/abc/messages"),
+    ] {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let r = h
+            .http
+            .request(m, format!("{}{path}", h.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "{method} {path}");
+    }
+    let t = h.verified("cust_metrics").await;
+    h.say(&t, "no-such-ticket", "m1", "hi").await;
+    let metrics = h.metrics().await;
+    for raw in [
+        "FOO1",
+        "FOO2",
+        "BREW",
+        "PROPFIND",
+        "/random/path",
+        "no-such-ticket",
+    ] {
+        assert!(!metrics.contains(raw), "{raw} leaked into\n{metrics}");
+    }
+    for series in [
+        r#"everdesk_requests_total{method="other",route="/v1/session",status="404"} 1"#,
+        r#"everdesk_requests_total{method="other",route="/healthz",status="404"} 1"#,
+        r#"everdesk_requests_total{method="other",route="other",status="404"} 1"#,
+        r#"everdesk_requests_total{method="GET",route="other",status="404"} 1"#,
+        r#"everdesk_requests_total{method="POST",route="/v1/tickets/{ticket_id}/messages",status="404"} 1"#,
+    ] {
+        assert!(metrics.contains(series), "{series} missing from\n{metrics}");
+    }
+}

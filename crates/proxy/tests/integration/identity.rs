@@ -118,3 +118,66 @@ async fn without_an_identity_secret_only_visitors_get_in() {
         .iter()
         .all(|q| user_of(q).as_deref() == Some(id)));
 }
+
+#[tokio::test]
+async fn a_malformed_identity_is_refused_never_a_visitor() {
+    let h = start().await;
+    let hash = hmac_hash::compute(SECRET.as_bytes(), "cust_m");
+    let good_jwt = jwt::sign(
+        SECRET.as_bytes(),
+        &json!({"sub": "cust_m", "exp": now_secs() + 600}),
+    );
+    // A proof field that is not a string is a refused identity proof.
+    let refused: Vec<Value> = vec![
+        json!({"user_id": "u", "user_hash": 123}),
+        json!({"user_id": 7, "user_hash": hash}),
+        json!({"user_hash": hash}),
+        json!({"jwt": 123}),
+        json!({"jwt": {"sub": "cust_m"}}),
+        json!({"jwt": good_jwt, "user_hash": 5}),
+        json!({"visitor_token": 5}),
+    ];
+    for body in refused {
+        let r = h.post("/v1/session", None, body.clone()).await;
+        assert_eq!((r.status, r.code()), (401, "invalid_identity"), "{body}");
+    }
+    // A valid proof with a malformed optional member is a malformed request.
+    let malformed: Vec<Value> = vec![
+        json!({"user_id": "cust_m", "user_hash": hash, "name": 5}),
+        json!({"user_id": "cust_m", "user_hash": hash, "email": ["a@b.c"]}),
+        json!({"jwt": good_jwt, "name": 5}),
+        json!(["cust_m", hash]),
+        json!("visitor"),
+    ];
+    for body in malformed {
+        let r = h.post("/v1/session", None, body.clone()).await;
+        assert_eq!((r.status, r.code()), (400, "invalid_request"), "{body}");
+    }
+    // Explicit nulls mean "not given": a logged-out page is a visitor.
+    let r = h
+        .post(
+            "/v1/session",
+            None,
+            json!({"user_id": null, "user_hash": null, "jwt": null}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["customer"]["kind"], "visitor");
+    // The well-formed proofs still work, with their optional members.
+    let r = h
+        .post(
+            "/v1/session",
+            None,
+            json!({"user_id": "cust_m", "user_hash": hash, "name": "Mo", "email": null}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["customer"]["name"].clone()),
+        (200, json!("Mo"))
+    );
+    let r = h.post("/v1/session", None, json!({"jwt": good_jwt})).await;
+    assert_eq!(
+        (r.status, r.body["customer"]["id"].clone()),
+        (200, json!("cust_m"))
+    );
+}

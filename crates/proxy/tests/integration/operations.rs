@@ -89,3 +89,126 @@ async fn widget_dir_is_served_with_wasm_type_and_cache_policy() {
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Asserts `resp` is the spec's JSON error with this status and code, and returns it.
+async fn typed_error(resp: axum::response::Response, status: u16, code: ErrorCode) -> ErrorBody {
+    assert_eq!(resp.status().as_u16(), status);
+    assert!(
+        resp.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json"),
+        "{:?}",
+        resp.headers()
+    );
+    let id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let bytes = body_bytes(resp).await;
+    let body: ErrorBody = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&bytes)));
+    assert_eq!(body.error.code, code);
+    assert_eq!(body.error.request_id, id);
+    body
+}
+
+#[tokio::test]
+async fn readyz_down_is_a_typed_503() {
+    // `for_tests` points EverOS at an unreachable port.
+    let resp = send(Config::for_tests(), get("/readyz")).await;
+    typed_error(resp, 503, ErrorCode::UpstreamUnavailable).await;
+}
+
+#[tokio::test]
+async fn every_error_from_the_widget_files_is_typed() {
+    let dir = std::env::temp_dir().join(format!("everdesk-static-err-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("loader.js"), b"/*loader*/").unwrap();
+    let mut config = Config::for_tests();
+    config.widget_dir = Some(dir.clone());
+
+    // Any method but GET/HEAD on a path that is not a route: the same 404 as without a
+    // widget dir, and as an API route called with the wrong method.
+    for (method, uri) in [
+        ("POST", "/nope"),
+        ("POST", "/loader.js"),
+        ("DELETE", "/"),
+        ("FOO1", "/nope"),
+    ] {
+        let req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Body::empty())
+            .unwrap();
+        let resp = send(config.clone(), req).await;
+        typed_error(resp, 404, ErrorCode::NotFound).await;
+    }
+    let req = Request::put("/v1/session").body(Body::empty()).unwrap();
+    typed_error(send(config.clone(), req).await, 404, ErrorCode::NotFound).await;
+
+    // A range past the end of a file.
+    let req = Request::get("/loader.js")
+        .header(header::RANGE, "bytes=1000-2000")
+        .body(Body::empty())
+        .unwrap();
+    let resp = send(config, req).await;
+    assert!(resp.headers().contains_key(header::CONTENT_RANGE));
+    typed_error(resp, 416, ErrorCode::InvalidRequest).await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn api_routes_answer_every_rejection_in_the_error_shape() {
+    let router = app(AppState::new(Config::for_tests()));
+    let call = |req: Request<Body>| router.clone().oneshot(req);
+    // Wrong method on an API and an operational route.
+    for req in [
+        Request::get("/v1/session").body(Body::empty()).unwrap(),
+        Request::post("/healthz").body(Body::empty()).unwrap(),
+        Request::builder()
+            .method("FOO1")
+            .uri("/v1/me")
+            .body(Body::empty())
+            .unwrap(),
+    ] {
+        typed_error(call(req).await.unwrap(), 404, ErrorCode::NotFound).await;
+    }
+    // Malformed JSON, or JSON that is not an object; an oversize body.
+    let session = |body: Body| {
+        Request::post("/v1/session")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .unwrap()
+    };
+    for body in ["{nope", "[1,2]", "\"x\"", "{\"visitor_token\":\"v\"} x"] {
+        let resp = call(session(Body::from(body))).await.unwrap();
+        typed_error(resp, 400, ErrorCode::InvalidRequest).await;
+    }
+    let resp = call(session(Body::from(vec![b' '; 70 * 1024])))
+        .await
+        .unwrap();
+    typed_error(resp, 413, ErrorCode::PayloadTooLarge).await;
+    // No token, then a bad path segment and a bad query string with a valid one.
+    let close = |token: Option<&str>| {
+        let mut req = Request::post("/v1/tickets/%FF/close");
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        req.body(Body::empty()).unwrap()
+    };
+    typed_error(
+        call(close(None)).await.unwrap(),
+        401,
+        ErrorCode::Unauthorized,
+    )
+    .await;
+    let resp = call(session(Body::from("{}"))).await.unwrap();
+    let session: everdesk_api::SessionResponse =
+        serde_json::from_slice(&body_bytes(resp).await).unwrap();
+    let token = session.token.as_str();
+    let resp = call(close(Some(token))).await.unwrap();
+    typed_error(resp, 400, ErrorCode::InvalidRequest).await;
+    let req = Request::get("/v1/history?limit=lots")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    typed_error(call(req).await.unwrap(), 400, ErrorCode::InvalidRequest).await;
+}
