@@ -37,7 +37,8 @@ pub struct Config {
     #[arg(long, env = "EVERDESK_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
 
-    /// EverOS search method for context and history: keyword, vector, hybrid or agentic.
+    /// EverOS search method for recalled episodes (context and history): keyword, vector,
+    /// hybrid or agentic. Profile facts are always searched with hybrid (keyword drops them).
     #[arg(long, env = "EVERDESK_SEARCH_METHOD", default_value = "hybrid",
           value_parser = ["keyword", "vector", "hybrid", "agentic"])]
     pub search_method: String,
@@ -99,6 +100,12 @@ pub struct Config {
     /// Rate limit per client IP: burst size.
     #[arg(long, env = "EVERDESK_RATE_IP_BURST", default_value_t = 120)]
     pub rate_ip_burst: u32,
+
+    /// Reverse proxies in front of this one, comma-separated addresses or CIDR blocks
+    /// (e.g. 127.0.0.1,10.0.0.0/8): from these peers the client address for the per-IP
+    /// rate limit is read from `X-Forwarded-For`. Unset: the TCP peer is the client.
+    #[arg(long, env = "EVERDESK_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
 
     /// Browser origins allowed by CORS, comma-separated (the proxy's own origin is always allowed).
     #[arg(long, env = "EVERDESK_ALLOWED_ORIGINS", value_delimiter = ',')]
@@ -236,6 +243,16 @@ impl Config {
             }
         }
         if self
+            .trusted_proxies
+            .iter()
+            .any(|p| crate::client_ip::IpBlock::parse(p).is_none())
+        {
+            return Err(bad(
+                "--trusted-proxies",
+                "each entry must be an IP address or CIDR block like 10.0.0.0/8",
+            ));
+        }
+        if self
             .allowed_origins
             .iter()
             .any(|o| !is_http_url(o) || o.ends_with('/'))
@@ -246,6 +263,14 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// The `--trusted-proxies` blocks (validated by [`Config::validate`]).
+    pub fn trusted_proxy_blocks(&self) -> Vec<crate::client_ip::IpBlock> {
+        self.trusted_proxies
+            .iter()
+            .filter_map(|p| crate::client_ip::IpBlock::parse(p))
+            .collect()
     }
 
     /// EverOS connect timeout.
@@ -291,6 +316,13 @@ mod tests {
         assert_eq!(e.option, "--signing-key");
         let e = parse(&["--rate-ip-burst", "0"]).validate().unwrap_err();
         assert_eq!(e.option, "--rate-ip-burst");
+        let e = parse(&["--trusted-proxies", "127.0.0.1,10.0.0.0/99"])
+            .validate()
+            .unwrap_err();
+        assert_eq!(e.option, "--trusted-proxies");
+        let ok = parse(&["--trusted-proxies", "127.0.0.1,10.0.0.0/8"]);
+        assert!(ok.validate().is_ok());
+        assert_eq!(ok.trusted_proxy_blocks().len(), 2);
         let e = parse(&["--allowed-origins", "https://a.com/"])
             .validate()
             .unwrap_err();

@@ -2,6 +2,7 @@
 //! tests drive exactly what `main` serves; `AppState::start` is the production set-up
 //! (signing key, embedded EverOS, persisted ticket state and idempotency ledger).
 
+pub mod client_ip;
 pub mod clock;
 pub mod config;
 mod cors;
@@ -12,6 +13,7 @@ pub mod everos;
 mod extract;
 mod flows;
 pub mod identity;
+pub mod jsonl;
 pub mod ledger;
 pub mod llm;
 pub mod metrics;
@@ -69,6 +71,8 @@ pub(crate) struct Services {
     pub clock: clock::SessionClock,
     pub customer_limit: RateLimiter,
     pub ip_limit: RateLimiter,
+    /// `--trusted-proxies`, parsed.
+    pub trusted_proxies: Vec<client_ip::IpBlock>,
     pub metrics: Arc<Metrics>,
     pub llm: Option<Llm>,
     pub webhook: Option<Webhook>,
@@ -150,7 +154,10 @@ impl AppState {
                 (e.base_url(), e.api_key().to_owned(), Some(e))
             }
         };
-        let tickets = TicketStore::persisted(config.data_dir.join("tickets.json"));
+        let tickets = TicketStore::persisted(
+            config.data_dir.join("tickets.jsonl"),
+            &config.data_dir.join("tickets.json"),
+        );
         let ledger = persisted_ledger(&config).await;
         Ok((
             Self::build(config, &key, base, api_key, tickets, ledger),
@@ -206,6 +213,7 @@ impl AppState {
                 config.rate_customer_burst,
             ),
             ip_limit: RateLimiter::new(config.rate_ip_per_min, config.rate_ip_burst),
+            trusted_proxies: config.trusted_proxy_blocks(),
             metrics,
             llm,
             webhook,

@@ -1,16 +1,23 @@
 //! Server-side ticket state per customer: subject, creation time, status, the opening
-//! message and what was said in the ticket (for idempotent create, harmless double
-//! close, and the hand-off's attempted solutions). In memory, optionally persisted as
-//! one JSON file in the data dir.
+//! message and the latest exchanges of the ticket (for idempotent create, harmless double
+//! close, and the hand-off's attempted solutions). In memory, optionally persisted as a
+//! journal of changes in the data dir (`tickets/journal.rs`). Bounded: at most
+//! [`MAX_TICKETS_PER_CUSTOMER`] tickets per customer and [`MAX_EXCHANGES`] exchanges
+//! per ticket.
+
+mod journal;
 
 use std::{
     collections::HashMap,
-    path::PathBuf,
+    path::{Path, PathBuf},
     sync::{Arc, Mutex},
 };
 
-use everdesk_api::{Message, Ticket, TicketStatus};
+use everdesk_api::{Message, Ticket};
 use serde::{Deserialize, Serialize};
+
+use journal::{Change, Journal};
+pub use journal::{MAX_EXCHANGES, MAX_TICKETS_PER_CUSTOMER};
 
 /// What the proxy remembers about one ticket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,25 +26,26 @@ pub struct TicketRecord {
     pub ticket: Ticket,
     /// The opening assistant message.
     pub opening: Message,
-    /// Customer messages, in order (as stored, after store redaction).
+    /// The latest customer messages, in order (as stored, after store redaction).
     pub customer_messages: Vec<String>,
-    /// Assistant replies, in order.
+    /// The latest assistant replies, in order.
     pub replies: Vec<String>,
 }
 
 type Key = (String, String);
 
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct Persisted {
-    tickets: Vec<(String, TicketRecord)>,
+/// The map and, when persisted, its journal (one lock: the file's order is the map's).
+#[derive(Debug, Default)]
+struct State {
+    map: HashMap<Key, TicketRecord>,
+    journal: Option<Journal>,
 }
 
 /// All tickets of all customers, keyed by (customer id, ticket id).
 #[derive(Debug, Default)]
 pub struct TicketStore {
-    tickets: Mutex<HashMap<Key, TicketRecord>>,
+    state: Mutex<State>,
     create_locks: Mutex<HashMap<Key, Arc<tokio::sync::Mutex<()>>>>,
-    path: Option<PathBuf>,
 }
 
 impl TicketStore {
@@ -46,25 +54,16 @@ impl TicketStore {
         Self::default()
     }
 
-    /// A store persisted to `path` (loaded now if it exists).
-    pub fn persisted(path: PathBuf) -> Self {
-        let mut map = HashMap::new();
-        if let Ok(bytes) = std::fs::read(&path) {
-            match serde_json::from_slice::<Persisted>(&bytes) {
-                Ok(p) => {
-                    for (customer, rec) in p.tickets {
-                        map.insert((customer, rec.ticket.id.clone()), rec);
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(path = %path.display(), error = %e, "ticket state unreadable; starting empty")
-                }
-            }
-        }
+    /// A store journaled to `path` (replayed now if it exists; the old one-document
+    /// file `legacy` is migrated once). Blocking file I/O.
+    pub fn persisted(path: PathBuf, legacy: &Path) -> Self {
+        let (journal, map) = Journal::open(path, legacy);
         Self {
-            tickets: Mutex::new(map),
+            state: Mutex::new(State {
+                map,
+                journal: Some(journal),
+            }),
             create_locks: Mutex::default(),
-            path: Some(path),
         }
     }
 
@@ -84,74 +83,59 @@ impl TicketStore {
 
     /// The record of a ticket.
     pub fn get(&self, customer: &str, ticket: &str) -> Option<TicketRecord> {
-        let map = self.tickets.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(&Self::key(customer, ticket)).cloned()
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.map.get(&Self::key(customer, ticket)).cloned()
     }
 
     /// Stores a new ticket.
     pub fn insert(&self, customer: &str, record: TicketRecord) {
-        self.update_map(|map| {
-            map.insert(Self::key(customer, &record.ticket.id), record);
+        self.change(Change::Put {
+            customer: customer.to_owned(),
+            record,
         });
     }
 
     /// Appends one exchange (customer message and reply) to a ticket.
     pub fn record_exchange(&self, customer: &str, ticket: &str, message: &str, reply: &str) {
-        self.update_map(|map| {
-            if let Some(r) = map.get_mut(&Self::key(customer, ticket)) {
-                r.customer_messages.push(message.to_owned());
-                r.replies.push(reply.to_owned());
-            }
+        self.change(Change::Exchange {
+            customer: customer.to_owned(),
+            ticket: ticket.to_owned(),
+            message: message.to_owned(),
+            reply: reply.to_owned(),
         });
     }
 
     /// Marks a ticket closed; returns whether it was open.
     pub fn close(&self, customer: &str, ticket: &str) -> bool {
-        let mut was_open = false;
-        self.update_map(|map| {
-            if let Some(r) = map.get_mut(&Self::key(customer, ticket)) {
-                was_open = r.ticket.status == TicketStatus::Open;
-                r.ticket.status = TicketStatus::Closed;
-            }
-        });
-        was_open
+        self.change(Change::Close {
+            customer: customer.to_owned(),
+            ticket: ticket.to_owned(),
+        })
     }
 
     /// Forgets every ticket of a customer.
     pub fn forget_customer(&self, customer: &str) {
-        self.update_map(|map| map.retain(|(c, _), _| c != customer));
+        self.change(Change::Forget {
+            customer: customer.to_owned(),
+        });
     }
 
-    fn update_map(&self, f: impl FnOnce(&mut HashMap<Key, TicketRecord>)) {
-        let mut map = self.tickets.lock().unwrap_or_else(|e| e.into_inner());
-        f(&mut map);
-        if let Some(path) = &self.path {
-            let persisted = Persisted {
-                tickets: map
-                    .iter()
-                    .map(|((c, _), r)| (c.clone(), r.clone()))
-                    .collect(),
-            };
-            if let Err(e) = write_atomic(path, &persisted) {
-                tracing::warn!(path = %path.display(), error = %e, "could not persist ticket state");
-            }
+    /// Applies `change` and journals it, under one lock.
+    fn change(&self, change: Change) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let State { map, journal } = &mut *state;
+        let result = change.apply(map);
+        if let Some(journal) = journal {
+            journal.append(&change, map);
         }
+        result
     }
-}
-
-fn write_atomic(path: &std::path::Path, value: &Persisted) -> std::io::Result<()> {
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(
-        &tmp,
-        serde_json::to_vec(value).map_err(std::io::Error::other)?,
-    )?;
-    std::fs::rename(tmp, path)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use everdesk_api::Role;
+    use everdesk_api::{Role, TicketStatus};
 
     fn record(id: &str) -> TicketRecord {
         TicketRecord {
@@ -186,18 +170,78 @@ mod tests {
         assert!(s.get("a", "1").is_none());
     }
 
+    /// A data dir, the journal's path and the old file's path in it.
+    fn files() -> (tempfile::TempDir, PathBuf, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tickets.jsonl");
+        let legacy = dir.path().join("tickets.json");
+        (dir, path, legacy)
+    }
+
     #[test]
     fn persisted_state_survives_a_reload() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("tickets.json");
-        TicketStore::persisted(path.clone()).insert("a", record("9"));
-        assert_eq!(
-            TicketStore::persisted(path)
-                .get("a", "9")
-                .unwrap()
-                .ticket
-                .id,
-            "9"
-        );
+        let (_dir, path, legacy) = files();
+        let s = TicketStore::persisted(path.clone(), &legacy);
+        s.insert("a", record("9"));
+        s.insert("b", record("9"));
+        s.record_exchange("a", "9", "hi", "hello");
+        assert!(s.close("a", "9"));
+        s.forget_customer("b");
+        let lines = std::fs::read_to_string(&path).unwrap().lines().count();
+        assert_eq!(lines, 5, "one line per change, no rewrite");
+        let again = TicketStore::persisted(path, &legacy);
+        let a = again.get("a", "9").unwrap();
+        assert_eq!(a.replies, ["hello"]);
+        assert_eq!(a.ticket.status, TicketStatus::Closed);
+        assert!(again.get("b", "9").is_none());
+    }
+
+    #[test]
+    fn a_torn_last_line_loses_only_itself() {
+        let (_dir, path, legacy) = files();
+        TicketStore::persisted(path.clone(), &legacy).insert("a", record("1"));
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str("{\"op\":\"put\",\"custo");
+        std::fs::write(&path, text).unwrap();
+        assert!(TicketStore::persisted(path, &legacy)
+            .get("a", "1")
+            .is_some());
+    }
+
+    #[test]
+    fn the_old_single_file_is_migrated_once() {
+        let (_dir, path, legacy) = files();
+        let old = serde_json::json!({ "tickets": [["a", record("7")]] });
+        std::fs::write(&legacy, old.to_string()).unwrap();
+        let s = TicketStore::persisted(path.clone(), &legacy);
+        assert!(s.get("a", "7").is_some());
+        assert!(!legacy.exists(), "migrated");
+        assert!(TicketStore::persisted(path, &legacy)
+            .get("a", "7")
+            .is_some());
+    }
+
+    #[test]
+    fn tickets_and_exchanges_are_bounded() {
+        let s = TicketStore::in_memory();
+        s.insert("a", record("t"));
+        for i in 0..MAX_EXCHANGES + 5 {
+            s.record_exchange("a", "t", &format!("m{i}"), "r");
+        }
+        let r = s.get("a", "t").unwrap();
+        assert_eq!(r.customer_messages.len(), MAX_EXCHANGES);
+        assert_eq!(r.customer_messages[0], "m5", "the oldest go first");
+        for i in 0..=MAX_TICKETS_PER_CUSTOMER {
+            let mut rec = record(&format!("x{i}"));
+            rec.ticket.created_at = 10 + i as i64;
+            if i == 1 {
+                rec.ticket.status = TicketStatus::Closed;
+            }
+            s.insert("a", rec);
+        }
+        assert!(s.get("a", "x1").is_none(), "the closed one went first");
+        assert!(s.get("a", "t").is_none(), "then the oldest");
+        assert!(s.get("a", "x0").is_some());
+        assert!(s.get("b", "x0").is_none());
     }
 }

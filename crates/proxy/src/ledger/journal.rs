@@ -11,8 +11,8 @@
 
 use std::{
     collections::HashMap,
-    fs::{File, OpenOptions},
-    io::{self, BufWriter, Write},
+    fs::File,
+    io::{self, Write},
     path::{Path, PathBuf},
     sync::Mutex,
     time::Duration,
@@ -141,23 +141,8 @@ impl Journal {
     }
 
     fn reopen(&self) -> Option<File> {
-        match private_options().append(true).open(&self.path) {
-            Ok(file) => Some(file),
-            Err(e) => {
-                tracing::warn!(path = %self.path.display(), error = %e, "could not open the idempotency ledger");
-                None
-            }
-        }
+        crate::jsonl::open_append_or_warn(&self.path, "the idempotency ledger")
     }
-}
-
-/// Create-if-missing options; the file holds customer messages, so owner-only on unix.
-fn private_options() -> OpenOptions {
-    let mut options = OpenOptions::new();
-    options.create(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options
 }
 
 /// The records of the file at `path` within `bounds`, oldest first. Never fails: a
@@ -207,17 +192,7 @@ fn load(path: &Path, bounds: Bounds, now_ms: i64) -> Vec<Record> {
 
 /// Writes header + records to a temp file beside `path`, syncs it, then renames it over `path`.
 fn write_atomic(path: &Path, records: &[Record]) -> io::Result<()> {
-    let tmp = path.with_extension("jsonl.tmp");
-    let file = private_options().write(true).truncate(true).open(&tmp)?;
-    let mut out = BufWriter::new(file);
-    serde_json::to_writer(&mut out, &current_header())?;
-    out.write_all(b"\n")?;
-    for r in records {
-        serde_json::to_writer(&mut out, r)?;
-        out.write_all(b"\n")?;
-    }
-    out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-    std::fs::rename(tmp, path)
+    crate::jsonl::rewrite(path, Some(&current_header()), records)
 }
 
 #[cfg(test)]

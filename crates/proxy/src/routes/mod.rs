@@ -17,7 +17,7 @@ use axum::{
 };
 use everdesk_api::routes;
 
-use crate::{error::ProxyError, AppState};
+use crate::{client_ip, error::ProxyError, AppState};
 
 /// All routes, with state applied.
 pub fn router(state: AppState) -> Router {
@@ -39,14 +39,24 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Per-client-IP token bucket (the peer address; proxies in front should be trusted explicitly).
+/// Per-client token bucket: the TCP peer, or the client a trusted reverse proxy names
+/// (`--trusted-proxies`, see `client_ip`); IPv6 clients by their /64.
 async fn ip_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let ip = req
+    let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".to_owned());
-    match state.svc.ip_limit.check(&ip) {
+        .map(|c| c.0.ip());
+    let key = match peer {
+        Some(peer) => {
+            let forwarded = req
+                .headers()
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok());
+            client_ip::rate_key(peer, forwarded, &state.svc.trusted_proxies)
+        }
+        None => "unknown".to_owned(),
+    };
+    match state.svc.ip_limit.check(&key) {
         Ok(()) => next.run(req).await,
         Err(secs) => ProxyError::RateLimited(secs).into_response(),
     }

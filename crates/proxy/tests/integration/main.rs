@@ -13,4 +13,5 @@ mod crash;
 mod idempotency;
 mod identity;
 mod operations;
+mod rate_limits;
 mod replies;
