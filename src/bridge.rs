@@ -40,8 +40,9 @@ pub enum HostToFrame {
     },
     /// `EverDesk('identify', …)`: the customer logged in (or another one did).
     Identify {
-        /// The new identity proof.
-        identity: SessionRequest,
+        /// The new identity proof; `None` when the host sent an unusable one (then
+        /// the customer is treated as an anonymous visitor, never as the previous one).
+        identity: Option<SessionRequest>,
     },
     /// `EverDesk('shutdown')`: forget the session and wipe local state.
     Shutdown,
@@ -62,7 +63,7 @@ impl FromJson for HostToFrame {
         Ok(match f.req::<String>("type")?.as_str() {
             "init" => Self::Init {
                 config: f.req("config")?,
-                identity: f.opt("identity")?,
+                identity: identity_or_none(f.get("identity")),
                 store: match f.get("store") {
                     Some(store) => string_map(store)?,
                     None => StrMap::default(),
@@ -73,7 +74,7 @@ impl FromJson for HostToFrame {
                 value: f.opt("value")?,
             },
             "identify" => Self::Identify {
-                identity: f.req("identity")?,
+                identity: identity_or_none(f.get("identity")),
             },
             "shutdown" => Self::Shutdown,
             "set_locale" => Self::SetLocale {
@@ -84,6 +85,21 @@ impl FromJson for HostToFrame {
             other => return Err(JsonError(format!("unknown message type `{other}`"))),
         })
     }
+}
+
+/// The identity proof in a host message. An unusable one (say `data-user-id` without
+/// `data-user-hash`) is reported on the console and read as no identity, so the rest of
+/// the message still applies and the customer is an anonymous visitor.
+fn identity_or_none(value: Option<&Json>) -> Option<SessionRequest> {
+    let value = value.filter(|v| !matches!(v, Json::Null))?;
+    let parsed = SessionRequest::from_json(value);
+    #[cfg(target_arch = "wasm32")]
+    if let Err(error) = &parsed {
+        web_sys::console::warn_1(
+            &format!("EverDesk: identity ignored, the customer is a visitor: {error}").into(),
+        );
+    }
+    parsed.ok()
 }
 
 /// An object whose members are all strings.
@@ -261,9 +277,28 @@ mod tests {
         assert!(matches!(
             accept(HOST, HOST, true, msg),
             Some(HostToFrame::Identify {
-                identity: SessionRequest::Jwt { .. }
+                identity: Some(SessionRequest::Jwt { .. })
             })
         ));
+    }
+
+    #[test]
+    fn an_unusable_identity_is_no_identity_and_the_rest_still_applies() {
+        // data-user-id without data-user-hash: the loader sends only the id.
+        let msg = r#"{"type":"init","config":{"title":"Acme"},"identity":{"user_id":"u1"}}"#;
+        let Some(HostToFrame::Init {
+            config, identity, ..
+        }) = accept(HOST, HOST, true, msg)
+        else {
+            panic!("the whole init was dropped");
+        };
+        assert_eq!((config.title.as_deref(), identity), (Some("Acme"), None));
+        let msg = r#"{"type":"identify","identity":{"user_id":"u2"}}"#;
+        assert_eq!(
+            accept(HOST, HOST, true, msg),
+            Some(HostToFrame::Identify { identity: None }),
+            "read as a visitor, never as the previous customer"
+        );
     }
 
     #[test]
@@ -346,7 +381,9 @@ mod tests {
                 key: "k".into(),
                 value: Some("v".into()),
             },
-            HostToFrame::Identify { identity },
+            HostToFrame::Identify {
+                identity: Some(identity),
+            },
             HostToFrame::Shutdown,
             HostToFrame::SetLocale {
                 locale: "es".into(),

@@ -2,7 +2,8 @@
 //! or the outbox changed, or that everything was wiped. Uses
 //! `BroadcastChannel("everdesk:v1")`; without it, falls back to the `storage` event
 //! (other tabs' writes to `everdesk:v1:*` keys). Also elects the one tab that
-//! announces new messages (sound, title flash): see [`TabSync::is_announcer`].
+//! announces new messages (sound, title flash), which other tabs hand their replies
+//! to: see [`TabSync::is_announcer`] and [`SyncEvent::Reply`].
 //! Never panics when `window` or `BroadcastChannel` is missing; it just goes quiet.
 
 use std::{cell::Cell, rc::Rc};
@@ -30,6 +31,13 @@ pub enum SyncEvent {
     OutboxChanged,
     /// All EverDesk data was wiped (forget-me, shutdown).
     Wiped,
+    /// A reply arrived in a tab that is not the announcer: the announcer announces it.
+    Reply {
+        /// The ticket it belongs to.
+        ticket_id: String,
+        /// The reply's text.
+        text: String,
+    },
 }
 
 impl FromJson for SyncEvent {
@@ -42,6 +50,10 @@ impl FromJson for SyncEvent {
             }),
             "outbox_changed" => Ok(Self::OutboxChanged),
             "wiped" => Ok(Self::Wiped),
+            "reply" => Ok(Self::Reply {
+                ticket_id: f.req("ticket_id")?,
+                text: f.req("text")?,
+            }),
             other => Err(JsonError(format!("unknown sync event `{other}`"))),
         }
     }
@@ -55,10 +67,17 @@ impl ToJson for SyncEvent {
             Self::TicketChanged { .. } => "ticket_changed",
             Self::OutboxChanged => "outbox_changed",
             Self::Wiped => "wiped",
+            Self::Reply { .. } => "reply",
         };
         w.text("type", kind);
-        if let Self::TicketChanged { ticket_id } = self {
-            w.field("ticket_id", ticket_id);
+        match self {
+            Self::TicketChanged { ticket_id } => {
+                w.field("ticket_id", ticket_id);
+            }
+            Self::Reply { ticket_id, text } => {
+                w.field("ticket_id", ticket_id).field("text", text);
+            }
+            _ => {}
         }
         w.end();
     }
@@ -366,6 +385,12 @@ mod tests {
             Wire::Claim,
             Wire::Event {
                 event: SyncEvent::OutboxChanged,
+            },
+            Wire::Event {
+                event: SyncEvent::Reply {
+                    ticket_id: "t".into(),
+                    text: "Hello \"there\"".into(),
+                },
             },
         ] {
             let json = json::to_string(&wire);

@@ -378,18 +378,18 @@ async fn another_customer_never_sees_the_previous_customers_tickets() {
     let store = Store::in_memory();
     let chat = Chat::new(store.clone());
     chat.handle_host(HostToFrame::Identify {
-        identity: hmac("alice"),
+        identity: Some(hmac("alice")),
     });
     assert!(chat.start_ticket("Alice's refund"));
     assert_eq!(chat.tickets.get_untracked().len(), 1);
     // Same customer again (e.g. after a reload): nothing is wiped.
     chat.handle_host(HostToFrame::Identify {
-        identity: hmac("alice"),
+        identity: Some(hmac("alice")),
     });
     assert_eq!(chat.tickets.get_untracked().len(), 1);
     // A different customer logs in on this browser: the local data is wiped first.
     chat.handle_host(HostToFrame::Identify {
-        identity: hmac("bob"),
+        identity: Some(hmac("bob")),
     });
     assert!(chat.tickets.get_untracked().is_empty());
     assert!(store
@@ -400,7 +400,7 @@ async fn another_customer_never_sees_the_previous_customers_tickets() {
     let reloaded = Chat::new(store);
     assert_eq!(reloaded.tickets.get_untracked().len(), 1);
     reloaded.handle_host(HostToFrame::Identify {
-        identity: hmac("alice"),
+        identity: Some(hmac("alice")),
     });
     assert!(
         reloaded.tickets.get_untracked().is_empty(),
@@ -470,7 +470,7 @@ async fn shutdown_forgets_the_customer_and_their_identity() {
     let store = Store::in_memory();
     let chat = Chat::new(store.clone());
     chat.handle_host(HostToFrame::Identify {
-        identity: hmac("alice"),
+        identity: Some(hmac("alice")),
     });
     assert!(chat.start_ticket("Alice's refund"));
     chat.handle_host(HostToFrame::Shutdown);
@@ -542,7 +542,7 @@ async fn a_page_without_identity_hides_a_signed_in_customers_data_without_losing
     let store = Store::in_memory();
     let alice = Chat::new(store.clone());
     alice.handle_host(HostToFrame::Identify {
-        identity: hmac("alice"),
+        identity: Some(hmac("alice")),
     });
     assert!(alice.start_ticket("Alice's refund"));
     assert!(alice.send("Where is my refund?"));
@@ -572,7 +572,7 @@ async fn a_page_without_identity_hides_a_signed_in_customers_data_without_losing
 
     // The host identifies her on this page after all: her data is back.
     page.handle_host(HostToFrame::Identify {
-        identity: hmac("alice"),
+        identity: Some(hmac("alice")),
     });
     assert_eq!(page.tickets.get_untracked().len(), 1);
     assert_eq!(page.outbox.get_untracked().entries().len(), 1);
@@ -611,5 +611,56 @@ async fn an_unreadable_ticket_list_is_rebuilt_from_the_tickets() {
         subjects,
         ["Delivery", "Refund"],
         "newest first, none missing"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_tab_whose_storage_another_customer_took_over_hides_it() {
+    use everdesk::{state::TicketSummary, storage::Key, sync::SyncEvent};
+    let store = Store::in_memory();
+    // Tab A: Alice, signed in. Tab B: a page without identity.
+    let a = Chat::new(store.clone());
+    a.handle_host(HostToFrame::Identify {
+        identity: Some(hmac("alice")),
+    });
+    assert!(a.start_ticket("Alice's refund"));
+    let b = Chat::new(store.clone());
+    b.handle_host(init_without_identity());
+    // The visitor in B writes: Alice's data is wiped, B's is stored, A hears a wipe.
+    assert!(b.start_ticket("A visitor's question"));
+    a.handle_sync(SyncEvent::Wiped);
+    a.handle_sync(SyncEvent::TicketsChanged);
+    assert!(
+        a.tickets.get_untracked().is_empty(),
+        "A never shows (or sends) the visitor's data as Alice's"
+    );
+    // Alice writes in A: the visitor's data goes, and it is Alice's again.
+    assert!(a.start_ticket("Alice again"));
+    let prefs: everdesk::actions::Prefs = store.get(&Key::Prefs).unwrap();
+    assert_eq!(prefs.owner, "user:alice");
+    let stored: Vec<TicketSummary> = store.get(&Key::Tickets).unwrap();
+    assert_eq!(stored.len(), 1);
+    b.handle_sync(SyncEvent::Wiped);
+    b.handle_sync(SyncEvent::TicketsChanged);
+    assert!(b.tickets.get_untracked().is_empty(), "and B hides Alice's");
+}
+
+#[wasm_bindgen_test]
+async fn the_announcer_tab_announces_a_reply_another_tab_received() {
+    use everdesk::sync::{SyncEvent, TabSync};
+    let chat = chat();
+    let sync = TabSync::connect(|_| {});
+    sync.claim();
+    chat.attach_sync(sync);
+    let root = mount_app(chat);
+    chat.handle_sync(SyncEvent::Reply {
+        ticket_id: "t1".into(),
+        text: "Your refund is on its way".into(),
+    });
+    leptos::task::tick().await;
+    let live = q(&root, "[data-testid=announcer]");
+    assert_eq!(
+        text(&live),
+        format!("{}: Your refund is on its way", EN.new_reply)
     );
 }

@@ -5,7 +5,12 @@ use everdesk_api::SessionRequest;
 use leptos::prelude::*;
 
 use super::{Chat, Owner, Prefs, Remote, View};
-use crate::{bridge::HostToFrame, config::WidgetConfig, storage::Key, sync::SyncEvent};
+use crate::{
+    bridge::HostToFrame,
+    config::WidgetConfig,
+    storage::Key,
+    sync::{SyncEvent, TabSync},
+};
 
 /// The owner of an anonymous visitor's data.
 const VISITOR: &str = "visitor";
@@ -107,7 +112,7 @@ impl Chat {
                 self.report_unread();
                 self.flush();
             }
-            HostToFrame::Identify { identity } => self.set_identity(Some(identity)),
+            HostToFrame::Identify { identity } => self.set_identity(identity),
             HostToFrame::Stored { key, value } => {
                 let changed = value.is_some();
                 self.store().apply_host_change(&key, value);
@@ -245,6 +250,14 @@ impl Chat {
                 self.outbox.set(store.get(&Key::Outbox).unwrap_or_default())
             }
             SyncEvent::Wiped => self.forget_in_memory(),
+            SyncEvent::Reply { ticket_id, text } => {
+                let announcer = self
+                    .sync
+                    .with_value(|sync| sync.as_ref().is_some_and(TabSync::is_announcer));
+                if announcer {
+                    self.announce_here(ticket_id, &text);
+                }
+            }
         }
         self.report_unread();
     }

@@ -20,7 +20,7 @@ use crate::{
     i18n::{self, Strings},
     state::{ticket, MonotonicClock, Outbox, TicketRecord, TicketSummary},
     storage::{Key, Store},
-    sync::{SyncEvent, TabSync},
+    sync::{SyncEvent, SyncMode, TabSync},
 };
 
 pub use host::{focus_first_control, focus_later, identity_owner};
@@ -68,17 +68,21 @@ enum Owner {
     Unrecorded,
     /// The stored data is the current identity's.
     Recorded,
-    /// The stored data is a signed-in customer's, and this page has no identity: it
-    /// is hidden, not wiped (their tickets and unsent messages wait for them), until
-    /// this visitor writes something — then it is wiped first.
+    /// The stored data is someone else's (a signed-in customer's, seen from a page
+    /// without identity; or another tab's new owner's): it is hidden, not wiped (their
+    /// tickets and unsent messages wait for them), until this tab's customer writes
+    /// something — then it is wiped first.
     Hidden,
 }
 
 impl Owner {
-    fn of(store: &Store) -> Self {
+    /// Whose the stored data is, for the identity fingerprinted `current`: someone
+    /// else's is hidden (and wiped before this identity's first write).
+    fn of(store: &Store, current: &str) -> Self {
         match store.get::<Prefs>(&Key::Prefs) {
-            Some(_) => Self::Recorded,
             None => Self::Unrecorded,
+            Some(p) if p.owner == current => Self::Recorded,
+            Some(_) => Self::Hidden,
         }
     }
 }
@@ -142,7 +146,8 @@ impl Chat {
         let outbox = store.get::<Outbox>(&Key::Outbox).unwrap_or_default();
         let last = tickets.iter().map(|t| t.updated_at).max().unwrap_or(0);
         let degraded = store.degraded().is_some();
-        let owner = Owner::of(&store);
+        // Before the host says who this is, the stored data is taken as the visitor's.
+        let owner = Owner::of(&store, &identity_owner(None));
         Self {
             config: RwSignal::new(WidgetConfig::default()),
             identity: RwSignal::new(None),
@@ -266,7 +271,8 @@ impl Chat {
     /// Re-reads whether the stored data names its owner (after a wipe or when the
     /// host's copy of our storage was adopted), so [`Chat::save`] need not read it.
     fn recheck_owner(&self) {
-        self.owner.set_value(Owner::of(&self.store()));
+        let current = identity_owner(self.identity.get_untracked().as_ref());
+        self.owner.set_value(Owner::of(&self.store(), &current));
     }
 
     /// Loads a ticket's record (the open one from memory, others from storage).
@@ -322,11 +328,30 @@ impl Chat {
         error.user_message(self.strings())
     }
 
-    /// Whether this tab announces new replies (live region, host `message` event):
-    /// only one of the customer's tabs does (see [`TabSync::is_announcer`]).
-    fn announces(&self) -> bool {
-        self.sync
-            .with_value(|sync| sync.as_ref().is_none_or(TabSync::is_announcer))
+    /// Announces a new reply (the live region, and the host's `message` event) in
+    /// exactly one tab: this one if it is the announcer (see
+    /// [`TabSync::is_announcer`]), else the announcer, told over the channel.
+    fn announce_reply(&self, ticket_id: String, text: String) {
+        let here = self.sync.with_value(|sync| match sync {
+            Some(sync) if sync.mode() == SyncMode::Channel && !sync.is_announcer() => {
+                sync.publish(&SyncEvent::Reply {
+                    ticket_id: ticket_id.clone(),
+                    text: text.clone(),
+                });
+                false
+            }
+            _ => true,
+        });
+        if here {
+            self.announce_here(ticket_id, &text);
+        }
+    }
+
+    /// Puts a reply in this tab's live region and tells the host page.
+    fn announce_here(&self, ticket_id: String, text: &str) {
+        let s = self.strings();
+        self.announcement.set(format!("{}: {text}", s.new_reply));
+        self.tell_host(FrameToHost::Message { ticket_id });
     }
 
     fn report_unread(&self) {

@@ -10,7 +10,6 @@ use wasm_bindgen::{closure::Closure, JsCast};
 use super::{Chat, View};
 use crate::{
     api::{decode, ApiError, Endpoint},
-    bridge::FrameToHost,
     ids::{new_uuid, now_ms},
     state::{ChatMessage, Delivery, OutboxEntry},
 };
@@ -158,6 +157,9 @@ impl Chat {
         self.typing.set(false);
         match result {
             Ok(resp) => {
+                // Only the first tab to confirm a message announces its reply (tabs
+                // flushing a shared outbox after a reconnect may all get the answer).
+                let first = self.outbox.with_untracked(|o| o.contains(&entry.id));
                 self.outbox.update(|o| {
                     o.confirm(&entry.id);
                 });
@@ -167,13 +169,8 @@ impl Chat {
                     r.confirm(&entry.id, resp.reply);
                     r.recalled = resp.context.history;
                 });
-                if self.announces() {
-                    let s = self.strings();
-                    self.announcement
-                        .set(format!("{}: {}", s.new_reply, reply.content));
-                    self.tell_host(FrameToHost::Message {
-                        ticket_id: entry.ticket_id.clone(),
-                    });
+                if first {
+                    self.announce_reply(entry.ticket_id.clone(), reply.content);
                 }
             }
             Err(error) => self.delivery_failed(&entry, &error),
