@@ -50,13 +50,14 @@ fn same_prefix(a: u128, b: u128, prefix: u8, bits: u32) -> bool {
 /// sending the header itself.
 pub fn rate_key(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpBlock]) -> String {
     let is_trusted = |ip: IpAddr| trusted.iter().any(|b| b.contains(ip));
-    let mut client = peer;
-    if is_trusted(peer) {
+    let mut client = canonical(peer);
+    if is_trusted(client) {
         if let Some(chain) = forwarded_for {
             for hop in chain.rsplit(',') {
                 let Ok(ip) = hop.trim().parse::<IpAddr>() else {
                     break;
                 };
+                let ip = canonical(ip);
                 client = ip;
                 if !is_trusted(ip) {
                     break;
@@ -67,17 +68,23 @@ pub fn rate_key(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpBlock]) 
     key_of(client)
 }
 
-/// IPv4 as is; IPv6 as its /64 (an IPv4-mapped IPv6 address as the IPv4 one).
+/// An IPv4-mapped IPv6 address (a dual-stack listener's view of an IPv4 peer) as the
+/// IPv4 address, so it matches IPv4 blocks and keys.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// IPv4 as is; IPv6 as its /64.
 fn key_of(ip: IpAddr) -> String {
     match ip {
         IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let net = Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1));
-                format!("{net}/64")
-            }
-        },
+        IpAddr::V6(v6) => {
+            let net = Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1));
+            format!("{net}/64")
+        }
     }
 }
 
@@ -136,6 +143,11 @@ mod tests {
         assert_eq!(
             rate_key(ip("127.0.0.1"), Some("garbage"), &trusted),
             "127.0.0.1"
+        );
+        // A dual-stack listener sees an IPv4 proxy as ::ffff:a.b.c.d: still trusted.
+        assert_eq!(
+            rate_key(ip("::ffff:127.0.0.1"), Some("198.51.100.7"), &trusted),
+            "198.51.100.7"
         );
         // Nothing trusted: always the peer.
         assert_eq!(

@@ -1,7 +1,9 @@
 //! The idempotency ledger for customer messages: keyed by (customer, ticket, message id),
-//! bounded in size and age. Making room never forgets an id that may still be retried
-//! (younger than the retry window, or in use): a new message is refused with
-//! `rate_limited` instead, since forgetting could let a retry be stored twice. Each entry is a single-flight lock around the steps of one
+//! bounded in size and age. Making room never forgets an id in use, nor one younger than
+//! the retry window, except the customer's own once they hold more than a tenth of the
+//! ledger (so one customer cannot crowd the others out); when nothing may go, a new
+//! message is refused with `rate_limited`, since forgetting could let a retry be stored
+//! twice. Each entry is a single-flight lock around the steps of one
 //! message (user turn stored? reply generated? reply stored?) so a retry resumes where
 //! the last attempt stopped and concurrent duplicates wait for the first.
 //!
@@ -201,25 +203,20 @@ impl Ledger {
             }
             map.remove(&key);
         }
+        // Expired (and superseded) ids leave from the front.
         while let Some((front, born)) = order.front() {
-            let slot = map.get(front).filter(|s| s.born == *born);
-            let age = now.duration_since(*born);
-            let expired = age >= self.ttl;
-            if slot.is_some() && !expired {
-                if map.len() < self.capacity {
-                    break;
-                }
-                let in_use = slot.is_some_and(|s| Arc::strong_count(&s.entry) > 1);
-                if in_use || age < self.retry_window {
-                    let wait = self.retry_window.saturating_sub(age);
-                    return Err(Refused::Full(wait.max(Duration::from_secs(1))));
-                }
+            let live = map.get(front).is_some_and(|s| s.born == *born);
+            if live && now.duration_since(*born) < self.ttl {
+                break;
             }
             if let Some((k, born)) = order.pop_front() {
                 if map.get(&k).is_some_and(|s| s.born == born) {
                     map.remove(&k);
                 }
             }
+        }
+        if map.len() >= self.capacity {
+            self.make_room(map, order, customer, now)?;
         }
         let entry = Entry::default();
         map.insert(
@@ -233,6 +230,45 @@ impl Ledger {
         );
         order.push_back((key, now));
         Ok(entry)
+    }
+
+    /// Frees one slot of a full ledger, never taking an id in use: the customer's own
+    /// oldest id once they hold more than a tenth of the ledger (one customer cannot
+    /// crowd the others out), else the oldest id past the retry window. Refused when
+    /// every id may still be retried; the answer says how long until one may not.
+    fn make_room(
+        &self,
+        map: &mut HashMap<Key, Slot>,
+        order: &mut VecDeque<(Key, Instant)>,
+        customer: &str,
+        now: Instant,
+    ) -> Result<(), Refused> {
+        let share = (self.capacity / 10).max(1);
+        let theirs = map.keys().filter(|(c, _, _)| c == customer).count();
+        let evictable = |key: &Key, born: &Instant, map: &HashMap<Key, Slot>| {
+            map.get(key)
+                .is_some_and(|s| s.born == *born && Arc::strong_count(&s.entry) == 1)
+        };
+        let victim = if theirs >= share {
+            order
+                .iter()
+                .position(|(k, born)| k.0 == customer && evictable(k, born, map))
+        } else {
+            order.iter().position(|(k, born)| {
+                now.duration_since(*born) >= self.retry_window && evictable(k, born, map)
+            })
+        };
+        match victim.and_then(|i| order.remove(i)) {
+            Some((key, _)) => {
+                map.remove(&key);
+                Ok(())
+            }
+            None => {
+                let oldest = order.front().map_or(now, |(_, born)| *born);
+                let wait = self.retry_window.saturating_sub(now.duration_since(oldest));
+                Err(Refused::Full(wait.max(Duration::from_secs(1))))
+            }
+        }
     }
 
     /// Journals how far `entry` got; call after each attempt, with its lock still held, so
@@ -341,24 +377,49 @@ mod tests {
     #[test]
     fn a_full_ledger_never_forgets_an_id_that_may_still_be_retried() {
         let l = Ledger::new(2, Duration::from_secs(3600));
-        let first = l.entry("u", "t", "1", "x").unwrap();
-        drop(l.entry("u", "t", "2", "x").unwrap());
+        let first = l.entry("a", "t", "1", "x").unwrap();
+        drop(l.entry("b", "t", "2", "x").unwrap());
         // Full of young ids: the new message waits instead of evicting one.
-        match l.entry("u", "t", "3", "x") {
+        match l.entry("c", "t", "3", "x") {
             Err(Refused::Full(wait)) => assert!(wait > Duration::from_secs(590), "{wait:?}"),
             other => panic!("expected Full, got {other:?}"),
         }
-        let again = l.entry("u", "t", "1", "x").unwrap();
+        let again = l.entry("a", "t", "1", "x").unwrap();
         assert!(Arc::ptr_eq(&first, &again), "id 1 is still remembered");
+    }
 
-        // Past the retry window, an id not in use makes room; one in use never does.
+    #[test]
+    fn one_customer_cannot_crowd_the_others_out_and_ids_in_use_are_skipped() {
+        let l = Ledger::new(20, Duration::from_secs(3600));
+        let victim = l.entry("victim", "t", "v", "x").unwrap();
+        drop(l.entry("other", "t", "o", "x").unwrap());
+        for i in 0..18 {
+            drop(l.entry("flood", "t", &i.to_string(), "x").unwrap());
+        }
+        // Full, all young: the flooding customer's next ids replace their own oldest.
+        for i in 18..40 {
+            assert!(l.entry("flood", "t", &i.to_string(), "x").is_ok());
+        }
+        assert_eq!(l.len(), 20);
+        let again = l.entry("victim", "t", "v", "x").unwrap();
+        assert!(
+            Arc::ptr_eq(&victim, &again),
+            "the victim's id is still remembered"
+        );
+        drop(l.entry("other", "t", "o", "x").unwrap());
+        // A newcomer, though, waits: every id may still be retried.
+        assert!(matches!(
+            l.entry("new", "t", "n", "x"),
+            Err(Refused::Full(_))
+        ));
+
+        // Past the window, the oldest id not in use goes, even behind one in use.
         let l = Ledger::new(2, Duration::from_secs(3600)).with_retry_window(Duration::ZERO);
-        let held = l.entry("u", "t", "1", "x").unwrap();
-        drop(l.entry("u", "t", "2", "x").unwrap());
-        assert!(matches!(l.entry("u", "t", "3", "x"), Err(Refused::Full(_))));
-        drop(held);
-        assert!(l.entry("u", "t", "3", "x").is_ok());
-        assert_eq!(l.len(), 2);
+        let held = l.entry("a", "t", "1", "x").unwrap();
+        drop(l.entry("b", "t", "2", "x").unwrap());
+        assert!(l.entry("c", "t", "3", "x").is_ok(), "2 went, 1 is in use");
+        let again = l.entry("a", "t", "1", "x").unwrap();
+        assert!(Arc::ptr_eq(&held, &again));
     }
 
     fn response() -> SendMessageResponse {

@@ -48,11 +48,16 @@ async fn ip_limit(State(state): State<AppState>, req: Request, next: Next) -> Re
         .map(|c| c.0.ip());
     let key = match peer {
         Some(peer) => {
-            let forwarded = req
+            // Every X-Forwarded-For line, in order (proxies may add their own line
+            // rather than extend the client's).
+            let forwarded: Vec<&str> = req
                 .headers()
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok());
-            client_ip::rate_key(peer, forwarded, &state.svc.trusted_proxies)
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect();
+            let forwarded = (!forwarded.is_empty()).then(|| forwarded.join(","));
+            client_ip::rate_key(peer, forwarded.as_deref(), &state.svc.trusted_proxies)
         }
         None => "unknown".to_owned(),
     };

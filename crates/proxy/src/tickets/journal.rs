@@ -2,8 +2,10 @@
 //! appended as it happens, so a message costs one short line instead of a rewrite of
 //! every ticket. Replayed on start through the same [`Change::apply`] the live state
 //! uses. Compacted to one `put` per live ticket (atomically) once it holds more than
-//! twice as many lines as tickets, plus slack. A line torn by a crash is skipped with a
-//! warning; the previous format (`tickets.json`, one JSON document) is migrated once.
+//! twice as many lines as tickets, plus slack, and right after a customer is forgotten.
+//! A line torn by a crash is skipped with a warning and rewritten away at start; the
+//! previous format (`tickets.json`, one JSON document) is migrated once, and deleted only
+//! after the journal holds it.
 
 use std::{
     collections::HashMap,
@@ -136,18 +138,28 @@ pub struct Journal {
     path: PathBuf,
     file: Option<File>,
     lines: usize,
+    /// The file may end in a partial line (a failed append): rewrite before appending.
+    dirty: bool,
+    /// The old one-document file, merged into the state but not yet into the journal:
+    /// deleted by the first compaction that succeeds.
+    legacy: Option<PathBuf>,
 }
 
 impl Journal {
-    /// Opens the journal at `path`, replaying it into a map (migrating `legacy`, the old
-    /// one-document file, when the journal does not exist yet). Never fails: what cannot
-    /// be read is dropped with a warning.
+    /// Opens the journal at `path`, replaying it into a map (after `legacy`, the old
+    /// one-document file, while it exists). Never fails: what cannot be read is skipped
+    /// with a warning.
     pub fn open(path: PathBuf, legacy: &Path) -> (Self, HashMap<Key, TicketRecord>) {
-        let mut map = HashMap::new();
+        // The old file, if still there, comes first: it is deleted only once a
+        // compaction has written everything it held into the journal.
+        let old = legacy.exists().then(|| read_legacy(legacy)).flatten();
+        let migrating = old.is_some();
+        let mut map = old.unwrap_or_default();
         let mut lines = 0;
+        let mut clean = true;
         match std::fs::read(&path) {
             Ok(bytes) => {
-                let mut skipped = 0usize;
+                clean = bytes.is_empty() || bytes.ends_with(b"\n");
                 for line in bytes
                     .split(|b| *b == b'\n')
                     .filter(|l| !l.trim_ascii().is_empty())
@@ -157,19 +169,14 @@ impl Journal {
                         Ok(change) => {
                             change.apply(&mut map);
                         }
-                        Err(_) => skipped += 1,
+                        Err(_) => clean = false,
                     }
                 }
-                if skipped > 0 {
-                    tracing::warn!(path = %path.display(), skipped, "unreadable ticket state lines skipped");
+                if !clean {
+                    tracing::warn!(path = %path.display(), "unreadable ticket state lines skipped");
                 }
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                if let Some(old) = read_legacy(legacy) {
-                    map = old;
-                    lines = usize::MAX; // compact (write the journal) right away
-                }
-            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => {
                 tracing::warn!(path = %path.display(), error = %e, "ticket state unreadable; starting empty")
             }
@@ -178,24 +185,36 @@ impl Journal {
             path,
             file: None,
             lines,
+            dirty: false,
+            legacy: migrating.then(|| legacy.to_owned()),
         };
-        if lines > compact_after(map.len()) && journal.compact(&map) && lines == usize::MAX {
-            let _ = std::fs::remove_file(legacy); // migrated
+        // A torn or unreadable line is rewritten away (so the next append does not
+        // glue onto it), and a migration is finished, before anything is appended.
+        if migrating || !clean || lines > compact_after(map.len()) {
+            journal.compact(&map);
         }
         (journal, map)
     }
 
-    /// Appends `change` (already applied to `map`), compacting when the file is long.
+    /// Appends `change` (already applied to `map`). Compacts instead when the file is
+    /// long, when an earlier append failed part-way, and after a forget, so that the
+    /// forgotten customer's messages leave the disk at once.
     pub fn append(&mut self, change: &Change, map: &HashMap<Key, TicketRecord>) {
+        if self.dirty || matches!(change, Change::Forget { .. }) {
+            self.compact(map);
+            return;
+        }
         if self.file.is_none() {
             self.file = self.reopen();
         }
         let Some(file) = self.file.as_mut() else {
+            self.dirty = true;
             return;
         };
         if let Err(e) = crate::jsonl::append(file, change) {
             tracing::warn!(path = %self.path.display(), error = %e, "could not append to the ticket state");
             self.file = None;
+            self.dirty = true;
             return;
         }
         self.lines += 1;
@@ -204,20 +223,30 @@ impl Journal {
         }
     }
 
-    /// Rewrites the file as one `put` per ticket; returns whether that worked.
+    /// Rewrites the file as one `put` per ticket; returns whether that worked (if not,
+    /// the next change tries again, and nothing is appended to the old file meanwhile).
     fn compact(&mut self, map: &HashMap<Key, TicketRecord>) -> bool {
         self.file = None;
-        self.lines = map.len();
         let puts = map.iter().map(|((customer, _), record)| Change::Put {
             customer: customer.clone(),
             record: record.clone(),
         });
-        let written = crate::jsonl::rewrite(&self.path, None::<&()>, puts);
-        if let Err(e) = &written {
-            tracing::warn!(path = %self.path.display(), error = %e, "could not compact the ticket state");
+        match crate::jsonl::rewrite(&self.path, None::<&()>, puts) {
+            Ok(()) => {
+                self.lines = map.len();
+                self.dirty = false;
+                if let Some(legacy) = self.legacy.take() {
+                    let _ = std::fs::remove_file(legacy); // migrated
+                }
+                self.file = self.reopen();
+                true
+            }
+            Err(e) => {
+                tracing::warn!(path = %self.path.display(), error = %e, "could not compact the ticket state");
+                self.dirty = true;
+                false
+            }
         }
-        self.file = self.reopen();
-        written.is_ok()
     }
 
     fn reopen(&self) -> Option<File> {

@@ -53,3 +53,28 @@ async fn without_trust_the_header_cannot_escape_the_limit() {
         "the peer's bucket"
     );
 }
+
+#[tokio::test]
+async fn a_second_forwarded_line_from_the_client_cannot_pick_the_key() {
+    let h = start_with(|c| {
+        c.rate_ip_burst = 1;
+        c.rate_ip_per_min = 1;
+        c.trusted_proxies = vec!["127.0.0.1".into()];
+    })
+    .await;
+    // The client's own header line first, the trusted proxy's line last.
+    let send = |spoof: &'static str| {
+        h.http
+            .post(format!("{}/v1/session", h.base))
+            .header("x-forwarded-for", spoof)
+            .header("x-forwarded-for", "198.51.100.9")
+            .json(&json!({}))
+            .send()
+    };
+    assert_eq!(send("1.1.1.1").await.unwrap().status(), 200);
+    assert_eq!(
+        send("2.2.2.2").await.unwrap().status(),
+        429,
+        "keyed on the client the proxy saw, not on the spoofed line"
+    );
+}
