@@ -112,6 +112,18 @@ fn is_json(resp: &Response) -> bool {
         .is_some_and(|v| v.starts_with("application/json"))
 }
 
+/// The answer to a request whose handler panicked (with `CatchPanicLayer`): logged,
+/// and a typed `500 internal` instead of a dropped connection.
+pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(panic = %what, "a request handler panicked");
+    ProxyError::Internal.into_response()
+}
+
 /// Middleware: a 4xx/5xx response whose body is not JSON (a framework default, or the
 /// widget file server's empty 412/416/500) gets the spec's error body for its status,
 /// keeping its status and headers. Runs inside the request-id scope.

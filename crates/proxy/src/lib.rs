@@ -240,7 +240,8 @@ async fn persisted_ledger(config: &Config) -> Ledger {
 }
 
 /// The complete router: API routes, the widget files when configured, CORS, metrics,
-/// error bodies in the spec's shape, body limit, request ids.
+/// error bodies in the spec's shape (also for a handler that panicked), body limit,
+/// request ids.
 pub fn app(state: AppState) -> Router {
     let router = routes::router(state.clone());
     let router = match &state.config.widget_dir {
@@ -249,6 +250,9 @@ pub fn app(state: AppState) -> Router {
     };
     let router = router.method_not_allowed_fallback(not_found);
     router
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            error::panic_response,
+        ))
         .layer(DefaultBodyLimit::max(state.config.body_limit))
         .layer(middleware::from_fn(error::typed_errors))
         .layer(middleware::from_fn_with_state(

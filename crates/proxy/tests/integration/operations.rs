@@ -212,3 +212,28 @@ async fn api_routes_answer_every_rejection_in_the_error_shape() {
         .unwrap();
     typed_error(call(req).await.unwrap(), 400, ErrorCode::InvalidRequest).await;
 }
+
+#[tokio::test]
+async fn a_handler_that_panics_answers_a_typed_500() {
+    let boom = axum::Router::new()
+        .route(
+            "/boom",
+            axum::routing::get(|| async {
+                if true {
+                    panic!("bug in a handler");
+                }
+                "unreachable"
+            }),
+        )
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            everdesk_proxy::error::panic_response,
+        ));
+    let resp = boom.oneshot(get("/boom")).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let body: ErrorBody = serde_json::from_slice(&body_bytes(resp).await).unwrap();
+    assert_eq!(body.error.code, ErrorCode::Internal);
+    assert!(
+        !body.error.message.contains("bug in a handler"),
+        "no internals leak"
+    );
+}
