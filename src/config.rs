@@ -190,7 +190,7 @@ pub fn on_brand(color: &str) -> &'static str {
         if c <= 0.04045 {
             c / 12.92
         } else {
-            ((c + 0.055) / 1.055).powf(2.4)
+            pow((c + 0.055) / 1.055, 2.4)
         }
     };
     let luminance = 0.2126 * channel(0) + 0.7152 * channel(1) + 0.0722 * channel(2);
@@ -200,6 +200,15 @@ pub fn on_brand(color: &str) -> &'static str {
     } else {
         "#111111"
     }
+}
+
+/// `base` to the power `exp`: the JS engine's `Math.pow` in the browser (Rust's `powf`
+/// would add its own implementation to the wasm), Rust's elsewhere.
+fn pow(base: f64, exp: f64) -> f64 {
+    #[cfg(target_arch = "wasm32")]
+    return js_sys::Math::pow(base, exp);
+    #[cfg(not(target_arch = "wasm32"))]
+    return base.powf(exp);
 }
 
 /// `en`, `ar-EG`, `pt_BR` → `en`, `ar-eg`, `pt-br`; `None` for anything else.
