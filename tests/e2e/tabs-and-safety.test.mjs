@@ -23,6 +23,10 @@ test('two tabs of one customer stay in sync', async () => {
   await a.page.bringToFront();
   await a.newTicket('Started in tab A');
   await a.send('Hello from tab A');
+  // Only one tab announces the reply (the one the customer is looking at).
+  const announced = (shop) => shop.w().locator('[data-testid=announcer]').textContent();
+  assert.match(await announced(a), /^New reply from support: /);
+  assert.equal(await announced(b), '', 'tab B stays quiet');
   // Tab B learns about the ticket without a reload.
   await b.page.bringToFront();
   await b.w().getByRole('button', { name: /Started in tab A/ }).waitFor();
