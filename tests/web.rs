@@ -664,3 +664,49 @@ async fn the_announcer_tab_announces_a_reply_another_tab_received() {
         format!("{}: Your refund is on its way", EN.new_reply)
     );
 }
+
+#[wasm_bindgen_test]
+async fn a_tab_never_shows_the_next_customers_tickets_after_a_wipe() {
+    use everdesk::sync::SyncEvent;
+    let store = Store::in_memory();
+    let alice = || {
+        let chat = Chat::new(store.clone());
+        chat.handle_host(HostToFrame::Identify {
+            identity: Some(hmac("alice")),
+        });
+        chat
+    };
+    let a = alice();
+    assert!(a.start_ticket("Alice's refund"));
+    let b = alice();
+    assert_eq!(b.tickets.get_untracked().len(), 1);
+    // Bob signs in on tab A: the store is wiped, B hears it.
+    a.handle_host(HostToFrame::Identify {
+        identity: Some(hmac("bob")),
+    });
+    b.handle_sync(SyncEvent::Wiped);
+    assert!(a.start_ticket("Bob's private question"));
+    b.handle_sync(SyncEvent::TicketsChanged);
+    assert!(
+        b.tickets.get_untracked().is_empty(),
+        "Alice's tab does not list Bob's ticket"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_rebuilt_ticket_list_survives_identifying_the_customer() {
+    use everdesk::storage::Key;
+    let store = Store::in_memory();
+    let a = Chat::new(store.clone());
+    a.handle_host(HostToFrame::Identify {
+        identity: Some(hmac("alice")),
+    });
+    assert!(a.start_ticket("Refund"));
+    assert!(a.start_ticket("Delivery"));
+    store.set(&Key::Tickets, "not a list").unwrap();
+    let reloaded = Chat::new(store);
+    reloaded.handle_host(HostToFrame::Identify {
+        identity: Some(hmac("alice")),
+    });
+    assert_eq!(reloaded.tickets.get_untracked().len(), 2);
+}

@@ -216,6 +216,7 @@ impl Chat {
 
     /// The in-memory half of a wipe (this tab's, or another tab's we heard of).
     fn forget_in_memory(&self) {
+        self.epoch.update_value(|e| *e = e.wrapping_add(1));
         self.recheck_owner();
         self.tickets.set(Vec::new());
         self.current.set(None);
@@ -228,15 +229,20 @@ impl Chat {
     /// Applies a change made by another tab, and shows its unread count on this
     /// tab's launcher too.
     pub fn handle_sync(self, event: SyncEvent) {
+        // Another tab may have handed the storage to another customer since.
+        if self.owner.get_value() != Owner::Hidden {
+            self.recheck_owner();
+            if self.owner.get_value() == Owner::Hidden {
+                self.forget_in_memory();
+            }
+        }
         if self.owner.get_value() == Owner::Hidden && event != SyncEvent::Wiped {
             return; // another tab's customer's data: not for this page
         }
         let store = self.store();
         match event {
             SyncEvent::TicketsChanged | SyncEvent::TicketChanged { .. } => {
-                let mut list: Vec<_> = store.get(&Key::Tickets).unwrap_or_default();
-                crate::state::ticket::sort_newest_first(&mut list);
-                self.tickets.set(list);
+                self.tickets.set(super::load_tickets(&store));
                 if let SyncEvent::TicketChanged { ticket_id } = event {
                     let open = self
                         .current

@@ -61,6 +61,20 @@ pub struct Prefs {
 }
 json_struct!(Prefs { owner });
 
+/// The stored ticket list, newest first; a missing or unreadable list is rebuilt from
+/// the ticket records, so no conversation goes missing.
+fn load_tickets(store: &Store) -> Vec<TicketSummary> {
+    let mut tickets: Vec<TicketSummary> = store.get(&Key::Tickets).unwrap_or_else(|| {
+        let ids = store.ticket_ids();
+        ids.into_iter()
+            .filter_map(|id| store.get::<TicketRecord>(&Key::Ticket(id)))
+            .map(|r| r.summary())
+            .collect()
+    });
+    ticket::sort_newest_first(&mut tickets);
+    tickets
+}
+
 /// Whose data the store holds, relative to the current identity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Owner {
@@ -127,6 +141,9 @@ pub struct Chat {
     flushing: StoredValue<bool, LocalStorage>,
     /// Whose data the store holds, relative to the current identity.
     owner: StoredValue<Owner, LocalStorage>,
+    /// Bumped whenever the in-memory data is forgotten (wipe, identity change, data
+    /// hidden): a request started before must not write its outcome afterwards.
+    epoch: StoredValue<u32, LocalStorage>,
     link: StoredValue<Option<Link>, LocalStorage>,
     sync: StoredValue<Option<TabSync>, LocalStorage>,
 }
@@ -135,14 +152,7 @@ impl Chat {
     /// State loaded from `store` (nothing is written). A missing or unreadable ticket
     /// list is rebuilt from the ticket records, so no conversation goes missing.
     pub fn new(store: Store) -> Self {
-        let mut tickets: Vec<TicketSummary> = store.get(&Key::Tickets).unwrap_or_else(|| {
-            let ids = store.ticket_ids();
-            ids.into_iter()
-                .filter_map(|id| store.get::<TicketRecord>(&Key::Ticket(id)))
-                .map(|r| r.summary())
-                .collect()
-        });
-        ticket::sort_newest_first(&mut tickets);
+        let tickets = load_tickets(&store);
         let outbox = store.get::<Outbox>(&Key::Outbox).unwrap_or_default();
         let last = tickets.iter().map(|t| t.updated_at).max().unwrap_or(0);
         let degraded = store.degraded().is_some();
@@ -169,6 +179,7 @@ impl Chat {
             clock: StoredValue::new_local(MonotonicClock::after(last)),
             flushing: StoredValue::new_local(false),
             owner: StoredValue::new_local(owner),
+            epoch: StoredValue::new_local(0),
             link: StoredValue::new_local(None),
             sync: StoredValue::new_local(None),
         }
@@ -318,6 +329,11 @@ impl Chat {
     fn save_outbox(&self) {
         self.save(&Key::Outbox, &self.outbox.get_untracked());
         self.publish(SyncEvent::OutboxChanged);
+    }
+
+    /// The current data epoch (see the field), to compare after an await.
+    fn epoch(&self) -> u32 {
+        self.epoch.get_value()
     }
 
     /// Reports a failure to the host page's `error` listeners; returns what to show.

@@ -133,6 +133,7 @@ impl Chat {
     }
 
     async fn deliver(self, entry: OutboxEntry) {
+        let epoch = self.epoch();
         let viewing = self
             .view
             .with_untracked(|v| *v == View::Ticket(entry.ticket_id.clone()));
@@ -155,6 +156,9 @@ impl Chat {
             Err(e) => Err(e),
         };
         self.typing.set(false);
+        if self.epoch() != epoch {
+            return; // this tab's data was forgotten meanwhile: nothing to update
+        }
         match result {
             Ok(resp) => {
                 // Only the first tab to confirm a message announces its reply (tabs

@@ -37,10 +37,15 @@ impl Chat {
         {
             return Ok(s.session.token);
         }
-        let session = match identity {
+        let epoch = self.epoch();
+        let session: SessionResponse = match identity {
             Some(proof) => decode(&api.call(None, &Endpoint::session(&proof)).await?)?,
             None => self.visitor_session(&api).await?,
         };
+        if self.epoch() != epoch {
+            // Issued for an identity this tab has since forgotten: not kept.
+            return Ok(session.token);
+        }
         if let Some(visitor) = &session.visitor_token {
             self.save(&Key::Visitor, visitor);
         }

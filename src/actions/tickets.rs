@@ -95,8 +95,12 @@ impl Chat {
             ticket_id: record.id.clone(),
             subject: record.subject.clone(),
         };
+        let epoch = self.epoch();
         let text = self.authed(Endpoint::create_ticket(&req)).await?;
         let resp: CreateTicketResponse = decode(&text)?;
+        if self.epoch() != epoch {
+            return Ok(()); // forgotten meanwhile: nothing to record
+        }
         self.update_record(id, |r| {
             r.synced = true;
             r.created_at = r.created_at.min(resp.ticket.created_at);
@@ -128,12 +132,16 @@ impl Chat {
         };
         self.busy.set(true);
         self.error.set(None);
+        let epoch = self.epoch();
         spawn_local(async move {
             let result = match self.ensure_ticket(&id).await {
                 Ok(()) => self.authed(endpoint(&id)).await,
                 Err(e) => Err(e),
             };
             self.busy.set(false);
+            if self.epoch() != epoch {
+                return; // forgotten meanwhile: nothing to update
+            }
             if let Err(e) = result.and_then(|text| done(&id, text)) {
                 self.error.set(Some(self.failed(&e)));
             }
