@@ -22,7 +22,21 @@ impl IpBlock {
         let network: IpAddr = addr.parse().ok()?;
         let max = if network.is_ipv4() { 32 } else { 128 };
         let prefix = prefix.unwrap_or(max);
-        (prefix <= max).then_some(Self { network, prefix })
+        if prefix > max {
+            return None;
+        }
+        // An IPv4-mapped block (::ffff:10.0.0.0/104) is the IPv4 block it maps, as peers
+        // are compared in their IPv4 form.
+        match network {
+            IpAddr::V6(v6) if prefix >= 96 => match v6.to_ipv4_mapped() {
+                Some(v4) => Some(Self {
+                    network: IpAddr::V4(v4),
+                    prefix: prefix - 96,
+                }),
+                None => Some(Self { network, prefix }),
+            },
+            _ => Some(Self { network, prefix }),
+        }
     }
 
     /// Whether `ip` lies in this block (an IPv4 address never in an IPv6 block).
@@ -111,6 +125,13 @@ mod tests {
             .contains(ip("127.0.0.1")));
         assert!(IpBlock::parse("0.0.0.0/0").unwrap().contains(ip("8.8.8.8")));
         assert!(IpBlock::parse("fd00::/8").unwrap().contains(ip("fd12::1")));
+        // IPv4-mapped forms trust the IPv4 addresses they map.
+        assert!(IpBlock::parse("::ffff:127.0.0.1")
+            .unwrap()
+            .contains(ip("127.0.0.1")));
+        assert!(IpBlock::parse("::ffff:10.0.0.0/104")
+            .unwrap()
+            .contains(ip("10.9.8.7")));
         for bad in ["10.0.0.0/33", "nope", "::/129", "1.2.3.4/x", ""] {
             assert_eq!(IpBlock::parse(bad), None, "{bad}");
         }

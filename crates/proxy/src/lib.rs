@@ -239,16 +239,20 @@ async fn persisted_ledger(config: &Config) -> Ledger {
     }
 }
 
-/// The complete router: API routes, the widget files when configured, CORS, metrics,
-/// error bodies in the spec's shape (also for a handler that panicked), body limit,
-/// request ids.
+/// The complete router: API routes and the widget files when configured, in
+/// [`with_layers`].
 pub fn app(state: AppState) -> Router {
     let router = routes::router(state.clone());
     let router = match &state.config.widget_dir {
         Some(dir) => router.merge(static_files::router(dir)),
         None => router.fallback(not_found),
     };
-    let router = router.method_not_allowed_fallback(not_found);
+    with_layers(router.method_not_allowed_fallback(not_found), &state)
+}
+
+/// What wraps every route: request ids, CORS, metrics, error bodies in the spec's
+/// shape (also for a handler that panicked), the body limit.
+pub fn with_layers(router: Router, state: &AppState) -> Router {
     router
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             error::panic_response,

@@ -124,9 +124,10 @@ impl TicketStore {
     fn change(&self, change: Change) -> bool {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let State { map, journal } = &mut *state;
+        let before = map.len();
         let result = change.apply(map);
         if let Some(journal) = journal {
-            journal.append(&change, map);
+            journal.append(&change, map, map.len() < before);
         }
         result
     }

@@ -185,9 +185,45 @@ fn load(path: &Path, bounds: Bounds, now_ms: i64) -> Vec<Record> {
         .filter(|r| now_ms.saturating_sub(r.born_ms) < ttl_ms)
         .collect();
     kept.sort_by_key(|r| r.born_ms);
-    let excess = kept.len().saturating_sub(bounds.capacity);
-    kept.drain(..excess);
-    kept
+    trim_like_the_ledger(kept, bounds.capacity)
+}
+
+/// Keeps `capacity` of `records` (oldest first) the way the ledger makes room: a
+/// customer holding more than a tenth gives up their own oldest first, then the oldest
+/// go. So a flood by one customer does not push the others' ids out of the file.
+fn trim_like_the_ledger(records: Vec<Record>, capacity: usize) -> Vec<Record> {
+    let mut excess = records.len().saturating_sub(capacity);
+    if excess == 0 {
+        return records;
+    }
+    let share = (capacity / 10).max(1);
+    let mut held: HashMap<&str, usize> = HashMap::new();
+    for r in &records {
+        *held.entry(r.customer.as_str()).or_default() += 1;
+    }
+    let mut dropped = vec![false; records.len()];
+    for (i, r) in records.iter().enumerate() {
+        if excess == 0 {
+            break;
+        }
+        if let Some(n) = held.get_mut(r.customer.as_str()).filter(|n| **n > share) {
+            *n -= 1;
+            dropped[i] = true;
+            excess -= 1;
+        }
+    }
+    for d in dropped.iter_mut().filter(|d| !**d) {
+        if excess == 0 {
+            break;
+        }
+        *d = true;
+        excess -= 1;
+    }
+    records
+        .into_iter()
+        .zip(dropped)
+        .filter_map(|(r, d)| (!d).then_some(r))
+        .collect()
 }
 
 /// Writes header + records to a temp file beside `path`, syncs it, then renames it over `path`.
@@ -250,6 +286,24 @@ mod tests {
 
     fn record_lines(path: &Path) -> usize {
         std::fs::read_to_string(path).unwrap().lines().count() - 1
+    }
+
+    #[test]
+    fn a_flood_by_one_customer_does_not_push_the_others_out_of_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.jsonl");
+        let (j, _) = Journal::open(path.clone(), bounds(20), 1_000);
+        let mut victim = done("v", 10);
+        victim.customer = "victim".into();
+        j.append(&victim, 1_000);
+        for i in 0..60 {
+            j.append(&done(&format!("f{i}"), 100 + i), 1_000);
+        }
+        drop(j);
+        let (_, loaded) = Journal::open(path, bounds(20), 1_000);
+        assert_eq!(loaded.len(), 20);
+        assert_eq!(loaded[0], victim, "the victim's id survived the flood");
+        assert_eq!(loaded[19].message_id, "f59", "and the newest of the flood");
     }
 
     #[test]

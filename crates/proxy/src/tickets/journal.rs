@@ -2,7 +2,8 @@
 //! appended as it happens, so a message costs one short line instead of a rewrite of
 //! every ticket. Replayed on start through the same [`Change::apply`] the live state
 //! uses. Compacted to one `put` per live ticket (atomically) once it holds more than
-//! twice as many lines as tickets, plus slack, and right after a customer is forgotten.
+//! twice as many lines as tickets, plus slack, and right after a customer's tickets are
+//! forgotten.
 //! A line torn by a crash is skipped with a warning and rewritten away at start; the
 //! previous format (`tickets.json`, one JSON document) is migrated once, and deleted only
 //! after the journal holds it.
@@ -138,7 +139,8 @@ pub struct Journal {
     path: PathBuf,
     file: Option<File>,
     lines: usize,
-    /// The file may end in a partial line (a failed append): rewrite before appending.
+    /// The file may end in a partial line (a failed append): start the next one on a
+    /// fresh line.
     dirty: bool,
     /// The old one-document file, merged into the state but not yet into the journal:
     /// deleted by the first compaction that succeeds.
@@ -196,12 +198,12 @@ impl Journal {
         (journal, map)
     }
 
-    /// Appends `change` (already applied to `map`). Compacts instead when the file is
-    /// long, when an earlier append failed part-way, and after a forget, so that the
-    /// forgotten customer's messages leave the disk at once.
-    pub fn append(&mut self, change: &Change, map: &HashMap<Key, TicketRecord>) {
-        if self.dirty || matches!(change, Change::Forget { .. }) {
-            self.compact(map);
+    /// Appends `change` (already applied to `map`), compacting when the file is long
+    /// and after a forget that removed tickets (so the customer's words leave the disk
+    /// at once). After a failed append the next line starts on a fresh line, so a
+    /// partial one stays a single unreadable line instead of swallowing the next.
+    pub fn append(&mut self, change: &Change, map: &HashMap<Key, TicketRecord>, removed: bool) {
+        if removed && matches!(change, Change::Forget { .. }) && self.compact(map) {
             return;
         }
         if self.file.is_none() {
@@ -211,42 +213,47 @@ impl Journal {
             self.dirty = true;
             return;
         };
-        if let Err(e) = crate::jsonl::append(file, change) {
+        let written = if self.dirty {
+            std::io::Write::write_all(file, b"\n").and_then(|()| crate::jsonl::append(file, change))
+        } else {
+            crate::jsonl::append(file, change)
+        };
+        if let Err(e) = written {
             tracing::warn!(path = %self.path.display(), error = %e, "could not append to the ticket state");
             self.file = None;
             self.dirty = true;
             return;
         }
+        self.dirty = false;
         self.lines += 1;
         if self.lines > compact_after(map.len()) {
             self.compact(map);
         }
     }
 
-    /// Rewrites the file as one `put` per ticket; returns whether that worked (if not,
-    /// the next change tries again, and nothing is appended to the old file meanwhile).
+    /// Rewrites the file as one `put` per ticket; returns whether that worked. If not,
+    /// the old file stays and changes are still appended to it.
     fn compact(&mut self, map: &HashMap<Key, TicketRecord>) -> bool {
         self.file = None;
         let puts = map.iter().map(|((customer, _), record)| Change::Put {
             customer: customer.clone(),
             record: record.clone(),
         });
-        match crate::jsonl::rewrite(&self.path, None::<&()>, puts) {
+        let written = crate::jsonl::rewrite(&self.path, None::<&()>, puts);
+        match &written {
             Ok(()) => {
                 self.lines = map.len();
                 self.dirty = false;
                 if let Some(legacy) = self.legacy.take() {
                     let _ = std::fs::remove_file(legacy); // migrated
                 }
-                self.file = self.reopen();
-                true
             }
             Err(e) => {
-                tracing::warn!(path = %self.path.display(), error = %e, "could not compact the ticket state");
-                self.dirty = true;
-                false
+                tracing::warn!(path = %self.path.display(), error = %e, "could not compact the ticket state")
             }
         }
+        self.file = self.reopen();
+        written.is_ok()
     }
 
     fn reopen(&self) -> Option<File> {

@@ -215,23 +215,23 @@ async fn api_routes_answer_every_rejection_in_the_error_shape() {
 
 #[tokio::test]
 async fn a_handler_that_panics_answers_a_typed_500() {
-    let boom = axum::Router::new()
-        .route(
-            "/boom",
-            axum::routing::get(|| async {
-                if true {
-                    panic!("bug in a handler");
-                }
-                "unreachable"
-            }),
-        )
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-            everdesk_proxy::error::panic_response,
-        ));
-    let resp = boom.oneshot(get("/boom")).await.unwrap();
+    // A route that panics, wrapped in exactly the layers the proxy serves with.
+    let boom = axum::Router::new().route(
+        "/boom",
+        axum::routing::get(|| async {
+            if true {
+                panic!("bug in a handler");
+            }
+            "unreachable"
+        }),
+    );
+    let app = everdesk_proxy::with_layers(boom, &AppState::new(Config::for_tests()));
+    let resp = app.oneshot(get("/boom")).await.unwrap();
     assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
     let body: ErrorBody = serde_json::from_slice(&body_bytes(resp).await).unwrap();
     assert_eq!(body.error.code, ErrorCode::Internal);
+    assert_eq!(body.error.request_id, id, "the request id of the response");
     assert!(
         !body.error.message.contains("bug in a handler"),
         "no internals leak"
