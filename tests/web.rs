@@ -710,3 +710,92 @@ async fn a_rebuilt_ticket_list_survives_identifying_the_customer() {
     });
     assert_eq!(reloaded.tickets.get_untracked().len(), 2);
 }
+
+/// Replaces `window.fetch` with a fake proxy: sessions at once, history and ticket
+/// creation after 200 ms, messages never answered. Requests are logged in
+/// `window.__reqs` as "METHOD URL AUTH BODY".
+fn fake_proxy_fetch() {
+    let f = js_sys::Function::new_no_args(
+        r#"
+      window.__reqs = [];
+      window.fetch = function (url, init) {
+        const u = String(url);
+        const auth = init && init.headers && init.headers.get ? init.headers.get('Authorization') : null;
+        const body = init && init.body ? JSON.parse(init.body) : null;
+        window.__reqs.push((init && init.method) + ' ' + u + ' ' + auth + ' ' + JSON.stringify(body));
+        const json = (b, ms) => new Promise(r => setTimeout(() => r(new Response(JSON.stringify(b), {status: 200})), ms));
+        if (u.endsWith('/v1/session')) return json({token: 'tok-' + body.user_id, expires_at: Date.now() + 3600000, customer: {kind: 'verified', id: body.user_id}}, 0);
+        if (u.includes('/v1/history')) return json({episodes: [{id: 'e1', session_id: 'ticket_x', summary: 'ALICE: refund for order 123'}]}, 200);
+        if (u.endsWith('/v1/tickets')) return json({ticket: {id: body.ticket_id, session_id: 'ticket_' + body.ticket_id, subject: body.subject, status: 'open', created_at: 1}, messages: []}, 200);
+        return new Promise(() => {});
+      };
+    "#,
+    );
+    f.call0(&JsValue::NULL).unwrap();
+}
+
+/// The requests the fake proxy received.
+fn fake_proxy_requests() -> Vec<String> {
+    let v = js_sys::Reflect::get(&web_sys::window().unwrap(), &"__reqs".into()).unwrap();
+    js_sys::Array::from(&v)
+        .iter()
+        .map(|x| x.as_string().unwrap())
+        .collect()
+}
+
+/// Alice, signed in, with a ticket, against [`fake_proxy_fetch`].
+fn alice_against_the_fake_proxy() -> Chat {
+    fake_proxy_fetch();
+    let chat = Chat::new(Store::in_memory());
+    chat.config
+        .update(|c| c.proxy_url = Some("https://proxy.test".into()));
+    mount_app(chat);
+    chat.handle_host(HostToFrame::Identify {
+        identity: Some(hmac("alice")),
+    });
+    assert!(chat.start_ticket("Alice's refund"));
+    chat
+}
+
+#[wasm_bindgen_test]
+async fn a_previous_customers_history_is_never_shown_to_the_next() {
+    let chat = alice_against_the_fake_proxy();
+    chat.show_list();
+    assert_eq!(
+        chat.history.get_untracked(),
+        everdesk::actions::Remote::Loading
+    );
+    chat.handle_host(HostToFrame::Identify {
+        identity: Some(hmac("bob")),
+    });
+    assert!(chat.tickets.get_untracked().is_empty());
+    sleep(500).await;
+    assert!(
+        !matches!(
+            chat.history.get_untracked(),
+            everdesk::actions::Remote::Ready(_)
+        ),
+        "Bob is shown Alice's recalled history: {:?}",
+        chat.history.get_untracked()
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_previous_customers_message_is_never_sent_in_the_next_ones_session() {
+    let chat = alice_against_the_fake_proxy();
+    assert!(chat.send("ALICE SECRET: my card ends 4242"));
+    sleep(50).await;
+    chat.handle_host(HostToFrame::Identify {
+        identity: Some(hmac("bob")),
+    });
+    sleep(600).await;
+    let reqs = fake_proxy_requests();
+    let leaked: Vec<_> = reqs
+        .iter()
+        .filter(|r| r.contains("tok-bob") && r.contains("ALICE SECRET"))
+        .collect();
+    assert!(
+        leaked.is_empty(),
+        "sent under Bob's session: {leaked:#?}\nall: {reqs:#?}"
+    );
+}

@@ -24,11 +24,15 @@ impl Chat {
             return;
         }
         self.history.set(Remote::Loading);
+        let epoch = self.epoch();
         spawn_local(async move {
             let result = self
                 .authed(Endpoint::history(None, Some(5)))
                 .await
                 .and_then(|text| decode::<HistoryResponse>(&text));
+            if self.epoch() != epoch {
+                return; // another customer's now: never shown
+            }
             self.history.set(match result {
                 Ok(h) => Remote::Ready(h.episodes),
                 Err(e) => Remote::Failed(self.failed(&e)),
@@ -46,11 +50,15 @@ impl Chat {
             return;
         }
         self.profile.set(Remote::Loading);
+        let epoch = self.epoch();
         spawn_local(async move {
             let result = self
                 .authed(Endpoint::profile())
                 .await
                 .and_then(|text| decode::<ProfileResponse>(&text));
+            if self.epoch() != epoch {
+                return; // another customer's now: never shown
+            }
             self.profile.set(match result {
                 Ok(p) => Remote::Ready(p.facts),
                 Err(e) => Remote::Failed(self.failed(&e)),
@@ -63,9 +71,13 @@ impl Chat {
     pub fn forget_me(self) {
         self.busy.set(true);
         self.error.set(None);
+        let epoch = self.epoch();
         spawn_local(async move {
             let result = self.authed(Endpoint::forget_me()).await.map(drop);
             self.busy.set(false);
+            if self.epoch() != epoch {
+                return; // that customer's data is already gone from this tab
+            }
             match result {
                 Ok(()) => {
                     self.wipe_local();

@@ -74,11 +74,15 @@ impl Chat {
     }
 
     /// Sends an authenticated request and returns the body text; on
-    /// `unauthorized` renews the session once.
+    /// `unauthorized` renews the session once (unless this tab has since forgotten the
+    /// customer the request was for).
     pub(super) async fn authed(&self, endpoint: Endpoint) -> Result<String, ApiError> {
         let api = self.api()?;
+        let epoch = self.epoch();
         let token = self.token().await?;
         match api.call(Some(&token), &endpoint).await {
+            // A renewal would be for whoever this tab serves now: not for this request.
+            Err(e) if e.is_unauthorized() && self.epoch() != epoch => Err(ApiError::Superseded),
             Err(e) if e.is_unauthorized() => {
                 self.store().remove(&Key::Session);
                 let token = self.token().await?;

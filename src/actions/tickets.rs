@@ -99,7 +99,7 @@ impl Chat {
         let text = self.authed(Endpoint::create_ticket(&req)).await?;
         let resp: CreateTicketResponse = decode(&text)?;
         if self.epoch() != epoch {
-            return Ok(()); // forgotten meanwhile: nothing to record
+            return Err(ApiError::Superseded); // forgotten meanwhile: callers stop too
         }
         self.update_record(id, |r| {
             r.synced = true;

@@ -30,6 +30,10 @@ pub enum ApiError {
     /// The widget has no proxy URL configured.
     #[error("no proxy URL configured")]
     NotConfigured,
+    /// This tab forgot the customer the request was for (identity change, wipe) while
+    /// it ran: its outcome is dropped, never applied to the next customer.
+    #[error("superseded by another customer")]
+    Superseded,
 }
 
 impl ApiError {
@@ -56,7 +60,7 @@ impl ApiError {
         match self {
             Self::Network(_) => true,
             Self::Http { code, status, .. } => code.is_retryable() || *status >= 500,
-            Self::Decode(_) | Self::NotConfigured => false,
+            Self::Decode(_) | Self::NotConfigured | Self::Superseded => false,
         }
     }
 
@@ -68,6 +72,7 @@ impl ApiError {
             Self::Http { code, .. } => code.as_json_str(),
             Self::Decode(_) => "invalid_response",
             Self::NotConfigured => "not_configured",
+            Self::Superseded => "superseded",
         }
     }
 

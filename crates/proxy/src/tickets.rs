@@ -214,6 +214,23 @@ mod tests {
     }
 
     #[test]
+    fn a_torn_line_is_never_glued_to_the_next_change() {
+        let (_dir, path, legacy) = files();
+        TicketStore::persisted(path.clone(), &legacy).insert("a", record("1"));
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str("{\"op\":\"put\",\"custo");
+        // Opening cannot compact (the temp file's place is taken by a directory), so
+        // the torn line stays; the next change must still land on its own line.
+        std::fs::create_dir(path.with_extension("jsonl.tmp")).unwrap();
+        std::fs::write(&path, text).unwrap();
+        let s = TicketStore::persisted(path.clone(), &legacy);
+        s.insert("a", record("2"));
+        std::fs::remove_dir(path.with_extension("jsonl.tmp")).unwrap();
+        let again = TicketStore::persisted(path, &legacy);
+        assert!(again.get("a", "1").is_some() && again.get("a", "2").is_some());
+    }
+
+    #[test]
     fn forgetting_a_customer_removes_their_words_from_the_disk() {
         let (_dir, path, legacy) = files();
         let s = TicketStore::persisted(path.clone(), &legacy);

@@ -187,7 +187,8 @@ impl Journal {
             path,
             file: None,
             lines,
-            dirty: false,
+            // A file not ending on a full line: the next append must start a fresh one.
+            dirty: !clean,
             legacy: migrating.then(|| legacy.to_owned()),
         };
         // A torn or unreadable line is rewritten away (so the next append does not
@@ -198,12 +199,16 @@ impl Journal {
         (journal, map)
     }
 
-    /// Appends `change` (already applied to `map`), compacting when the file is long
-    /// and after a forget that removed tickets (so the customer's words leave the disk
-    /// at once). After a failed append the next line starts on a fresh line, so a
-    /// partial one stays a single unreadable line instead of swallowing the next.
+    /// Appends `change` (already applied to `map`), compacting when the file is long,
+    /// after a forget that removed tickets (so the customer's words leave the disk at
+    /// once), and after a failed append (so the lost change is written after all). If
+    /// that compaction fails too, the line starts on a fresh line, so a partial one
+    /// stays a single unreadable line instead of swallowing the next.
     pub fn append(&mut self, change: &Change, map: &HashMap<Key, TicketRecord>, removed: bool) {
-        if removed && matches!(change, Change::Forget { .. }) && self.compact(map) {
+        // After a failed append the state is rewritten whole (the lost change with it);
+        // a forget that removed tickets rewrites it too (the words leave the disk).
+        let forgot = removed && matches!(change, Change::Forget { .. });
+        if (self.dirty || forgot) && self.compact(map) {
             return;
         }
         if self.file.is_none() {
