@@ -780,11 +780,8 @@ async fn a_previous_customers_history_is_never_shown_to_the_next() {
     );
 }
 
-#[wasm_bindgen_test]
-async fn a_previous_customers_message_is_never_sent_in_the_next_ones_session() {
-    let chat = alice_against_the_fake_proxy();
-    assert!(chat.send("ALICE SECRET: my card ends 4242"));
-    sleep(50).await;
+/// Bob signs in on `chat`; nothing Alice typed reaches the fake proxy in his session.
+async fn bob_signs_in_and_gets_nothing_of_alices(chat: Chat) {
     chat.handle_host(HostToFrame::Identify {
         identity: Some(hmac("bob")),
     });
@@ -792,10 +789,71 @@ async fn a_previous_customers_message_is_never_sent_in_the_next_ones_session() {
     let reqs = fake_proxy_requests();
     let leaked: Vec<_> = reqs
         .iter()
-        .filter(|r| r.contains("tok-bob") && r.contains("ALICE SECRET"))
+        .filter(|r| r.contains("tok-bob") && r.contains("ALICE"))
         .collect();
     assert!(
         leaked.is_empty(),
         "sent under Bob's session: {leaked:#?}\nall: {reqs:#?}"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_previous_customers_message_is_never_sent_in_the_next_ones_session() {
+    let chat = alice_against_the_fake_proxy();
+    assert!(chat.send("ALICE SECRET: my card ends 4242"));
+    sleep(50).await;
+    bob_signs_in_and_gets_nothing_of_alices(chat).await;
+}
+
+/// Alice with two tickets, one unsent message in each (so `due` holds two entries).
+fn alice_with_two_pending_messages() -> Chat {
+    let chat = alice_against_the_fake_proxy();
+    assert!(chat.send("ALICE SECRET one"));
+    assert!(chat.start_ticket("Alice's second"));
+    assert!(chat.send("ALICE SECRET two"));
+    chat
+}
+
+#[wasm_bindgen_test]
+async fn a_previous_customers_queued_messages_are_never_sent_in_the_next_ones_session() {
+    let chat = alice_with_two_pending_messages();
+    sleep(50).await;
+    bob_signs_in_and_gets_nothing_of_alices(chat).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_hidden_customers_queued_messages_wait_for_them() {
+    let chat = alice_with_two_pending_messages();
+    // Visitors get a well-formed session too.
+    js_sys::Function::new_no_args(r#"
+      const inner = window.fetch;
+      window.fetch = function (url, init) {
+        const body = init && init.body ? JSON.parse(init.body) : null;
+        if (String(url).endsWith('/v1/session') && !body.user_id) {
+          window.__reqs.push('POST ' + url + ' null ' + init.body);
+          return Promise.resolve(new Response(JSON.stringify({token: 'tok-visitor', expires_at: Date.now() + 3600000, customer: {kind: 'visitor', id: 'v1'}, visitor_token: 'vt'}), {status: 200}));
+        }
+        return inner(url, init);
+      };
+    "#).call0(&JsValue::NULL).unwrap();
+    sleep(50).await;
+    chat.handle_host(HostToFrame::Identify { identity: None });
+    sleep(600).await;
+    let reqs = fake_proxy_requests();
+    let leaked: Vec<_> = reqs
+        .iter()
+        .filter(|r| r.contains("tok-visitor") && r.contains("ALICE"))
+        .collect();
+    chat.handle_host(HostToFrame::Identify {
+        identity: Some(hmac("alice")),
+    });
+    assert_eq!(
+        chat.tickets.get_untracked().len(),
+        2,
+        "Alice's hidden tickets were wiped; visitor-session requests: {leaked:#?}\nall: {reqs:#?}"
+    );
+    assert!(
+        leaked.is_empty(),
+        "sent under a visitor session: {leaked:#?}"
     );
 }

@@ -97,13 +97,21 @@ impl Chat {
         }
         self.flushing.set_value(true);
         spawn_local(async move {
-            loop {
+            let epoch = self.epoch();
+            'flush: loop {
                 let due = self.outbox.with_untracked(|o| o.due(now_ms()));
                 if due.is_empty() || !self.online.get_untracked() {
                     break;
                 }
                 for entry in due {
-                    self.deliver(entry).await;
+                    // The customer these were typed by may be gone (another identity,
+                    // a wipe) or the entry sent by another tab since the list was taken.
+                    if self.epoch() != epoch {
+                        break 'flush;
+                    }
+                    if self.outbox.with_untracked(|o| o.contains(&entry.id)) {
+                        self.deliver(entry).await;
+                    }
                 }
             }
             self.flushing.set_value(false);
@@ -182,6 +190,14 @@ impl Chat {
     }
 
     fn delivery_failed(&self, entry: &OutboxEntry, error: &ApiError) {
+        if *error == ApiError::Superseded {
+            // Its ticket is gone from this tab (wiped): there is nothing to send it to.
+            self.outbox.update(|o| {
+                o.confirm(&entry.id);
+            });
+            self.save_outbox();
+            return;
+        }
         if matches!(error, ApiError::Network(_)) {
             let online = web_sys::window().is_none_or(|w| w.navigator().on_line());
             self.online.set(online);

@@ -86,7 +86,8 @@ impl Chat {
     /// Makes sure the proxy knows the ticket (idempotent: the id is ours).
     pub(super) async fn ensure_ticket(&self, id: &str) -> Result<(), ApiError> {
         let Some(record) = self.record(id) else {
-            return Ok(());
+            // Gone (wiped): nothing to create, and nothing may be sent to it.
+            return Err(ApiError::Superseded);
         };
         if record.synced {
             return Ok(());

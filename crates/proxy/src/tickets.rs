@@ -138,7 +138,8 @@ mod tests {
     use super::*;
     use everdesk_api::{Role, TicketStatus};
 
-    fn record(id: &str) -> TicketRecord {
+    /// An open ticket `id` with no exchanges (shared with `journal`'s tests).
+    pub(super) fn record(id: &str) -> TicketRecord {
         TicketRecord {
             ticket: Ticket {
                 id: id.into(),

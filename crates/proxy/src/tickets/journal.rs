@@ -140,8 +140,11 @@ pub struct Journal {
     file: Option<File>,
     lines: usize,
     /// The file may end in a partial line (a failed append): start the next one on a
-    /// fresh line.
-    dirty: bool,
+    /// fresh line. Cleared by a good append.
+    fresh_line: bool,
+    /// A change is missing from the file (its append failed): the whole state must be
+    /// rewritten. Cleared only by a rewrite that worked.
+    lost: bool,
     /// The old one-document file, merged into the state but not yet into the journal:
     /// deleted by the first compaction that succeeds.
     legacy: Option<PathBuf>,
@@ -188,7 +191,8 @@ impl Journal {
             file: None,
             lines,
             // A file not ending on a full line: the next append must start a fresh one.
-            dirty: !clean,
+            fresh_line: !clean,
+            lost: false,
             legacy: migrating.then(|| legacy.to_owned()),
         };
         // A torn or unreadable line is rewritten away (so the next append does not
@@ -208,17 +212,17 @@ impl Journal {
         // After a failed append the state is rewritten whole (the lost change with it);
         // a forget that removed tickets rewrites it too (the words leave the disk).
         let forgot = removed && matches!(change, Change::Forget { .. });
-        if (self.dirty || forgot) && self.compact(map) {
+        if (self.lost || forgot) && self.compact(map) {
             return;
         }
         if self.file.is_none() {
             self.file = self.reopen();
         }
         let Some(file) = self.file.as_mut() else {
-            self.dirty = true;
+            self.lost = true;
             return;
         };
-        let written = if self.dirty {
+        let written = if self.fresh_line {
             std::io::Write::write_all(file, b"\n").and_then(|()| crate::jsonl::append(file, change))
         } else {
             crate::jsonl::append(file, change)
@@ -226,10 +230,11 @@ impl Journal {
         if let Err(e) = written {
             tracing::warn!(path = %self.path.display(), error = %e, "could not append to the ticket state");
             self.file = None;
-            self.dirty = true;
+            self.fresh_line = true;
+            self.lost = true;
             return;
         }
-        self.dirty = false;
+        self.fresh_line = false;
         self.lines += 1;
         if self.lines > compact_after(map.len()) {
             self.compact(map);
@@ -248,7 +253,8 @@ impl Journal {
         match &written {
             Ok(()) => {
                 self.lines = map.len();
-                self.dirty = false;
+                self.fresh_line = false;
+                self.lost = false;
                 if let Some(legacy) = self.legacy.take() {
                     let _ = std::fs::remove_file(legacy); // migrated
                 }
@@ -288,5 +294,46 @@ fn read_legacy(path: &Path) -> Option<HashMap<Key, TicketRecord>> {
             tracing::warn!(path = %path.display(), error = %e, "old ticket state unreadable; starting empty");
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tickets::tests::record;
+
+    fn put(j: &mut Journal, map: &mut HashMap<Key, TicketRecord>, id: &str) {
+        let c = Change::Put {
+            customer: "a".into(),
+            record: record(id),
+        };
+        c.apply(map);
+        j.append(&c, map, false);
+    }
+
+    /// Append of "2" fails (disk full), the compaction after it fails too (it needs far
+    /// more room than a line), "3" appends fine: "2" must still reach the disk.
+    #[test]
+    fn a_lost_change_is_not_forgotten_once_a_later_append_succeeds() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tickets.jsonl");
+        let (mut j, mut map) = Journal::open(path.clone(), &dir.path().join("tickets.json"));
+        put(&mut j, &mut map, "1");
+        j.file = Some(
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/full")
+                .unwrap(),
+        );
+        put(&mut j, &mut map, "2"); // ENOSPC
+        let tmp = path.with_extension("jsonl.tmp");
+        std::fs::create_dir(&tmp).unwrap(); // compaction fails
+        put(&mut j, &mut map, "3");
+        std::fs::remove_dir(&tmp).unwrap();
+        put(&mut j, &mut map, "4");
+        let (_, again) = Journal::open(path, &dir.path().join("tickets.json"));
+        let mut ids: Vec<_> = again.keys().map(|(_, t)| t.clone()).collect();
+        ids.sort();
+        assert_eq!(ids, ["1", "2", "3", "4"], "change 2 lost from the journal");
     }
 }
