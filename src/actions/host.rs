@@ -215,7 +215,7 @@ impl Chat {
     }
 
     /// The in-memory half of a wipe (this tab's, or another tab's we heard of).
-    fn forget_in_memory(&self) {
+    pub(super) fn forget_in_memory(&self) {
         self.epoch.update_value(|e| *e = e.wrapping_add(1));
         self.recheck_owner();
         self.tickets.set(Vec::new());

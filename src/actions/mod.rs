@@ -138,7 +138,9 @@ pub struct Chat {
     pub panel_open: RwSignal<bool>,
     store: StoredValue<Store, LocalStorage>,
     clock: StoredValue<MonotonicClock, LocalStorage>,
-    flushing: StoredValue<bool, LocalStorage>,
+    /// The epoch of the running flush, if any: one flush per customer at a time, and
+    /// a stale one (previous customer) does not hold up the next customer's.
+    flushing: StoredValue<Option<u32>, LocalStorage>,
     /// Whose data the store holds, relative to the current identity.
     owner: StoredValue<Owner, LocalStorage>,
     /// Bumped whenever the in-memory data is forgotten (wipe, identity change, data
@@ -177,7 +179,7 @@ impl Chat {
             panel_open: RwSignal::new(true),
             store: StoredValue::new_local(store),
             clock: StoredValue::new_local(MonotonicClock::after(last)),
-            flushing: StoredValue::new_local(false),
+            flushing: StoredValue::new_local(None),
             owner: StoredValue::new_local(owner),
             epoch: StoredValue::new_local(0),
             link: StoredValue::new_local(None),
@@ -334,6 +336,24 @@ impl Chat {
     /// The current data epoch (see the field), to compare after an await.
     fn epoch(&self) -> u32 {
         self.epoch.get_value()
+    }
+
+    /// Whether this tab may still apply a request's outcome: its epoch is `epoch`, and
+    /// the storage has not been taken over by another customer in another tab meanwhile
+    /// (a wipe whose sync event has not arrived yet). If it has, this tab forgets its
+    /// data now, as the sync event would.
+    fn still_current(&self, epoch: u32) -> bool {
+        if self.epoch() != epoch {
+            return false;
+        }
+        if self.owner.get_value() == Owner::Recorded {
+            let current = identity_owner(self.identity.get_untracked().as_ref());
+            if Owner::of(&self.store(), &current) != Owner::Recorded {
+                self.forget_in_memory();
+                return false;
+            }
+        }
+        true
     }
 
     /// Reports a failure to the host page's `error` listeners; returns what to show.

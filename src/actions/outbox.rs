@@ -92,12 +92,12 @@ impl Chat {
     /// Sends every due outbox entry, one ticket's messages in order; then sleeps
     /// until the next backoff expires. Only one flush runs per tab.
     pub fn flush(self) {
-        if self.flushing.get_value() || self.api().is_err() {
+        let epoch = self.epoch();
+        if self.flushing.get_value() == Some(epoch) || self.api().is_err() {
             return;
         }
-        self.flushing.set_value(true);
+        self.flushing.set_value(Some(epoch));
         spawn_local(async move {
-            let epoch = self.epoch();
             'flush: loop {
                 let due = self.outbox.with_untracked(|o| o.due(now_ms()));
                 if due.is_empty() || !self.online.get_untracked() {
@@ -114,8 +114,10 @@ impl Chat {
                     }
                 }
             }
-            self.flushing.set_value(false);
-            self.wake_later();
+            if self.flushing.get_value() == Some(epoch) {
+                self.flushing.set_value(None);
+                self.wake_later();
+            }
         });
     }
 
@@ -164,7 +166,7 @@ impl Chat {
             Err(e) => Err(e),
         };
         self.typing.set(false);
-        if self.epoch() != epoch {
+        if !self.still_current(epoch) {
             return; // this tab's data was forgotten meanwhile: nothing to update
         }
         match result {
@@ -191,11 +193,11 @@ impl Chat {
 
     fn delivery_failed(&self, entry: &OutboxEntry, error: &ApiError) {
         if *error == ApiError::Superseded {
-            // Its ticket is gone from this tab (wiped): there is nothing to send it to.
+            // Its ticket is not in this tab's storage (kept only in another tab's memory,
+            // storage being full): kept, and tried again later; that tab sends it.
             self.outbox.update(|o| {
-                o.confirm(&entry.id);
+                o.record_failure(&entry.id, now_ms(), js_sys::Math::random(), 0);
             });
-            self.save_outbox();
             return;
         }
         if matches!(error, ApiError::Network(_)) {

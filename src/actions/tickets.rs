@@ -86,7 +86,8 @@ impl Chat {
     /// Makes sure the proxy knows the ticket (idempotent: the id is ours).
     pub(super) async fn ensure_ticket(&self, id: &str) -> Result<(), ApiError> {
         let Some(record) = self.record(id) else {
-            // Gone (wiped): nothing to create, and nothing may be sent to it.
+            // Not in this tab (wiped, or only in another tab's memory): nothing to
+            // create here, and nothing is sent to it from here.
             return Err(ApiError::Superseded);
         };
         if record.synced {
@@ -99,7 +100,7 @@ impl Chat {
         let epoch = self.epoch();
         let text = self.authed(Endpoint::create_ticket(&req)).await?;
         let resp: CreateTicketResponse = decode(&text)?;
-        if self.epoch() != epoch {
+        if !self.still_current(epoch) {
             return Err(ApiError::Superseded); // forgotten meanwhile: callers stop too
         }
         self.update_record(id, |r| {
@@ -140,7 +141,7 @@ impl Chat {
                 Err(e) => Err(e),
             };
             self.busy.set(false);
-            if self.epoch() != epoch {
+            if !self.still_current(epoch) {
                 return; // forgotten meanwhile: nothing to update
             }
             if let Err(e) = result.and_then(|text| done(&id, text)) {
