@@ -266,8 +266,12 @@ impl Chat {
             self.publish(SyncEvent::Wiped);
         }
         if owner != Owner::Recorded {
-            let owner = identity_owner(self.identity.get_untracked().as_ref());
-            let _ = store.set(&Key::Prefs, &Prefs { owner });
+            let _ = store.set(
+                &Key::Prefs,
+                &Prefs {
+                    owner: self.current_owner(),
+                },
+            );
             self.owner.set_value(Owner::Recorded);
         }
         store
@@ -281,11 +285,16 @@ impl Chat {
         }
     }
 
+    /// The fingerprint of this tab's customer (see [`identity_owner`]).
+    fn current_owner(&self) -> String {
+        identity_owner(self.identity.get_untracked().as_ref())
+    }
+
     /// Re-reads whether the stored data names its owner (after a wipe or when the
     /// host's copy of our storage was adopted), so [`Chat::save`] need not read it.
     fn recheck_owner(&self) {
-        let current = identity_owner(self.identity.get_untracked().as_ref());
-        self.owner.set_value(Owner::of(&self.store(), &current));
+        self.owner
+            .set_value(Owner::of(&self.store(), &self.current_owner()));
     }
 
     /// Loads a ticket's record (the open one from memory, others from storage).
@@ -346,12 +355,11 @@ impl Chat {
         if self.epoch() != epoch {
             return false;
         }
-        if self.owner.get_value() == Owner::Recorded {
-            let current = identity_owner(self.identity.get_untracked().as_ref());
-            if Owner::of(&self.store(), &current) != Owner::Recorded {
-                self.forget_in_memory();
-                return false;
-            }
+        if self.owner.get_value() == Owner::Recorded
+            && Owner::of(&self.store(), &self.current_owner()) != Owner::Recorded
+        {
+            self.forget_in_memory();
+            return false;
         }
         true
     }

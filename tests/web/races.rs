@@ -48,6 +48,14 @@ fn fake_proxy_requests() -> Vec<String> {
         .collect()
 }
 
+/// The requests the fake proxy received with `token` whose line mentions `marker`.
+fn requests_with(token: &str, marker: &str) -> Vec<String> {
+    fake_proxy_requests()
+        .into_iter()
+        .filter(|r| r.contains(token) && r.contains(marker))
+        .collect()
+}
+
 /// Alice, signed in, with a ticket, against [`fake_proxy_fetch`].
 fn alice_against_the_fake_proxy() -> Chat {
     fake_proxy_fetch();
@@ -91,14 +99,11 @@ async fn bob_signs_in_and_gets_nothing_of_alices(chat: Chat) {
         identity: Some(hmac("bob")),
     });
     sleep(600).await;
-    let reqs = fake_proxy_requests();
-    let leaked: Vec<_> = reqs
-        .iter()
-        .filter(|r| r.contains("tok-bob") && r.contains("ALICE"))
-        .collect();
+    let leaked = requests_with("tok-bob", "ALICE");
     assert!(
         leaked.is_empty(),
-        "sent under Bob's session: {leaked:#?}\nall: {reqs:#?}"
+        "sent under Bob's session: {leaked:#?}\nall: {:#?}",
+        fake_proxy_requests()
     );
 }
 
@@ -145,10 +150,7 @@ async fn a_hidden_customers_queued_messages_wait_for_them() {
     chat.handle_host(HostToFrame::Identify { identity: None });
     sleep(600).await;
     let reqs = fake_proxy_requests();
-    let leaked: Vec<_> = reqs
-        .iter()
-        .filter(|r| r.contains("tok-visitor") && r.contains("ALICE"))
-        .collect();
+    let leaked = requests_with("tok-visitor", "ALICE");
     chat.handle_host(HostToFrame::Identify {
         identity: Some(hmac("alice")),
     });
@@ -220,11 +222,7 @@ async fn a_tab_that_has_not_heard_the_wipe_yet_writes_nothing_into_the_next_cust
         .collect();
     b.back_online();
     sleep(600).await;
-    let reqs = fake_proxy_requests();
-    let leaked: Vec<_> = reqs
-        .iter()
-        .filter(|r| r.contains("tok-bob") && r.contains("ALICE"))
-        .collect();
+    let leaked = requests_with("tok-bob", "ALICE");
     assert!(
         subjects.is_empty() && leaked.is_empty(),
         "Bob's tab lists {subjects:?}; sent under Bob's session: {leaked:#?}"

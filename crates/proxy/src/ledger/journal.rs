@@ -12,7 +12,7 @@
 use std::{
     collections::HashMap,
     fs::File,
-    io::{self, Write},
+    io,
     path::{Path, PathBuf},
     sync::Mutex,
     time::Duration,
@@ -95,14 +95,6 @@ impl Journal {
     /// Appends one record, compacting the file (bounds as of `now_ms`) when it has grown
     /// past its bound. Failures are logged: the ledger then only lasts as long as the process.
     pub fn append(&self, record: &Record, now_ms: i64) {
-        let mut line = match serde_json::to_vec(record) {
-            Ok(line) => line,
-            Err(e) => {
-                tracing::warn!(error = %e, "idempotency ledger record not serialisable");
-                return;
-            }
-        };
-        line.push(b'\n');
         let mut w = self.lock();
         if w.file.is_none() {
             w.file = self.reopen();
@@ -110,7 +102,7 @@ impl Journal {
         let Some(file) = w.file.as_mut() else {
             return;
         };
-        if let Err(e) = file.write_all(&line) {
+        if let Err(e) = crate::jsonl::append(file, record) {
             tracing::warn!(path = %self.path.display(), error = %e, "could not append to the idempotency ledger");
             w.file = None;
             return;

@@ -107,17 +107,7 @@ async fn ticket_message_close_history_profile_and_forget() {
     assert_eq!(eps[0]["session_id"], "ticket_T-1");
 
     // The profile appears after local-everos's profile delay, from data.profiles.
-    let mut facts = Vec::new();
-    for _ in 0..40 {
-        facts = h.get("/v1/profile", Some(&t)).await.body["facts"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        if !facts.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let facts = h.profile_facts(&t).await;
     assert!(
         facts.iter().any(|f| f["text"] == "Name: Dana Whitfield"),
         "{facts:?}"
@@ -392,17 +382,7 @@ async fn profiles_are_searched_with_a_method_that_returns_them_whatever_is_confi
     assert_eq!(m.status, 200, "{}", m.body);
     h.post("/v1/tickets/K-1/close", Some(&t), json!({})).await;
 
-    let mut facts = Vec::new();
-    for _ in 0..40 {
-        facts = h.get("/v1/profile", Some(&t)).await.body["facts"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        if !facts.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let facts = h.profile_facts(&t).await;
     assert!(
         facts.iter().any(|f| f["text"] == "Name: Kim Keyword"),
         "{facts:?}"

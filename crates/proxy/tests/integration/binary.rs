@@ -2,12 +2,11 @@
 //! --widget-dir DIR` prints `listening on http://ADDR`, serves DIR at `/` and the API on
 //! the same origin with the embedded EverOS; invalid config refuses to start.
 
-use std::{
-    io::{BufRead, BufReader},
-    process::{Command, Stdio},
-};
+use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
+
+use crate::common::listening_base;
 
 #[tokio::test]
 async fn binary_serves_widget_and_api_with_embedded_everos() {
@@ -26,15 +25,7 @@ async fn binary_serves_widget_and_api_with_embedded_everos() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
+    let base = listening_base(&mut child).await;
     let http = reqwest::Client::new();
     let file = http.get(format!("{base}/loader.js")).send().await.unwrap();
     assert_eq!(file.text().await.unwrap(), "/*loader*/");

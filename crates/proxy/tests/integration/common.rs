@@ -86,6 +86,23 @@ pub async fn start_binary(data_dir: &Path) -> Harness {
     }
 }
 
+/// The base URL a proxy binary started with piped stdout prints first
+/// (`listening on http://ADDR`), read off the async threads.
+pub async fn listening_base(child: &mut Child) -> String {
+    let stdout = child.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).map(|_| line)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    line.trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .to_owned()
+}
+
 /// The proxy binary running as a child process; killed when dropped.
 struct ProxyProcess {
     child: Child,
@@ -105,19 +122,7 @@ impl ProxyProcess {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let line = tokio::task::spawn_blocking(move || {
-            let mut line = String::new();
-            BufReader::new(stdout).read_line(&mut line).map(|_| line)
-        })
-        .await
-        .unwrap()
-        .unwrap();
-        let base = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .to_owned();
+        let base = listening_base(&mut child).await;
         Self {
             child,
             base,
@@ -334,6 +339,23 @@ impl Harness {
             json!({"id": id, "content": content, "sent_at": 1}),
         )
         .await
+    }
+
+    /// The customer's profile facts, polled until some arrive (EverOS extracts them
+    /// after a flush) or two seconds pass.
+    pub async fn profile_facts(&self, token: &str) -> Vec<Value> {
+        let mut facts = Vec::new();
+        for _ in 0..40 {
+            facts = self.get("/v1/profile", Some(token)).await.body["facts"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            if !facts.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        facts
     }
 
     /// Queues an EverOS fault.
