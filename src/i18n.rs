@@ -115,6 +115,9 @@ pub struct Strings {
     pub error_network: &'static str,
     /// Too many requests.
     pub error_rate_limited: &'static str,
+    /// The memory service cannot do what was asked (forget-me on a server without
+    /// delete): nothing was deleted.
+    pub error_not_supported: &'static str,
     /// Screen-reader announcement of a new reply, `{n}` is unused.
     pub new_reply: &'static str,
 }
@@ -174,6 +177,7 @@ pub static EN: Strings = Strings {
     error_generic: "Something went wrong. Please try again.",
     error_network: "We can't reach support right now. Your message is saved.",
     error_rate_limited: "You're sending messages very quickly. Please wait a moment.",
+    error_not_supported: "We can't delete your memory on this service yet, so nothing was deleted. Please contact support to have it removed.",
     new_reply: "New reply from support",
 };
 
@@ -232,6 +236,7 @@ pub static ES: Strings = Strings {
     error_generic: "Algo salió mal. Inténtalo de nuevo.",
     error_network: "No podemos contactar con soporte ahora. Tu mensaje está guardado.",
     error_rate_limited: "Estás enviando mensajes muy rápido. Espera un momento.",
+    error_not_supported: "Este servicio aún no puede borrar tu memoria, así que no se ha borrado nada. Contacta con soporte para que la eliminen.",
     new_reply: "Nueva respuesta de soporte",
 };
 
@@ -291,6 +296,7 @@ pub static AR: Strings = Strings {
     error_generic: "حدث خطأ ما. يرجى المحاولة مرة أخرى.",
     error_network: "تعذر الوصول إلى الدعم الآن. رسالتك محفوظة.",
     error_rate_limited: "أنت ترسل الرسائل بسرعة كبيرة. يرجى الانتظار قليلًا.",
+    error_not_supported: "لا يمكننا حذف ذاكرتك على هذه الخدمة بعد، لذلك لم يُحذف أي شيء. يرجى التواصل مع الدعم لإزالتها.",
     new_reply: "رد جديد من الدعم",
 };
 

@@ -106,6 +106,10 @@ impl ApiError {
                 code: ErrorCode::RateLimited,
                 ..
             } => s.error_rate_limited,
+            Self::Http {
+                code: ErrorCode::NotSupported,
+                ..
+            } => s.error_not_supported,
             _ => s.error_generic,
         }
     }

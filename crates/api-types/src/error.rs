@@ -28,6 +28,9 @@ pub enum ErrorCode {
     UpstreamUnavailable,
     /// 500: a bug on our side.
     Internal,
+    /// 501: the memory service in use cannot do this at all (for example forgetting a
+    /// customer on a self-hosted EverOS without delete); nothing was changed.
+    NotSupported,
     /// A code this client version does not know yet.
     #[serde(other)]
     Unknown,
@@ -73,6 +76,7 @@ json_str_enum!(ErrorCode {
     RateLimited = "rate_limited",
     UpstreamUnavailable = "upstream_unavailable",
     Internal = "internal",
+    NotSupported = "not_supported",
 } else Unknown = "unknown");
 json_struct!(ErrorDetail {
     code,

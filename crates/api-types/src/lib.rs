@@ -82,11 +82,6 @@ pub mod limits {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     }
-
-    /// The EverOS session id of a ticket.
-    pub fn session_id(ticket_id: &str) -> String {
-        format!("ticket_{ticket_id}")
-    }
 }
 
 #[cfg(test)]
@@ -102,11 +97,6 @@ mod tests {
         assert!(!is_valid_ticket_id("a/b"));
         assert!(!is_valid_ticket_id("ümlaut"));
         assert!(!is_valid_ticket_id("a b"));
-    }
-
-    #[test]
-    fn session_id_prefixes_ticket() {
-        assert_eq!(session_id("42"), "ticket_42");
     }
 
     #[test]

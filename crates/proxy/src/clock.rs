@@ -39,6 +39,37 @@ impl SessionClock {
     }
 }
 
+/// Writes whose outcome is unknown (a flush that timed out), per (customer, session),
+/// with the time until which they may still land: a retry before then must not send
+/// them again.
+#[derive(Debug, Default)]
+pub struct Unsettled {
+    until: Mutex<HashMap<(String, String), i64>>,
+}
+
+impl Unsettled {
+    /// Records a write of unknown outcome that may land until `until_ms`.
+    pub fn unknown(&self, user_id: &str, session_id: &str, until_ms: i64) {
+        let mut map = self.until.lock().unwrap_or_else(|e| e.into_inner());
+        let now = now_ms();
+        map.retain(|_, until| *until > now);
+        map.insert((user_id.to_owned(), session_id.to_owned()), until_ms);
+    }
+
+    /// Whether a write of unknown outcome for the session may still land at `now`.
+    pub fn waiting(&self, user_id: &str, session_id: &str, now: i64) -> bool {
+        let map = self.until.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&(user_id.to_owned(), session_id.to_owned()))
+            .is_some_and(|until| *until > now)
+    }
+
+    /// The write's outcome is known now.
+    pub fn settled(&self, user_id: &str, session_id: &str) {
+        let mut map = self.until.lock().unwrap_or_else(|e| e.into_inner());
+        map.remove(&(user_id.to_owned(), session_id.to_owned()));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

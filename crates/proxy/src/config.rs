@@ -25,11 +25,18 @@ pub struct Config {
     #[arg(long, env = "EVERDESK_BODY_LIMIT", default_value_t = 64 * 1024)]
     pub body_limit: usize,
 
-    /// EverOS Cloud base URL (e.g. https://api.evermind.ai). Unset: run the embedded local EverOS.
+    /// EverOS base URL: a self-hosted EverOS (e.g. http://127.0.0.1:1995) or EverOS Cloud
+    /// (https://api.evermind.ai). Unset: run the embedded local EverOS.
     #[arg(long, env = "EVEROS_BASE_URL")]
     pub everos_base_url: Option<String>,
 
-    /// EverOS API key (required with --everos-base-url). Never logged above debug, never returned.
+    /// The EverOS API to speak: v2 (the self-hosted server, PyPI `everos` 1.x, and EverOS
+    /// Cloud v2) or v1 (EverOS Cloud v1, legacy).
+    #[arg(long, env = "EVEROS_API", default_value = "v2", value_parser = ["v1", "v2"])]
+    pub everos_api: String,
+
+    /// EverOS API key: required for EverOS Cloud v1, sent as a Bearer key to Cloud v2;
+    /// a self-hosted EverOS needs none. Never logged, never returned.
     #[arg(long, env = "EVEROS_API_KEY", hide_env_values = true)]
     pub everos_api_key: Option<String>,
 
@@ -38,7 +45,9 @@ pub struct Config {
     pub data_dir: PathBuf,
 
     /// EverOS search method for recalled episodes (context and history): keyword, vector,
-    /// hybrid or agentic. Profile facts are always searched with hybrid (keyword drops them).
+    /// hybrid or agentic. On v2 without embeddings, keyword is used instead (logged and
+    /// shown in /readyz). v1 profile facts are always searched with hybrid (keyword drops
+    /// them); v2 reads the one profile document.
     #[arg(long, env = "EVERDESK_SEARCH_METHOD", default_value = "hybrid",
           value_parser = ["keyword", "vector", "hybrid", "agentic"])]
     pub search_method: String,
@@ -181,8 +190,11 @@ impl Config {
             if !is_http_url(url) {
                 return Err(bad("--everos-base-url", "must be an http(s) URL"));
             }
-            if self.everos_api_key.as_deref().unwrap_or("").is_empty() {
-                return Err(bad("--everos-api-key", "required with --everos-base-url"));
+            if self.everos_api == "v1" && self.everos_api_key.as_deref().unwrap_or("").is_empty() {
+                return Err(bad(
+                    "--everos-api-key",
+                    "required with --everos-base-url for EverOS Cloud v1",
+                ));
             }
         }
         if self
@@ -282,6 +294,11 @@ impl Config {
     pub fn everos_timeout(&self) -> Duration {
         Duration::from_millis(self.everos_timeout_ms)
     }
+
+    /// The EverOS API to speak (validated by clap).
+    pub fn everos_api(&self) -> crate::everos::Api {
+        crate::everos::Api::parse(&self.everos_api).unwrap_or(crate::everos::Api::V2)
+    }
 }
 
 #[cfg(test)]
@@ -304,10 +321,14 @@ mod tests {
 
     #[test]
     fn invalid_combinations_name_the_option() {
-        let e = parse(&["--everos-base-url", "https://x"])
+        let e = parse(&["--everos-base-url", "https://x", "--everos-api", "v1"])
             .validate()
             .unwrap_err();
         assert_eq!(e.option, "--everos-api-key");
+        // A self-hosted v2 server has no auth: no key needed.
+        let self_hosted = parse(&["--everos-base-url", "http://127.0.0.1:1995"]);
+        assert!(self_hosted.validate().is_ok());
+        assert_eq!(self_hosted.everos_api(), crate::everos::Api::V2);
         let e = parse(&["--llm-base-url", "http://l"])
             .validate()
             .unwrap_err();

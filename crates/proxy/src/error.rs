@@ -44,6 +44,9 @@ pub enum ProxyError {
     /// 500: a bug on our side; the detail is logged, not returned.
     #[error("internal error")]
     Internal,
+    /// 501: the memory service in use cannot do this (what it cannot do); nothing changed.
+    #[error("the memory service in use does not support {0}; nothing was changed")]
+    NotSupported(&'static str),
 }
 
 impl ProxyError {
@@ -60,6 +63,7 @@ impl ProxyError {
             Self::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited),
             Self::Upstream(status) => (*status, ErrorCode::UpstreamUnavailable),
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
+            Self::NotSupported(_) => (StatusCode::NOT_IMPLEMENTED, ErrorCode::NotSupported),
         }
     }
 

@@ -19,6 +19,7 @@ pub mod llm;
 pub mod metrics;
 mod prompt;
 pub mod rate_limit;
+pub mod recent;
 pub mod redact;
 pub mod request_id;
 pub mod responder;
@@ -69,6 +70,10 @@ pub(crate) struct Services {
     pub tickets: TicketStore,
     pub ledger: Ledger,
     pub clock: clock::SessionClock,
+    /// Just-closed tickets, until EverOS's index shows them.
+    pub recent: recent::RecentlyClosed,
+    /// Flushes whose outcome is unknown, until they may be re-sent.
+    pub unsettled_flushes: clock::Unsettled,
     pub customer_limit: RateLimiter,
     pub ip_limit: RateLimiter,
     /// `--trusted-proxies`, parsed.
@@ -159,10 +164,10 @@ impl AppState {
             &config.data_dir.join("tickets.json"),
         );
         let ledger = persisted_ledger(&config).await;
-        Ok((
-            Self::build(config, &key, base, api_key, tickets, ledger),
-            embedded,
-        ))
+        let state = Self::build(config, &key, base, api_key, tickets, ledger);
+        // What EverOS can do (embeddings, delete), logged once; `/readyz` re-checks.
+        state.svc.everos.check().await;
+        Ok((state, embedded))
     }
 
     fn build(
@@ -178,6 +183,7 @@ impl AppState {
             EverosSettings {
                 base_url,
                 api_key,
+                api: config.everos_api(),
                 method: config.search_method.clone(),
                 connect_timeout: config.everos_connect_timeout(),
                 timeout: config.everos_timeout(),
@@ -208,6 +214,8 @@ impl AppState {
             tickets,
             ledger,
             clock: clock::SessionClock::default(),
+            recent: recent::RecentlyClosed::default(),
+            unsettled_flushes: clock::Unsettled::default(),
             customer_limit: RateLimiter::new(
                 config.rate_customer_per_min,
                 config.rate_customer_burst,

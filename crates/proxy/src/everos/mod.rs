@@ -1,88 +1,71 @@
-//! The EverOS Cloud v1 client: the only code that talks to EverOS. Writes (add, flush,
-//! delete) are sent exactly once — never retried blindly (EverOS issue #274: a timed-out
-//! add may still have been applied); reads (search) retry 429/5xx/timeouts with backoff
-//! and jitter, honouring `Retry-After`. Every call is scoped to one customer's `user_id`.
+//! The EverOS client: the only code that talks to EverOS. It speaks EverOS v2 (the
+//! self-hosted server and Cloud v2; the default) or Cloud v1 (legacy), chosen by
+//! `--everos-api`; the rest of the proxy calls the same methods either way. Writes (add,
+//! flush, delete) are sent exactly once — never retried blindly (a timed-out add may
+//! still land); reads retry (see `http`). Every call is scoped to one customer.
+//!
+//! - `http`: transport, retries and [`UpstreamError`] (both v2 error shapes);
+//! - `ids`: session ids bound to one customer, sender ids, v2 owner ids;
+//! - `v1`, `v2`: the two wire formats; `parse`: lenient readers both share;
+//! - `caps`: what the server can do (embeddings, delete), checked and cached.
 
-mod wire;
+mod caps;
+mod http;
+pub mod ids;
+mod parse;
+mod v1;
+mod v2;
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, RwLock},
+    time::Duration,
+};
 
-use axum::http::StatusCode;
-use bytes::Bytes;
 use everdesk_api::{HistoryEpisode, MemoryOutcome, ProfileFact};
-use rand::Rng;
-use serde_json::Value;
+use serde_json::json;
 
-use crate::{error::ProxyError, metrics::Metrics};
-pub use wire::{parse_iso_ms, WireMessage};
+use crate::metrics::Metrics;
+pub use caps::{Api, Capabilities};
+pub use http::UpstreamError;
+use http::{Transport, ROUTE_MISSING};
+pub use parse::parse_iso_ms;
 
-/// Search method of every profile lookup. EverOS silently drops `profile` from a
+/// Search method of every v1 profile lookup. EverOS v1 silently drops `profile` from a
 /// `keyword` search (profiles are vector-only, contract §3.3), so the configured method,
-/// which may be `keyword`, applies to episodes only.
-const PROFILE_METHOD: &str = "hybrid";
+/// which may be `keyword`, applies to episodes only. (v2 reads the one profile document
+/// with `get`, which needs no method.)
+const V1_PROFILE_METHOD: &str = "hybrid";
 
-/// Longest `Retry-After` the proxy will wait inside one request.
-const MAX_RETRY_WAIT: Duration = Duration::from_secs(5);
+/// Timeout of the capability checks (`/health`, the delete route).
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// How an EverOS call failed. Bodies are logged at debug level only, never carried.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum UpstreamError {
-    /// EverOS answered with a non-success status.
-    #[error("EverOS answered {status}")]
-    Status {
-        /// HTTP status.
-        status: u16,
-        /// `Retry-After`, when sent.
-        retry_after: Option<Duration>,
-    },
-    /// No answer in time: a write may or may not have been applied.
-    #[error("EverOS timed out")]
-    Timeout,
-    /// EverOS could not be reached; nothing was applied.
-    #[error("EverOS unreachable")]
-    Connect,
-    /// EverOS answered 2xx with a body we could not read.
-    #[error("EverOS answered with an unreadable body")]
-    Decode,
-}
+/// The upstream code of a method EverOS cannot serve (no embeddings).
+const PROVIDER_NOT_CONFIGURED: &str = "PROVIDER_NOT_CONFIGURED";
 
-impl UpstreamError {
-    /// Whether a write that failed this way may nevertheless have been applied.
-    pub fn outcome_unknown(&self) -> bool {
-        matches!(self, Self::Timeout | Self::Decode)
-    }
-
-    fn retryable(&self) -> bool {
-        match self {
-            Self::Status { status, .. } => *status == 429 || *status >= 500,
-            Self::Timeout | Self::Connect => true,
-            Self::Decode => false,
-        }
-    }
-}
-
-impl From<UpstreamError> for ProxyError {
-    fn from(e: UpstreamError) -> Self {
-        let status = match e {
-            UpstreamError::Timeout => StatusCode::GATEWAY_TIMEOUT,
-            UpstreamError::Connect => StatusCode::SERVICE_UNAVAILABLE,
-            UpstreamError::Status {
-                status: 429 | 503, ..
-            } => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::BAD_GATEWAY,
-        };
-        ProxyError::Upstream(status)
-    }
+/// One message of an add.
+#[derive(Debug, Clone)]
+pub struct WireMessage<'a> {
+    /// `user` or `assistant`.
+    pub role: &'a str,
+    /// Strictly increasing epoch ms per session.
+    pub timestamp: i64,
+    /// Text.
+    pub content: &'a str,
+    /// Display name of the sender (v2 `sender_name`), when known.
+    pub sender_name: Option<&'a str>,
 }
 
 /// Connection settings for [`Everos`].
 #[derive(Debug, Clone)]
 pub struct EverosSettings {
-    /// Base URL without the `/api/v1` suffix.
+    /// Base URL without the `/api/…` suffix.
     pub base_url: String,
-    /// Bearer key.
+    /// Bearer key; empty for a self-hosted server (which has no auth).
     pub api_key: String,
-    /// Search method for episodes (`hybrid` by default); profiles always use `hybrid`.
+    /// The API to speak.
+    pub api: Api,
+    /// Search method for episodes (`hybrid` by default); without embeddings on v2,
+    /// `keyword` is used instead.
     pub method: String,
     /// Connect timeout.
     pub connect_timeout: Duration,
@@ -92,18 +75,22 @@ pub struct EverosSettings {
     pub read_retries: u32,
 }
 
-/// EverOS Cloud v1 client.
+/// The EverOS client.
 #[derive(Clone)]
 pub struct Everos {
-    http: reqwest::Client,
+    transport: Transport,
     settings: Arc<EverosSettings>,
     metrics: Arc<Metrics>,
+    caps: Arc<RwLock<Capabilities>>,
+    /// One capability check at a time.
+    checking: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for Everos {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Everos")
-            .field("base_url", &self.settings.base_url)
+            .field("base_url", &self.transport.base_url())
+            .field("api", &self.settings.api)
             .finish_non_exhaustive()
     }
 }
@@ -111,107 +98,44 @@ impl std::fmt::Debug for Everos {
 impl Everos {
     /// A client for `settings`, counting failures in `metrics`.
     pub fn new(settings: EverosSettings, metrics: Arc<Metrics>) -> Self {
-        let http = reqwest::Client::builder()
-            .connect_timeout(settings.connect_timeout)
-            .timeout(settings.timeout)
-            .build()
-            .unwrap_or_default();
-        let mut settings = settings;
-        settings.base_url = settings.base_url.trim_end_matches('/').to_owned();
+        let transport = Transport::new(
+            &settings.base_url,
+            &settings.api_key,
+            settings.connect_timeout,
+            settings.timeout,
+            settings.read_retries,
+        );
+        let caps = Capabilities::unchecked(settings.api, &settings.method);
         Self {
-            http,
+            transport,
             settings: Arc::new(settings),
             metrics,
+            caps: Arc::new(RwLock::new(caps)),
+            checking: Arc::default(),
         }
     }
 
     /// The base URL in use.
     pub fn base_url(&self) -> &str {
-        &self.settings.base_url
+        self.transport.base_url()
     }
 
-    async fn once(&self, op: &str, path: &str, body: &Value) -> Result<Bytes, UpstreamError> {
-        let url = format!("{}{path}", self.settings.base_url);
-        let sent = self
-            .http
-            .post(&url)
-            .bearer_auth(&self.settings.api_key)
-            .json(body)
-            .send()
-            .await;
-        let resp = match sent {
-            Ok(r) => r,
-            Err(e) if e.is_connect() => return Err(UpstreamError::Connect),
-            Err(e) => {
-                tracing::debug!(op, error = %e, "EverOS request failed");
-                return Err(UpstreamError::Timeout);
-            }
-        };
-        let status = resp.status();
-        let retry_after = resp
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let bytes = match resp.bytes().await {
-            Ok(b) => b,
-            Err(e) if e.is_timeout() => return Err(UpstreamError::Timeout),
-            Err(_) => return Err(UpstreamError::Decode),
-        };
-        if status.is_success() {
-            return Ok(bytes);
-        }
-        tracing::debug!(op, %status, body = %String::from_utf8_lossy(&bytes), "EverOS error body");
-        Err(UpstreamError::Status {
-            status: status.as_u16(),
-            retry_after,
-        })
+    /// The API spoken.
+    pub fn api(&self) -> Api {
+        self.settings.api
     }
 
-    /// A write: exactly one attempt.
-    async fn write(
-        &self,
-        op: &'static str,
-        path: &str,
-        body: &Value,
-    ) -> Result<Bytes, UpstreamError> {
-        let out = self.once(op, path, body).await;
-        if let Err(e) = &out {
-            self.failed(op, e);
-        }
-        out
+    /// The capabilities as last checked.
+    pub fn capabilities(&self) -> Capabilities {
+        self.caps.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// A read: retried on 429/5xx/timeouts with backoff and jitter.
-    async fn read(
-        &self,
-        op: &'static str,
-        path: &str,
-        body: &Value,
-    ) -> Result<Bytes, UpstreamError> {
-        let mut attempt = 0;
-        loop {
-            match self.once(op, path, body).await {
-                Ok(b) => return Ok(b),
-                Err(e) if e.retryable() && attempt < self.settings.read_retries => {
-                    let wait = match &e {
-                        UpstreamError::Status {
-                            retry_after: Some(d),
-                            ..
-                        } => (*d).min(MAX_RETRY_WAIT),
-                        _ => backoff(attempt),
-                    };
-                    tracing::debug!(op, attempt, ?wait, error = %e, "retrying EverOS read");
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
-                }
-                Err(e) => {
-                    self.failed(op, &e);
-                    return Err(e);
-                }
-            }
-        }
+    fn set_caps(&self, caps: Capabilities) {
+        *self.caps.write().unwrap_or_else(|e| e.into_inner()) = caps;
+    }
+
+    fn method(&self) -> String {
+        self.capabilities().search_method
     }
 
     fn failed(&self, op: &'static str, e: &UpstreamError) {
@@ -219,155 +143,318 @@ impl Everos {
         tracing::warn!(op, error = %e, request_id = %crate::request_id::current(), "EverOS call failed");
     }
 
-    /// Appends messages to `(user_id, session_id)`; `async_mode: false`. Never retried.
+    async fn write(
+        &self,
+        op: &'static str,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<bytes::Bytes, UpstreamError> {
+        let out = self.transport.write(op, path, body).await;
+        if let Err(e) = &out {
+            self.failed(op, e);
+        }
+        out
+    }
+
+    async fn read(
+        &self,
+        op: &'static str,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<bytes::Bytes, UpstreamError> {
+        let out = self.transport.read(op, path, body).await;
+        if let Err(e) = &out {
+            self.failed(op, e);
+        }
+        out
+    }
+
+    /// Asks EverOS now what it can do, logs what changed, and caches it.
+    pub async fn check(&self) -> Capabilities {
+        let _one = self.checking.lock().await;
+        let before = self.capabilities();
+        let mut caps = before.clone();
+        caps.checked_ms = crate::clock::now_ms();
+        match self.settings.api {
+            Api::V1 => {
+                // Cloud v1 has no health route: an authenticated task lookup (404 is fine).
+                let probe = self
+                    .transport
+                    .once(
+                        "ready",
+                        "/api/v1/tasks/everdesk-readyz",
+                        None,
+                        Some(CHECK_TIMEOUT),
+                    )
+                    .await;
+                caps.reachable = matches!(
+                    probe,
+                    Ok(_) | Err(UpstreamError::Status { status: 404, .. })
+                );
+            }
+            Api::V2 => {
+                let health = self
+                    .transport
+                    .once("health", v2::HEALTH, None, Some(CHECK_TIMEOUT))
+                    .await;
+                match health.ok().and_then(|b| v2::parse_health(&b)) {
+                    Some(h) => {
+                        caps.reachable = true;
+                        caps.version = h.version;
+                        caps.embeddings = Some(h.embed);
+                    }
+                    None => caps.reachable = false,
+                }
+                if caps.reachable {
+                    // A GET on the POST-only delete route: 405 when it exists, FastAPI's
+                    // plain 404 when it does not (everos 1.5.1). Never a real delete.
+                    let probe = self
+                        .transport
+                        .once("health", v2::DELETE, None, Some(CHECK_TIMEOUT))
+                        .await;
+                    caps.delete = match probe {
+                        Err(e) if e.code() == Some(ROUTE_MISSING) => Some(false),
+                        Err(UpstreamError::Status { status: 404, .. }) => Some(false),
+                        Err(UpstreamError::Status { .. }) | Ok(_) => Some(true),
+                        Err(_) => before.delete,
+                    };
+                }
+            }
+        }
+        caps.search_method = caps::episode_method(&self.settings.method, caps.embeddings);
+        if (
+            &caps.embeddings,
+            &caps.delete,
+            &caps.search_method,
+            &caps.version,
+            caps.reachable,
+        ) != (
+            &before.embeddings,
+            &before.delete,
+            &before.search_method,
+            &before.version,
+            before.reachable,
+        ) {
+            log_capabilities(self.base_url(), &caps, &self.settings.method);
+        }
+        self.set_caps(caps.clone());
+        caps
+    }
+
+    /// Readiness for `/readyz`: the cached check while fresh, else a new one.
+    pub async fn ready(&self) -> Capabilities {
+        let caps = self.capabilities();
+        let age = crate::clock::now_ms().saturating_sub(caps.checked_ms);
+        if caps.checked_ms > 0 && u128::try_from(age).unwrap_or(0) < caps::FRESH_FOR.as_millis() {
+            return caps;
+        }
+        self.check().await
+    }
+
+    /// Appends `messages` to the customer's session; v2 buffers them
+    /// (`defer_extraction`) until [`Self::flush`]. Never retried.
     pub async fn add(
         &self,
         user_id: &str,
         session_id: &str,
         messages: &[WireMessage<'_>],
     ) -> Result<(), UpstreamError> {
-        let body = wire::add_body(user_id, session_id, messages);
-        self.write("add", "/api/v1/memories", &body).await.map(drop)
+        let (path, body) = match self.settings.api {
+            Api::V1 => (v1::ADD, v1::add_body(user_id, session_id, messages)),
+            Api::V2 => (
+                v2::ADD,
+                v2::add_body(&ids::v2_owner(user_id), session_id, messages),
+            ),
+        };
+        self.write("add", path, &body).await.map(drop)
     }
 
-    /// Flushes `(user_id, session_id)` into an episode. Never retried.
+    /// Turns the session's buffered messages into an episode. Never retried.
     pub async fn flush(
         &self,
         user_id: &str,
         session_id: &str,
     ) -> Result<MemoryOutcome, UpstreamError> {
-        let body = wire::flush_body(user_id, session_id);
-        let bytes = self.write("flush", "/api/v1/memories/flush", &body).await?;
-        wire::parse_flush(&bytes).ok_or(UpstreamError::Decode)
+        let bytes = match self.settings.api {
+            Api::V1 => {
+                let body = v1::flush_body(user_id, session_id);
+                let b = self.write("flush", v1::FLUSH, &body).await?;
+                return v1::parse_flush(&b).ok_or(UpstreamError::Decode);
+            }
+            Api::V2 => {
+                self.write("flush", v2::FLUSH, &v2::flush_body(session_id))
+                    .await?
+            }
+        };
+        v2::parse_flush(&bytes).ok_or(UpstreamError::Decode)
     }
 
-    /// Profile facts of `user_id` relevant to `query` (read from `data.profiles`), always
-    /// searched with `hybrid` whatever method is configured (see `PROFILE_METHOD`).
+    /// What is remembered about the customer: v2's one profile document (read with
+    /// `get`, all of it), or v1's profile items relevant to `query`.
     pub async fn profile(
         &self,
         user_id: &str,
         query: &str,
         top_k: u32,
     ) -> Result<Vec<ProfileFact>, UpstreamError> {
-        let body = wire::search_body(user_id, None, query, PROFILE_METHOD, "profile", top_k);
-        let bytes = self
-            .read("search", "/api/v1/memories/search", &body)
-            .await?;
-        wire::parse_profiles(&bytes).ok_or(UpstreamError::Decode)
+        match self.settings.api {
+            Api::V1 => {
+                let body =
+                    v1::search_body(user_id, None, query, V1_PROFILE_METHOD, "profile", top_k);
+                let bytes = self.read("search", v1::SEARCH, &body).await?;
+                v1::parse_profiles(&bytes).ok_or(UpstreamError::Decode)
+            }
+            Api::V2 => {
+                let body = v2::get_body(&ids::v2_owner(user_id), "profile", 1);
+                let bytes = self.read("get", v2::GET, &body).await?;
+                v2::parse_profile(&bytes).ok_or(UpstreamError::Decode)
+            }
+        }
     }
 
-    /// Episodes of `user_id` relevant to `query` (read from `data.episodes`).
+    /// The customer's episodes relevant to `query`, best first, at most `top_k`.
     pub async fn episodes(
         &self,
         user_id: &str,
         query: &str,
         top_k: u32,
     ) -> Result<Vec<HistoryEpisode>, UpstreamError> {
-        let body = wire::search_body(
-            user_id,
-            None,
-            query,
-            &self.settings.method,
-            "episodic_memory",
-            top_k,
-        );
-        let bytes = self
-            .read("search", "/api/v1/memories/search", &body)
-            .await?;
-        wire::parse_episodes(&bytes).ok_or(UpstreamError::Decode)
+        let method = self.method();
+        match self.settings.api {
+            Api::V1 => {
+                let body = v1::search_body(user_id, None, query, &method, "episodic_memory", top_k);
+                let bytes = self.read("search", v1::SEARCH, &body).await?;
+                v1::parse_episodes(&bytes).ok_or(UpstreamError::Decode)
+            }
+            Api::V2 => {
+                let owner = ids::v2_owner(user_id);
+                let body = v2::search_body(&owner, query, &method, top_k, None);
+                let bytes = match self.read("search", v2::SEARCH, &body).await {
+                    Err(e) if e.code() == Some(PROVIDER_NOT_CONFIGURED) && method != "keyword" => {
+                        // Embeddings went away since the last check: learn it, use keyword.
+                        self.check().await;
+                        let body = v2::search_body(&owner, query, "keyword", top_k, None);
+                        self.read("search", v2::SEARCH, &body).await?
+                    }
+                    other => other?,
+                };
+                v2::parse_episodes(&bytes).ok_or(UpstreamError::Decode)
+            }
+        }
     }
 
-    /// Whether a user turn with exactly `content` is buffered in `(user_id, session_id)`:
-    /// the check before re-sending an add whose outcome was unknown.
-    pub async fn has_raw_user_message(
+    /// The customer's newest episodes (v2: `get`, which needs no index to catch up; v1:
+    /// a search for `fallback_query`).
+    pub async fn recent_episodes(
+        &self,
+        user_id: &str,
+        limit: u32,
+        fallback_query: &str,
+    ) -> Result<Vec<HistoryEpisode>, UpstreamError> {
+        match self.settings.api {
+            Api::V1 => self.episodes(user_id, fallback_query, limit).await,
+            Api::V2 => {
+                let body = v2::get_body(&ids::v2_owner(user_id), "episode", limit);
+                let bytes = self.read("get", v2::GET, &body).await?;
+                v2::parse_episodes(&bytes).ok_or(UpstreamError::Decode)
+            }
+        }
+    }
+
+    /// Whether the customer turn sent at `timestamp` is buffered in the customer's own
+    /// `session_id` (a session bound to this customer: see `ids`): the check before
+    /// re-sending an add whose outcome was unknown. Matched by its timestamp, which is
+    /// unique per session (an earlier "ok" with the same text is not this one); by text
+    /// only when EverOS does not report timestamps.
+    pub async fn has_pending_user_message(
         &self,
         user_id: &str,
         session_id: &str,
         content: &str,
+        timestamp: i64,
     ) -> Result<bool, UpstreamError> {
-        let body = wire::search_body(
-            user_id,
-            Some(session_id),
-            content,
-            "keyword",
-            "raw_message",
-            100,
-        );
-        let bytes = self
-            .read("search", "/api/v1/memories/search", &body)
-            .await?;
-        let texts = wire::parse_raw_texts(&bytes).ok_or(UpstreamError::Decode)?;
-        Ok(texts.iter().any(|t| t == content))
-    }
-
-    /// Deletes everything stored for `user_id`. Never retried.
-    pub async fn delete_user(&self, user_id: &str) -> Result<(), UpstreamError> {
-        let body = wire::delete_user_body(user_id);
-        self.write("delete", "/api/v1/memories/delete", &body)
-            .await
-            .map(drop)
-    }
-
-    /// Readiness: EverOS answers an authenticated request (a task lookup; 404 is fine).
-    pub async fn ready(&self) -> bool {
-        let url = format!("{}/api/v1/tasks/everdesk-readyz", self.settings.base_url);
-        let sent = self
-            .http
-            .get(url)
-            .bearer_auth(&self.settings.api_key)
-            .timeout(Duration::from_secs(2))
-            .send()
-            .await;
-        match sent {
-            Ok(r) => r.status().is_success() || r.status() == reqwest::StatusCode::NOT_FOUND,
-            Err(_) => false,
-        }
-    }
-}
-
-fn backoff(attempt: u32) -> Duration {
-    let base = 100u64.saturating_mul(1 << attempt.min(6));
-    let jitter = rand::thread_rng().gen_range(0..=base / 2);
-    Duration::from_millis(base + jitter)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn upstream_errors_map_to_documented_statuses() {
-        let code = |e: UpstreamError| match ProxyError::from(e) {
-            ProxyError::Upstream(s) => s.as_u16(),
-            _ => 0,
+        let pending = match self.settings.api {
+            Api::V1 => {
+                let body = v1::search_body(
+                    user_id,
+                    Some(session_id),
+                    content,
+                    "keyword",
+                    "raw_message",
+                    100,
+                );
+                let bytes = self.read("search", v1::SEARCH, &body).await?;
+                v1::parse_pending(&bytes).ok_or(UpstreamError::Decode)?
+            }
+            Api::V2 => {
+                let owner = ids::v2_owner(user_id);
+                let body = v2::search_body(&owner, content, "keyword", 100, Some(session_id));
+                let bytes = self.read("search", v2::SEARCH, &body).await?;
+                v2::parse_pending(&bytes)
+                    .ok_or(UpstreamError::Decode)?
+                    .into_iter()
+                    .filter(|p| {
+                        p.sender_id.as_deref().is_none_or(|s| s == owner.as_ref())
+                            && p.role.as_deref().is_none_or(|r| r == "user")
+                    })
+                    .collect()
+            }
         };
-        assert_eq!(code(UpstreamError::Timeout), 504);
-        assert_eq!(code(UpstreamError::Connect), 503);
-        assert_eq!(
-            code(UpstreamError::Status {
-                status: 429,
-                retry_after: None
-            }),
-            503
-        );
-        assert_eq!(
-            code(UpstreamError::Status {
-                status: 500,
-                retry_after: None
-            }),
-            502
-        );
-        assert!(UpstreamError::Timeout.outcome_unknown());
-        assert!(!UpstreamError::Status {
-            status: 500,
-            retry_after: None
-        }
-        .outcome_unknown());
+        Ok(pending.iter().any(|p| match p.timestamp {
+            Some(ts) => ts == timestamp,
+            None => p.text == content,
+        }))
     }
 
-    #[test]
-    fn backoff_grows() {
-        assert!(backoff(0) <= Duration::from_millis(150));
-        assert!(backoff(3) >= Duration::from_millis(800));
+    /// Deletes everything stored for the customer. Never retried. On a server without a
+    /// delete route (everos 1.5.1) nothing can be deleted: [`UpstreamError::Unsupported`].
+    pub async fn delete_user(&self, user_id: &str) -> Result<(), UpstreamError> {
+        match self.settings.api {
+            Api::V1 => {
+                let body = v1::delete_user_body(user_id);
+                self.write("delete", v1::DELETE, &body).await.map(drop)
+            }
+            Api::V2 => {
+                if self.capabilities().delete.is_none() {
+                    self.check().await;
+                }
+                if self.capabilities().delete == Some(false) {
+                    return Err(UpstreamError::Unsupported("deleting memories"));
+                }
+                let body = v2::delete_body(&ids::v2_owner(user_id));
+                match self.write("delete", v2::DELETE, &body).await {
+                    Err(e) if e.code() == Some(ROUTE_MISSING) => {
+                        self.check().await;
+                        Err(UpstreamError::Unsupported("deleting memories"))
+                    }
+                    other => other.map(drop),
+                }
+            }
+        }
+    }
+}
+
+/// One line saying what EverOS can do and what the proxy does about it.
+fn log_capabilities(base_url: &str, caps: &Capabilities, configured: &str) {
+    let fields = json!(caps);
+    if !caps.reachable {
+        tracing::warn!(everos = %base_url, "EverOS not reachable; will check again");
+        return;
+    }
+    if caps.search_method != configured {
+        tracing::warn!(
+            everos = %base_url, capabilities = %fields,
+            "EverOS has no embeddings: searching episodes with {} instead of {configured}",
+            caps.search_method
+        );
+    } else {
+        tracing::info!(everos = %base_url, capabilities = %fields,
+            "EverOS capabilities: searching episodes with {}", caps.search_method);
+    }
+    if caps.delete == Some(false) {
+        tracing::warn!(
+            everos = %base_url,
+            "EverOS has no delete route: forget-me requests will be refused (not_supported)"
+        );
     }
 }

@@ -4,8 +4,9 @@
 //! the reply (`role: assistant`); remember the response.
 //!
 //! Unknown outcomes (an add that timed out) are never re-sent blindly:
-//! - customer turn: the retry first searches EverOS `raw_message` for this ticket and
-//!   exact text; found → treated as stored; not found while the lost add may still be
+//! - customer turn: the retry first asks EverOS for the ticket session's buffered
+//!   messages and looks for this turn by its timestamp (unique per session, so an
+//!   earlier "ok" with the same text is not mistaken for it); found → treated as stored; not found while the lost add may still be
 //!   on its way (within `--everos-settle-ms` of sending it) → 503, try again later, so
 //!   a late add is waited for rather than raced; not found after that → re-added with
 //!   the *same* timestamp;
@@ -173,7 +174,7 @@ async fn run(
         Step::Unknown(ts)
             if svc
                 .everos
-                .has_raw_user_message(&who.id, &session_id, &stored)
+                .has_pending_user_message(&who.id, &session_id, &stored, ts)
                 .await? =>
         {
             p.user = Step::Done(ts);
@@ -198,6 +199,7 @@ async fn run(
                 role: "user",
                 timestamp: ts,
                 content: &stored,
+                sender_name: who.name.as_deref(),
             };
             match svc.everos.add(&who.id, &session_id, &[msg]).await {
                 Ok(()) => p.user = Step::Done(ts),
@@ -256,6 +258,7 @@ async fn run(
                 role: "assistant",
                 timestamp: ts,
                 content: &stored_reply,
+                sender_name: None,
             };
             match svc.everos.add(&who.id, &session_id, &[msg]).await {
                 Ok(()) => p.assistant = Step::Done(ts),

@@ -8,8 +8,10 @@ use everdesk_api::Context;
 
 use crate::{identity::SessionCustomer, AppState};
 
-/// Profile and episodic context for `query`, both filtered to this customer. A failed
-/// search degrades to an empty list (logged and counted) so a reply can still be given.
+/// Profile and episodic context for `query`, both filtered to this customer, with the
+/// customer's just-closed tickets that EverOS's index does not show yet (`recent`). A
+/// failed search degrades to an empty list (logged and counted) so a reply can still be
+/// given.
 pub async fn gather_context(
     state: &AppState,
     who: &SessionCustomer,
@@ -21,8 +23,16 @@ pub async fn gather_context(
         everos.profile(&who.id, query, top_k),
         everos.episodes(&who.id, query, top_k)
     );
+    let mut history = history.unwrap_or_default();
+    state.svc.recent.merge(
+        &who.id,
+        Some(query),
+        &mut history,
+        usize::try_from(top_k).unwrap_or(usize::MAX),
+        crate::clock::now_ms(),
+    );
     Context {
         profile: profile.unwrap_or_default(),
-        history: history.unwrap_or_default(),
+        history,
     }
 }

@@ -1,16 +1,23 @@
 //! Ticket flows: create (idempotent; stores the opening assistant message), close
-//! (flush; harmless twice) and escalate (hand-off, optional webhook).
+//! (flush; harmless twice) and escalate (hand-off, optional webhook, flush).
+//!
+//! A ticket's EverOS session is bound to its customer (`everos::ids::session_id`), so two
+//! customers who pick the same ticket id never share a session. A flush is never sent
+//! twice while the first one's outcome is unknown: a close retried within
+//! `--everos-settle-ms` of a flush that timed out gets 503 instead.
 
 use everdesk_api::{
-    limits, CloseResponse, CreateTicketRequest, CreateTicketResponse, EscalateResponse,
-    MemoryOutcome, Message, Role, Ticket, TicketStatus,
+    CloseResponse, CreateTicketRequest, CreateTicketResponse, EscalateResponse, MemoryOutcome,
+    Message, Role, Ticket, TicketStatus,
 };
+
+use axum::http::StatusCode;
 
 use crate::{
     clock::now_ms,
     error::ProxyError,
     escalation::{self, HandoffInput},
-    everos::WireMessage,
+    everos::{ids, WireMessage},
     extract::check_ticket_id,
     identity::SessionCustomer,
     tickets::TicketRecord,
@@ -39,7 +46,7 @@ pub async fn create(
     if let Some(existing) = svc.tickets.get(&who.id, &req.ticket_id) {
         return Ok((false, response(&existing)));
     }
-    let session_id = limits::session_id(&req.ticket_id);
+    let session_id = ids::session_id(&who.id, &req.ticket_id);
     let subject = if state.config.store_redaction {
         crate::redact::for_store(subject)
     } else {
@@ -56,6 +63,7 @@ pub async fn create(
                 role: "assistant",
                 timestamp: ts,
                 content: &content,
+                sender_name: None,
             }],
         )
         .await;
@@ -131,22 +139,40 @@ pub async fn close(
     if find(state, who, ticket_id)?.ticket.status == TicketStatus::Closed {
         return Ok(done(MemoryOutcome::NoExtraction));
     }
-    match state
+    let session_id = &record.ticket.session_id;
+    if state
         .svc
-        .everos
-        .flush(&who.id, &record.ticket.session_id)
-        .await
+        .unsettled_flushes
+        .waiting(&who.id, session_id, now_ms())
     {
+        return Err(ProxyError::Upstream(StatusCode::SERVICE_UNAVAILABLE));
+    }
+    match state.svc.everos.flush(&who.id, session_id).await {
         Ok(memory) => {
+            state.svc.unsettled_flushes.settled(&who.id, session_id);
             state.svc.tickets.close(&who.id, ticket_id);
+            let closed = find(state, who, ticket_id).unwrap_or(record);
+            state.svc.recent.remember(&who.id, &closed, now_ms());
             Ok(done(memory))
         }
         Err(e) => {
-            // A timed-out flush may have run; re-flushing later is harmless for EverOS
-            // (an empty buffer is `no_extraction`), so the ticket stays open for a retry.
+            // A timed-out flush may still run: a retry waits out the settle window, after
+            // which re-flushing is harmless (an empty buffer is `no_extraction`). The
+            // ticket stays open for that retry.
+            if e.outcome_unknown() {
+                state.svc.unsettled_flushes.unknown(
+                    &who.id,
+                    session_id,
+                    now_ms() + settle_ms(state),
+                );
+            }
             Err(e.into())
         }
     }
+}
+
+fn settle_ms(state: &AppState) -> i64 {
+    i64::try_from(state.config.everos_settle_ms).unwrap_or(i64::MAX)
 }
 
 /// Builds the hand-off, searching episodic memory (top 10), and posts it to the webhook.
@@ -168,11 +194,17 @@ pub async fn escalate(
         everos.profile(&who.id, &query, 5),
         everos.episodes(&who.id, &query, 10)
     );
+    let mut history = history?;
+    state
+        .svc
+        .recent
+        .merge(&who.id, Some(&query), &mut history, 10, now_ms());
+    history.retain(|ep| ep.session_id != record.ticket.session_id);
     let mut handoff = escalation::build(HandoffInput {
         record: &record,
         name: who.name.as_deref(),
         profile: &profile?,
-        history: history?,
+        history,
         reason: reason.as_deref(),
         now: now_ms(),
     });
@@ -196,6 +228,26 @@ pub async fn escalate(
     if let Some(webhook) = &state.svc.webhook {
         let body = serde_json::to_vec(&handoff).map_err(|_| ProxyError::Internal)?;
         handoff.delivered = webhook.deliver(body).await;
+    }
+    // What was said so far becomes memory now, so the agent and the next ticket can
+    // recall it; later messages form the next episode when the ticket closes. A failure
+    // here does not undo the hand-off (the close flushes again).
+    let session_id = &record.ticket.session_id;
+    if !state
+        .svc
+        .unsettled_flushes
+        .waiting(&who.id, session_id, now_ms())
+    {
+        if let Err(e) = state.svc.everos.flush(&who.id, session_id).await {
+            tracing::warn!(error = %e, "flush on escalation failed; the close will flush");
+            if e.outcome_unknown() {
+                state.svc.unsettled_flushes.unknown(
+                    &who.id,
+                    session_id,
+                    now_ms() + settle_ms(state),
+                );
+            }
+        }
     }
     Ok(EscalateResponse { handoff })
 }

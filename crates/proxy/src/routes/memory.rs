@@ -7,7 +7,7 @@ use axum::{
 };
 use everdesk_api::{HistoryQuery, HistoryResponse, ProfileResponse};
 
-use crate::{error::ProxyError, extract::Authed, AppState};
+use crate::{clock::now_ms, error::ProxyError, extract::Authed, AppState};
 
 /// What "past problems" means when no query is given.
 const DEFAULT_HISTORY_QUERY: &str = "issue problem error unable help support";
@@ -25,14 +25,25 @@ pub async fn history(
     if !(1..=100).contains(&limit) {
         return Err(ProxyError::InvalidRequest("limit must be 1-100".into()));
     }
-    let text = q
-        .query
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .unwrap_or(DEFAULT_HISTORY_QUERY);
-    let text: String = text.chars().take(1000).collect();
-    let episodes = state.svc.everos.episodes(&who.id, &text, limit).await?;
+    let query = q.query.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let everos = &state.svc.everos;
+    let mut episodes = match query {
+        Some(text) => {
+            let text: String = text.chars().take(1000).collect();
+            everos.episodes(&who.id, &text, limit).await?
+        }
+        // A listing: the newest episodes (no index lag on v2's `get`).
+        None => {
+            everos
+                .recent_episodes(&who.id, limit, DEFAULT_HISTORY_QUERY)
+                .await?
+        }
+    };
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    state
+        .svc
+        .recent
+        .merge(&who.id, query, &mut episodes, limit, now_ms());
     Ok(Json(HistoryResponse { episodes }))
 }
 
@@ -50,13 +61,16 @@ pub async fn profile(
 }
 
 /// Forgets this customer: EverOS delete by `user_id`, the proxy's ticket state and the
-/// idempotency ledger's entries (stored messages and replies) for them.
+/// idempotency ledger's entries (stored messages and replies) for them. On an EverOS
+/// without delete (everos 1.5.1) nothing is deleted anywhere and the answer is `501
+/// not_supported`, so the customer is told the truth.
 pub async fn forget(
     State(state): State<AppState>,
     Authed(who): Authed,
 ) -> Result<StatusCode, ProxyError> {
     state.svc.everos.delete_user(&who.id).await?;
     state.svc.tickets.forget_customer(&who.id);
+    state.svc.recent.forget(&who.id);
     state.svc.ledger.forget_customer(&who.id).await;
     Ok(StatusCode::NO_CONTENT)
 }

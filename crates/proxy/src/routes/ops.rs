@@ -1,11 +1,14 @@
-//! Operational routes: `/healthz` (process up), `/readyz` (EverOS reachable),
-//! `/metrics` (Prometheus text).
+//! Operational routes: `/healthz` (process up), `/readyz` (EverOS reachable, and what it
+//! can do: from a check cached for a few seconds, so `/readyz` cannot be used to hammer
+//! EverOS), `/metrics` (Prometheus text).
 
 use axum::{
     extract::State,
     http::{header, StatusCode},
     response::IntoResponse,
+    Json,
 };
+use serde_json::{json, Value};
 
 use crate::{error::ProxyError, AppState};
 
@@ -14,10 +17,12 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Readiness: EverOS answers; otherwise the typed `503 upstream_unavailable`.
-pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ProxyError> {
-    if state.svc.everos.ready().await {
-        Ok("ready")
+/// Readiness: `200 {"status": "ready", "everos": {api, version, embeddings, delete,
+/// search_method}}` when EverOS answers; otherwise the typed `503 upstream_unavailable`.
+pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ProxyError> {
+    let caps = state.svc.everos.ready().await;
+    if caps.reachable {
+        Ok(Json(json!({ "status": "ready", "everos": caps })))
     } else {
         Err(ProxyError::Upstream(StatusCode::SERVICE_UNAVAILABLE))
     }
