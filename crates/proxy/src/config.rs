@@ -101,6 +101,25 @@ pub struct Config {
     #[arg(long, env = "EVERDESK_RATE_IP_BURST", default_value_t = 120)]
     pub rate_ip_burst: u32,
 
+    /// New anonymous visitors (`POST /v1/session` without a visitor token) per client IP:
+    /// sustained per minute.
+    #[arg(long, env = "EVERDESK_RATE_VISITOR_PER_MIN", default_value_t = 10)]
+    pub rate_visitor_per_min: u32,
+
+    /// New anonymous visitors per client IP: burst size.
+    #[arg(long, env = "EVERDESK_RATE_VISITOR_BURST", default_value_t = 5)]
+    pub rate_visitor_burst: u32,
+
+    /// Replies generated at once, over all customers; beyond it a message waits up to
+    /// --reply-wait-ms, then gets 503 with Retry-After. Each customer has one reply at a time.
+    #[arg(long, env = "EVERDESK_MAX_CONCURRENT_REPLIES", default_value_t = 16)]
+    pub max_concurrent_replies: u32,
+
+    /// How long a message waits for its turn to be answered (the customer's previous reply,
+    /// or a free slot under --max-concurrent-replies), milliseconds; then 429 or 503.
+    #[arg(long, env = "EVERDESK_REPLY_WAIT_MS", default_value_t = 2_000)]
+    pub reply_wait_ms: u64,
+
     /// Reverse proxies in front of this one, comma-separated addresses or CIDR blocks
     /// (e.g. 127.0.0.1,10.0.0.0/8): from these peers the client address for the per-IP
     /// rate limit is read from `X-Forwarded-For`. Unset: the TCP peer is the client.
@@ -126,6 +145,10 @@ pub struct Config {
     /// LLM request timeout, milliseconds.
     #[arg(long, env = "EVERDESK_LLM_TIMEOUT_MS", default_value_t = 60_000)]
     pub llm_timeout_ms: u64,
+
+    /// Most tokens an LLM answer may have (`max_tokens` of every request).
+    #[arg(long, env = "EVERDESK_LLM_MAX_TOKENS", default_value_t = 512)]
+    pub llm_max_tokens: u32,
 
     /// Mask card numbers and stated passwords before messages are stored in EverOS.
     #[arg(long, env = "EVERDESK_STORE_REDACTION", default_value_t = true, action = ArgAction::Set)]
@@ -236,6 +259,16 @@ impl Config {
             ("--rate-customer-burst", u64::from(self.rate_customer_burst)),
             ("--rate-ip-per-min", u64::from(self.rate_ip_per_min)),
             ("--rate-ip-burst", u64::from(self.rate_ip_burst)),
+            (
+                "--rate-visitor-per-min",
+                u64::from(self.rate_visitor_per_min),
+            ),
+            ("--rate-visitor-burst", u64::from(self.rate_visitor_burst)),
+            (
+                "--max-concurrent-replies",
+                u64::from(self.max_concurrent_replies),
+            ),
+            ("--llm-max-tokens", u64::from(self.llm_max_tokens)),
         ];
         for (option, value) in positive {
             if value == 0 {
@@ -300,6 +333,10 @@ mod tests {
         assert!(c.validate().is_ok());
         assert!(c.store_redaction);
         assert_eq!(c.search_method, "hybrid");
+        assert_eq!(c.llm_max_tokens, 512);
+        assert_eq!(c.max_concurrent_replies, 16);
+        assert_eq!((c.rate_visitor_per_min, c.rate_visitor_burst), (10, 5));
+        assert!(c.jwt_secret.is_none());
     }
 
     #[test]

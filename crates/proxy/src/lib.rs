@@ -20,6 +20,7 @@ pub mod metrics;
 mod prompt;
 pub mod rate_limit;
 pub mod redact;
+pub mod reply_gate;
 pub mod request_id;
 pub mod responder;
 mod routes;
@@ -40,6 +41,7 @@ use ledger::Ledger;
 use llm::Llm;
 use metrics::Metrics;
 use rate_limit::RateLimiter;
+use reply_gate::ReplyGate;
 use tickets::TicketStore;
 use webhook::Webhook;
 
@@ -71,6 +73,10 @@ pub(crate) struct Services {
     pub clock: clock::SessionClock,
     pub customer_limit: RateLimiter,
     pub ip_limit: RateLimiter,
+    /// New anonymous visitors per client IP.
+    pub visitor_limit: RateLimiter,
+    /// Replies generated at once: one per customer, a cap overall.
+    pub reply_gate: ReplyGate,
     /// `--trusted-proxies`, parsed.
     pub trusted_proxies: Vec<client_ip::IpBlock>,
     pub metrics: Arc<Metrics>,
@@ -186,12 +192,13 @@ impl AppState {
             metrics.clone(),
         );
         let llm = match (&config.llm_base_url, &config.llm_model) {
-            (Some(url), Some(model)) => Some(Llm::new(
-                url,
-                config.llm_api_key.clone(),
-                model.clone(),
-                Duration::from_millis(config.llm_timeout_ms),
-            )),
+            (Some(url), Some(model)) => Some(Llm::new(llm::LlmSettings {
+                base_url: url.clone(),
+                api_key: config.llm_api_key.clone(),
+                model: model.clone(),
+                timeout: Duration::from_millis(config.llm_timeout_ms),
+                max_tokens: config.llm_max_tokens,
+            })),
             _ => None,
         };
         let webhook = match (&config.handoff_webhook_url, &config.handoff_webhook_secret) {
@@ -213,6 +220,11 @@ impl AppState {
                 config.rate_customer_burst,
             ),
             ip_limit: RateLimiter::new(config.rate_ip_per_min, config.rate_ip_burst),
+            visitor_limit: RateLimiter::new(config.rate_visitor_per_min, config.rate_visitor_burst),
+            reply_gate: ReplyGate::new(
+                usize::try_from(config.max_concurrent_replies).unwrap_or(usize::MAX),
+                Duration::from_millis(config.reply_wait_ms),
+            ),
             trusted_proxies: config.trusted_proxy_blocks(),
             metrics,
             llm,
