@@ -65,9 +65,17 @@ pub struct Config {
     #[arg(long, env = "EVERDESK_EVEROS_READ_RETRIES", default_value_t = 2)]
     pub everos_read_retries: u32,
 
-    /// Secret shared with the host backend for HMAC user hashes and HS256 JWTs. Unset: visitors only.
+    /// Secret shared with the host backend for HMAC user hashes (and HS256 JWTs unless
+    /// --jwt-secret is set). Unset: visitors only.
     #[arg(long, env = "EVERDESK_IDENTITY_SECRET", hide_env_values = true)]
     pub identity_secret: Option<String>,
+
+    /// Separate secret for HS256 JWTs (≥ 16 chars, not the identity secret). Set: JWTs verify
+    /// only with it and user hashes only with --identity-secret. Unset: JWTs verify with the
+    /// identity secret, so a host that lets users choose their own user id hands out JWT
+    /// signatures as user hashes (a warning says so at start).
+    #[arg(long, env = "EVERDESK_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
 
     /// Proxy key signing session and visitor tokens (≥ 32 chars). Unset: generated once, kept in the data dir.
     #[arg(long, env = "EVERDESK_SIGNING_KEY", hide_env_values = true)]
@@ -215,6 +223,17 @@ impl Config {
         {
             return Err(bad("--identity-secret", "must be at least 16 characters"));
         }
+        if let Some(jwt) = self.jwt_secret.as_deref() {
+            if jwt.len() < 16 {
+                return Err(bad("--jwt-secret", "must be at least 16 characters"));
+            }
+            if self.identity_secret.as_deref() == Some(jwt) {
+                return Err(bad(
+                    "--jwt-secret",
+                    "must differ from --identity-secret (its point is a separate key)",
+                ));
+            }
+        }
         if self.signing_key.as_deref().is_some_and(|s| s.len() < 32) {
             return Err(bad("--signing-key", "must be at least 32 characters"));
         }
@@ -349,6 +368,17 @@ mod tests {
             .validate()
             .unwrap_err();
         assert_eq!(e.option, "--llm-model");
+        let e = parse(&["--jwt-secret", "short"]).validate().unwrap_err();
+        assert_eq!(e.option, "--jwt-secret");
+        let same = "the-same-secret-0123";
+        let e = parse(&["--identity-secret", same, "--jwt-secret", same])
+            .validate()
+            .unwrap_err();
+        assert_eq!(e.option, "--jwt-secret");
+        let e = parse(&["--max-concurrent-replies", "0"])
+            .validate()
+            .unwrap_err();
+        assert_eq!(e.option, "--max-concurrent-replies");
         let e = parse(&["--signing-key", "short"]).validate().unwrap_err();
         assert_eq!(e.option, "--signing-key");
         let e = parse(&["--rate-ip-burst", "0"]).validate().unwrap_err();

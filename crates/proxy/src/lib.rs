@@ -6,6 +6,7 @@ pub mod client_ip;
 pub mod clock;
 pub mod config;
 mod cors;
+mod data_dir;
 mod embedded;
 pub mod error;
 mod escalation;
@@ -90,7 +91,7 @@ pub enum StartError {
     /// A configuration problem, naming the option.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// The data dir or signing key file could not be used.
+    /// The data dir could not be created.
     #[error("data dir {path}: {source}")]
     DataDir {
         /// The path.
@@ -98,6 +99,9 @@ pub enum StartError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The signing key file in the data dir is unusable (never silently replaced).
+    #[error(transparent)]
+    SigningKey(#[from] identity::keys::KeyError),
     /// The embedded EverOS failed to start.
     #[error("embedded EverOS failed to start: {0}")]
     Embedded(String),
@@ -140,15 +144,9 @@ impl AppState {
             path: config.data_dir.display().to_string(),
             source,
         };
-        std::fs::create_dir_all(&config.data_dir).map_err(data_err)?;
-        let key = identity::keys::load_or_create(config.signing_key.as_deref(), &config.data_dir)
-            .map_err(data_err)?;
-        if config.identity_secret.is_none() {
-            tracing::warn!(
-                "no EVERDESK_IDENTITY_SECRET: only anonymous visitors are accepted \
-                 (set it to verify customers by HMAC user_hash or JWT)"
-            );
-        }
+        data_dir::create_private(&config.data_dir).map_err(data_err)?;
+        let key = identity::keys::load_or_create(config.signing_key.as_deref(), &config.data_dir)?;
+        warn_about_identity(&config);
         let (base, api_key, embedded) = match &config.everos_base_url {
             Some(url) => (
                 url.clone(),
@@ -211,7 +209,8 @@ impl AppState {
                 config.identity_secret.as_deref(),
                 signing_key.as_bytes(),
                 config.session_ttl_secs,
-            ),
+            )
+            .with_jwt_secret(config.jwt_secret.as_deref()),
             tickets,
             ledger,
             clock: clock::SessionClock::default(),
@@ -234,6 +233,22 @@ impl AppState {
             config: Arc::new(config),
             svc: Arc::new(svc),
         }
+    }
+}
+
+/// Start-up warnings about how customers are verified.
+fn warn_about_identity(config: &Config) {
+    match (&config.identity_secret, &config.jwt_secret) {
+        (None, None) => tracing::warn!(
+            "no EVERDESK_IDENTITY_SECRET: only anonymous visitors are accepted \
+             (set it to verify customers by HMAC user_hash or JWT)"
+        ),
+        (Some(_), None) => tracing::warn!(
+            "JWTs are accepted with the identity secret that also signs user hashes: if your \
+             users can choose their own user id, a user hash can be turned into a JWT for \
+             any user; set EVERDESK_JWT_SECRET to a separate key (see README, Configuration)"
+        ),
+        _ => {}
     }
 }
 
