@@ -125,12 +125,11 @@ impl Llm {
             full.push_str(text);
         } else {
             let mut stream = resp.bytes_stream();
-            let mut buf = String::new();
+            let mut lines = LineSplitter::default();
             'read: while let Some(chunk) = stream.next().await {
                 let chunk = chunk.map_err(|_| LlmError::Transport)?;
-                buf.push_str(&String::from_utf8_lossy(&chunk));
-                while let Some(nl) = buf.find('\n') {
-                    let line: String = buf.drain(..=nl).collect();
+                lines.push(&chunk);
+                while let Some(line) = lines.next_line() {
                     let Some(data) = line.trim().strip_prefix("data:") else {
                         continue;
                     };
@@ -154,5 +153,54 @@ impl Llm {
             return Err(LlmError::Empty);
         }
         Ok(trimmed.to_owned())
+    }
+}
+
+/// Splits a byte stream into lines: bytes are kept until their `\n` arrives, and only a
+/// whole line is decoded, so a multi-byte character split across chunks stays whole
+/// (`\n` never occurs inside one).
+#[derive(Debug, Default)]
+struct LineSplitter {
+    buf: Vec<u8>,
+}
+
+impl LineSplitter {
+    /// Adds the next chunk.
+    fn push(&mut self, chunk: &[u8]) {
+        self.buf.extend_from_slice(chunk);
+    }
+
+    /// The next complete line (without its `\n`), if one has arrived.
+    fn next_line(&mut self) -> Option<String> {
+        let nl = self.buf.iter().position(|b| *b == b'\n')?;
+        let line: Vec<u8> = self.buf.drain(..=nl).collect();
+        Some(String::from_utf8_lossy(&line[..nl]).into_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LineSplitter;
+
+    #[test]
+    fn characters_split_between_chunks_stay_whole() {
+        let text = "data: مرحبا 👋 ok\n\ndata: [DONE]\n";
+        let bytes = text.as_bytes();
+        // Every split point, including the middle of each multi-byte character.
+        for cut in 0..=bytes.len() {
+            let mut s = LineSplitter::default();
+            let mut lines = Vec::new();
+            for chunk in [&bytes[..cut], &bytes[cut..]] {
+                s.push(chunk);
+                while let Some(line) = s.next_line() {
+                    lines.push(line);
+                }
+            }
+            assert_eq!(
+                lines,
+                ["data: مرحبا 👋 ok", "", "data: [DONE]"],
+                "cut at {cut}"
+            );
+        }
     }
 }
