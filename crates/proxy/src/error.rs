@@ -32,6 +32,9 @@ pub enum ProxyError {
     /// 409: the request conflicts with what was already done.
     #[error("{0}")]
     Conflict(String),
+    /// 422: well-formed, but a value is out of bounds (e.g. a comment too long).
+    #[error("{0}")]
+    Unprocessable(String),
     /// 413: body over the limit.
     #[error("request body too large")]
     PayloadTooLarge,

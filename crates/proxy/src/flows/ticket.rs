@@ -1,5 +1,6 @@
 //! Ticket flows: create (idempotent; stores the opening assistant message), close
-//! (flush; harmless twice) and escalate (hand-off, optional webhook).
+//! (flush; harmless twice; keeps the close form's feedback) and escalate (hand-off,
+//! optional webhook).
 
 use everdesk_api::{
     limits, CloseResponse, CreateTicketRequest, CreateTicketResponse, EscalateResponse,
@@ -13,7 +14,7 @@ use crate::{
     everos::WireMessage,
     extract::check_ticket_id,
     identity::SessionCustomer,
-    tickets::TicketRecord,
+    tickets::{Feedback, TicketRecord},
     AppState,
 };
 
@@ -75,6 +76,7 @@ pub async fn create(
         },
         customer_messages: Vec::new(),
         replies: Vec::new(),
+        feedback: None,
     };
     match added {
         Ok(()) => {
@@ -112,24 +114,34 @@ pub fn find(
         .ok_or(ProxyError::NotFound)
 }
 
-/// Closes a ticket: flushes its EverOS session once; a second close answers `no_extraction`.
+/// Closes a ticket: flushes its EverOS session once; a second close answers
+/// `no_extraction`. `feedback`, when given, is kept with the ticket (also by a second
+/// close, so a form sent after the ticket closed is not lost).
 pub async fn close(
     state: &AppState,
     who: &SessionCustomer,
     ticket_id: &str,
+    feedback: Option<Feedback>,
 ) -> Result<CloseResponse, ProxyError> {
     let record = find(state, who, ticket_id)?;
+    let tickets = &state.svc.tickets;
     let done = |memory| CloseResponse {
         status: TicketStatus::Closed,
         memory,
     };
+    let closed_already = |feedback: Option<Feedback>| {
+        if feedback.is_some() {
+            tickets.close(&who.id, ticket_id, feedback);
+        }
+        Ok(done(MemoryOutcome::NoExtraction))
+    };
     if record.ticket.status == TicketStatus::Closed {
-        return Ok(done(MemoryOutcome::NoExtraction));
+        return closed_already(feedback);
     }
-    let lock = state.svc.tickets.create_lock(&who.id, ticket_id);
+    let lock = tickets.create_lock(&who.id, ticket_id);
     let _guard = lock.lock().await;
     if find(state, who, ticket_id)?.ticket.status == TicketStatus::Closed {
-        return Ok(done(MemoryOutcome::NoExtraction));
+        return closed_already(feedback);
     }
     match state
         .svc
@@ -138,7 +150,7 @@ pub async fn close(
         .await
     {
         Ok(memory) => {
-            state.svc.tickets.close(&who.id, ticket_id);
+            tickets.close(&who.id, ticket_id, feedback);
             Ok(done(memory))
         }
         Err(e) => {
