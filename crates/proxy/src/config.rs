@@ -170,7 +170,8 @@ pub struct Config {
     #[arg(long, env = "EVERDESK_HANDOFF_WEBHOOK_URL")]
     pub handoff_webhook_url: Option<String>,
 
-    /// HMAC key for `X-EverDesk-Signature` on hand-off webhooks (required with the URL).
+    /// HMAC key for `X-EverDesk-Signature` on hand-off webhooks (required with the URL):
+    /// the signature covers `"<X-EverDesk-Timestamp>.<body>"`.
     #[arg(long, env = "EVERDESK_HANDOFF_WEBHOOK_SECRET", hide_env_values = true)]
     pub handoff_webhook_secret: Option<String>,
 
