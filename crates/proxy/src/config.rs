@@ -74,9 +74,17 @@ pub struct Config {
     #[arg(long, env = "EVERDESK_EVEROS_READ_RETRIES", default_value_t = 2)]
     pub everos_read_retries: u32,
 
-    /// Secret shared with the host backend for HMAC user hashes and HS256 JWTs. Unset: visitors only.
+    /// Secret shared with the host backend for HMAC user hashes (and HS256 JWTs unless
+    /// --jwt-secret is set). Unset: visitors only.
     #[arg(long, env = "EVERDESK_IDENTITY_SECRET", hide_env_values = true)]
     pub identity_secret: Option<String>,
+
+    /// Separate secret for HS256 JWTs (≥ 16 chars, not the identity secret). Set: JWTs verify
+    /// only with it and user hashes only with --identity-secret. Unset: JWTs verify with the
+    /// identity secret, so a host that lets users choose their own user id hands out JWT
+    /// signatures as user hashes (a warning says so at start).
+    #[arg(long, env = "EVERDESK_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
 
     /// Proxy key signing session and visitor tokens (≥ 32 chars). Unset: generated once, kept in the data dir.
     #[arg(long, env = "EVERDESK_SIGNING_KEY", hide_env_values = true)]
@@ -110,6 +118,25 @@ pub struct Config {
     #[arg(long, env = "EVERDESK_RATE_IP_BURST", default_value_t = 120)]
     pub rate_ip_burst: u32,
 
+    /// New anonymous visitors (`POST /v1/session` without a visitor token) per client IP:
+    /// sustained per minute.
+    #[arg(long, env = "EVERDESK_RATE_VISITOR_PER_MIN", default_value_t = 10)]
+    pub rate_visitor_per_min: u32,
+
+    /// New anonymous visitors per client IP: burst size.
+    #[arg(long, env = "EVERDESK_RATE_VISITOR_BURST", default_value_t = 5)]
+    pub rate_visitor_burst: u32,
+
+    /// Replies generated at once, over all customers; beyond it a message waits up to
+    /// --reply-wait-ms, then gets 503 with Retry-After. Each customer has one reply at a time.
+    #[arg(long, env = "EVERDESK_MAX_CONCURRENT_REPLIES", default_value_t = 16)]
+    pub max_concurrent_replies: u32,
+
+    /// How long a message waits for its turn to be answered (the customer's previous reply,
+    /// or a free slot under --max-concurrent-replies), milliseconds; then 429 or 503.
+    #[arg(long, env = "EVERDESK_REPLY_WAIT_MS", default_value_t = 2_000)]
+    pub reply_wait_ms: u64,
+
     /// Reverse proxies in front of this one, comma-separated addresses or CIDR blocks
     /// (e.g. 127.0.0.1,10.0.0.0/8): from these peers the client address for the per-IP
     /// rate limit is read from `X-Forwarded-For`. Unset: the TCP peer is the client.
@@ -136,6 +163,10 @@ pub struct Config {
     #[arg(long, env = "EVERDESK_LLM_TIMEOUT_MS", default_value_t = 60_000)]
     pub llm_timeout_ms: u64,
 
+    /// Most tokens an LLM answer may have (`max_tokens` of every request).
+    #[arg(long, env = "EVERDESK_LLM_MAX_TOKENS", default_value_t = 512)]
+    pub llm_max_tokens: u32,
+
     /// Mask card numbers and stated passwords before messages are stored in EverOS.
     #[arg(long, env = "EVERDESK_STORE_REDACTION", default_value_t = true, action = ArgAction::Set)]
     pub store_redaction: bool,
@@ -148,7 +179,8 @@ pub struct Config {
     #[arg(long, env = "EVERDESK_HANDOFF_WEBHOOK_URL")]
     pub handoff_webhook_url: Option<String>,
 
-    /// HMAC key for `X-EverDesk-Signature` on hand-off webhooks (required with the URL).
+    /// HMAC key for `X-EverDesk-Signature` on hand-off webhooks (required with the URL):
+    /// the signature covers `"<X-EverDesk-Timestamp>.<body>"`.
     #[arg(long, env = "EVERDESK_HANDOFF_WEBHOOK_SECRET", hide_env_values = true)]
     pub handoff_webhook_secret: Option<String>,
 
@@ -204,6 +236,17 @@ impl Config {
         {
             return Err(bad("--identity-secret", "must be at least 16 characters"));
         }
+        if let Some(jwt) = self.jwt_secret.as_deref() {
+            if jwt.len() < 16 {
+                return Err(bad("--jwt-secret", "must be at least 16 characters"));
+            }
+            if self.identity_secret.as_deref() == Some(jwt) {
+                return Err(bad(
+                    "--jwt-secret",
+                    "must differ from --identity-secret (its point is a separate key)",
+                ));
+            }
+        }
         if self.signing_key.as_deref().is_some_and(|s| s.len() < 32) {
             return Err(bad("--signing-key", "must be at least 32 characters"));
         }
@@ -248,6 +291,16 @@ impl Config {
             ("--rate-customer-burst", u64::from(self.rate_customer_burst)),
             ("--rate-ip-per-min", u64::from(self.rate_ip_per_min)),
             ("--rate-ip-burst", u64::from(self.rate_ip_burst)),
+            (
+                "--rate-visitor-per-min",
+                u64::from(self.rate_visitor_per_min),
+            ),
+            ("--rate-visitor-burst", u64::from(self.rate_visitor_burst)),
+            (
+                "--max-concurrent-replies",
+                u64::from(self.max_concurrent_replies),
+            ),
+            ("--llm-max-tokens", u64::from(self.llm_max_tokens)),
         ];
         for (option, value) in positive {
             if value == 0 {
@@ -317,6 +370,10 @@ mod tests {
         assert!(c.validate().is_ok());
         assert!(c.store_redaction);
         assert_eq!(c.search_method, "hybrid");
+        assert_eq!(c.llm_max_tokens, 512);
+        assert_eq!(c.max_concurrent_replies, 16);
+        assert_eq!((c.rate_visitor_per_min, c.rate_visitor_burst), (10, 5));
+        assert!(c.jwt_secret.is_none());
     }
 
     #[test]
@@ -333,6 +390,17 @@ mod tests {
             .validate()
             .unwrap_err();
         assert_eq!(e.option, "--llm-model");
+        let e = parse(&["--jwt-secret", "short"]).validate().unwrap_err();
+        assert_eq!(e.option, "--jwt-secret");
+        let same = "the-same-secret-0123";
+        let e = parse(&["--identity-secret", same, "--jwt-secret", same])
+            .validate()
+            .unwrap_err();
+        assert_eq!(e.option, "--jwt-secret");
+        let e = parse(&["--max-concurrent-replies", "0"])
+            .validate()
+            .unwrap_err();
+        assert_eq!(e.option, "--max-concurrent-replies");
         let e = parse(&["--signing-key", "short"]).validate().unwrap_err();
         assert_eq!(e.option, "--signing-key");
         let e = parse(&["--rate-ip-burst", "0"]).validate().unwrap_err();

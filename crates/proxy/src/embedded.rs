@@ -18,7 +18,7 @@ impl Embedded {
     pub async fn start(data_dir: &Path) -> Result<Self, StartError> {
         let api_key = crate::identity::keys::random_key();
         let dir = data_dir.join("everos");
-        std::fs::create_dir_all(&dir).map_err(|source| StartError::DataDir {
+        crate::data_dir::create_private(&dir).map_err(|source| StartError::DataDir {
             path: dir.display().to_string(),
             source,
         })?;

@@ -32,12 +32,19 @@ pub enum ProxyError {
     /// 409: the request conflicts with what was already done.
     #[error("{0}")]
     Conflict(String),
+    /// 422: well-formed, but a value is out of bounds (e.g. a comment too long).
+    #[error("{0}")]
+    Unprocessable(String),
     /// 413: body over the limit.
     #[error("request body too large")]
     PayloadTooLarge,
     /// 429: too many requests; retry after this many seconds.
     #[error("too many requests, retry in {0} s")]
     RateLimited(u64),
+    /// 503: the proxy is at its limit of replies generated at once; retry after this many
+    /// seconds (code `upstream_unavailable`, with `Retry-After`).
+    #[error("too busy to answer now, retry in {0} s")]
+    Busy(u64),
     /// 502/503/504: EverOS, the LLM or the webhook failed. Carries only the status.
     #[error("the memory or reply service is unavailable, please retry")]
     Upstream(StatusCode),
@@ -59,8 +66,13 @@ impl ProxyError {
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, ErrorCode::Forbidden),
             Self::NotFound => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
             Self::Conflict(_) => (StatusCode::CONFLICT, ErrorCode::Conflict),
+            Self::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidRequest),
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge),
             Self::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited),
+            Self::Busy(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::UpstreamUnavailable,
+            ),
             Self::Upstream(status) => (*status, ErrorCode::UpstreamUnavailable),
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
             Self::NotSupported(_) => (StatusCode::NOT_IMPLEMENTED, ErrorCode::NotSupported),
@@ -86,7 +98,7 @@ impl IntoResponse for ProxyError {
         let mut resp = (status, Json(self.body())).into_response();
         let headers = resp.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if let Self::RateLimited(secs) = self {
+        if let Self::RateLimited(secs) | Self::Busy(secs) = self {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
         }
         resp
@@ -187,6 +199,15 @@ mod tests {
     fn rate_limited_carries_retry_after() {
         let resp = ProxyError::RateLimited(7).into_response();
         assert_eq!(resp.headers()[header::RETRY_AFTER], "7");
+        let busy = ProxyError::Busy(2);
+        assert_eq!(
+            busy.status_and_code(),
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::UpstreamUnavailable
+            )
+        );
+        assert_eq!(busy.into_response().headers()[header::RETRY_AFTER], "2");
     }
 
     #[tokio::test]

@@ -6,6 +6,7 @@ pub mod client_ip;
 pub mod clock;
 pub mod config;
 mod cors;
+mod data_dir;
 mod embedded;
 pub mod error;
 mod escalation;
@@ -21,6 +22,7 @@ mod prompt;
 pub mod rate_limit;
 pub mod recent;
 pub mod redact;
+pub mod reply_gate;
 pub mod request_id;
 pub mod responder;
 mod routes;
@@ -41,6 +43,7 @@ use ledger::Ledger;
 use llm::Llm;
 use metrics::Metrics;
 use rate_limit::RateLimiter;
+use reply_gate::ReplyGate;
 use tickets::TicketStore;
 use webhook::Webhook;
 
@@ -76,6 +79,10 @@ pub(crate) struct Services {
     pub unsettled_flushes: clock::Unsettled,
     pub customer_limit: RateLimiter,
     pub ip_limit: RateLimiter,
+    /// New anonymous visitors per client IP.
+    pub visitor_limit: RateLimiter,
+    /// Replies generated at once: one per customer, a cap overall.
+    pub reply_gate: ReplyGate,
     /// `--trusted-proxies`, parsed.
     pub trusted_proxies: Vec<client_ip::IpBlock>,
     pub metrics: Arc<Metrics>,
@@ -89,7 +96,7 @@ pub enum StartError {
     /// A configuration problem, naming the option.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// The data dir or signing key file could not be used.
+    /// The data dir could not be created.
     #[error("data dir {path}: {source}")]
     DataDir {
         /// The path.
@@ -97,6 +104,9 @@ pub enum StartError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The signing key file in the data dir is unusable (never silently replaced).
+    #[error(transparent)]
+    SigningKey(#[from] identity::keys::KeyError),
     /// The embedded EverOS failed to start.
     #[error("embedded EverOS failed to start: {0}")]
     Embedded(String),
@@ -139,15 +149,9 @@ impl AppState {
             path: config.data_dir.display().to_string(),
             source,
         };
-        std::fs::create_dir_all(&config.data_dir).map_err(data_err)?;
-        let key = identity::keys::load_or_create(config.signing_key.as_deref(), &config.data_dir)
-            .map_err(data_err)?;
-        if config.identity_secret.is_none() {
-            tracing::warn!(
-                "no EVERDESK_IDENTITY_SECRET: only anonymous visitors are accepted \
-                 (set it to verify customers by HMAC user_hash or JWT)"
-            );
-        }
+        data_dir::create_private(&config.data_dir).map_err(data_err)?;
+        let key = identity::keys::load_or_create(config.signing_key.as_deref(), &config.data_dir)?;
+        warn_about_identity(&config);
         let (base, api_key, embedded) = match &config.everos_base_url {
             Some(url) => (
                 url.clone(),
@@ -192,12 +196,13 @@ impl AppState {
             metrics.clone(),
         );
         let llm = match (&config.llm_base_url, &config.llm_model) {
-            (Some(url), Some(model)) => Some(Llm::new(
-                url,
-                config.llm_api_key.clone(),
-                model.clone(),
-                Duration::from_millis(config.llm_timeout_ms),
-            )),
+            (Some(url), Some(model)) => Some(Llm::new(llm::LlmSettings {
+                base_url: url.clone(),
+                api_key: config.llm_api_key.clone(),
+                model: model.clone(),
+                timeout: Duration::from_millis(config.llm_timeout_ms),
+                max_tokens: config.llm_max_tokens,
+            })),
             _ => None,
         };
         let webhook = match (&config.handoff_webhook_url, &config.handoff_webhook_secret) {
@@ -210,7 +215,8 @@ impl AppState {
                 config.identity_secret.as_deref(),
                 signing_key.as_bytes(),
                 config.session_ttl_secs,
-            ),
+            )
+            .with_jwt_secret(config.jwt_secret.as_deref()),
             tickets,
             ledger,
             clock: clock::SessionClock::default(),
@@ -221,6 +227,11 @@ impl AppState {
                 config.rate_customer_burst,
             ),
             ip_limit: RateLimiter::new(config.rate_ip_per_min, config.rate_ip_burst),
+            visitor_limit: RateLimiter::new(config.rate_visitor_per_min, config.rate_visitor_burst),
+            reply_gate: ReplyGate::new(
+                usize::try_from(config.max_concurrent_replies).unwrap_or(usize::MAX),
+                Duration::from_millis(config.reply_wait_ms),
+            ),
             trusted_proxies: config.trusted_proxy_blocks(),
             metrics,
             llm,
@@ -230,6 +241,22 @@ impl AppState {
             config: Arc::new(config),
             svc: Arc::new(svc),
         }
+    }
+}
+
+/// Start-up warnings about how customers are verified.
+fn warn_about_identity(config: &Config) {
+    match (&config.identity_secret, &config.jwt_secret) {
+        (None, None) => tracing::warn!(
+            "no EVERDESK_IDENTITY_SECRET: only anonymous visitors are accepted \
+             (set it to verify customers by HMAC user_hash or JWT)"
+        ),
+        (Some(_), None) => tracing::warn!(
+            "JWTs are accepted with the identity secret that also signs user hashes: if your \
+             users can choose their own user id, a user hash can be turned into a JWT for \
+             any user; set EVERDESK_JWT_SECRET to a separate key (see README, Configuration)"
+        ),
+        _ => {}
     }
 }
 

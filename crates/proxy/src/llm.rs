@@ -1,6 +1,8 @@
 //! An OpenAI-compatible chat-completions client: streams `choices[0].delta.content`
-//! pieces to a callback (and accepts a non-streamed JSON answer too). Callers pass only
-//! redacted text.
+//! pieces to a callback (and accepts a non-streamed JSON answer too). Every request
+//! carries `max_tokens` and runs under a timeout, so one answer's cost is bounded. The
+//! stream is split into lines as bytes and each line decoded whole, so a character whose
+//! bytes arrive in two network chunks is never mangled. Callers pass only redacted text.
 
 use std::time::Duration;
 
@@ -30,6 +32,21 @@ pub struct ChatMessage {
     pub content: String,
 }
 
+/// Where and how to ask: the endpoint, its key and model, and the bounds of one answer.
+#[derive(Debug, Clone)]
+pub struct LlmSettings {
+    /// Base URL; requests go to `{base_url}/chat/completions`.
+    pub base_url: String,
+    /// Bearer key.
+    pub api_key: Option<String>,
+    /// Model name.
+    pub model: String,
+    /// Whole-request timeout.
+    pub timeout: Duration,
+    /// `max_tokens` of every request.
+    pub max_tokens: u32,
+}
+
 /// Client for one endpoint and model.
 #[derive(Debug, Clone)]
 pub struct Llm {
@@ -37,11 +54,19 @@ pub struct Llm {
     url: String,
     api_key: Option<String>,
     model: String,
+    max_tokens: u32,
 }
 
 impl Llm {
-    /// A client for `{base_url}/chat/completions`.
-    pub fn new(base_url: &str, api_key: Option<String>, model: String, timeout: Duration) -> Self {
+    /// A client for `settings`.
+    pub fn new(settings: LlmSettings) -> Self {
+        let LlmSettings {
+            base_url,
+            api_key,
+            model,
+            timeout,
+            max_tokens,
+        } = settings;
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(timeout)
@@ -52,6 +77,7 @@ impl Llm {
             url: format!("{}/chat/completions", base_url.trim_end_matches('/')),
             api_key,
             model,
+            max_tokens,
         }
     }
 
@@ -65,14 +91,19 @@ impl Llm {
             .iter()
             .map(|m| json!({"role": m.role, "content": m.content}))
             .collect();
-        let body =
-            json!({"model": self.model, "messages": msgs, "stream": true, "temperature": 0.3});
+        let body = json!({
+            "model": self.model,
+            "messages": msgs,
+            "stream": true,
+            "temperature": 0.3,
+            "max_tokens": self.max_tokens,
+        });
         let mut req = self.http.post(&self.url).json(&body);
         if let Some(key) = &self.api_key {
             req = req.bearer_auth(key);
         }
         let resp = req.send().await.map_err(|e| {
-            tracing::warn!(error = %e, "LLM request failed");
+            tracing::warn!(error = %e.without_url(), "LLM request failed");
             LlmError::Transport
         })?;
         if !resp.status().is_success() {
@@ -94,12 +125,11 @@ impl Llm {
             full.push_str(text);
         } else {
             let mut stream = resp.bytes_stream();
-            let mut buf = String::new();
+            let mut lines = LineSplitter::default();
             'read: while let Some(chunk) = stream.next().await {
                 let chunk = chunk.map_err(|_| LlmError::Transport)?;
-                buf.push_str(&String::from_utf8_lossy(&chunk));
-                while let Some(nl) = buf.find('\n') {
-                    let line: String = buf.drain(..=nl).collect();
+                lines.push(&chunk);
+                while let Some(line) = lines.next_line() {
                     let Some(data) = line.trim().strip_prefix("data:") else {
                         continue;
                     };
@@ -123,5 +153,54 @@ impl Llm {
             return Err(LlmError::Empty);
         }
         Ok(trimmed.to_owned())
+    }
+}
+
+/// Splits a byte stream into lines: bytes are kept until their `\n` arrives, and only a
+/// whole line is decoded, so a multi-byte character split across chunks stays whole
+/// (`\n` never occurs inside one).
+#[derive(Debug, Default)]
+struct LineSplitter {
+    buf: Vec<u8>,
+}
+
+impl LineSplitter {
+    /// Adds the next chunk.
+    fn push(&mut self, chunk: &[u8]) {
+        self.buf.extend_from_slice(chunk);
+    }
+
+    /// The next complete line (without its `\n`), if one has arrived.
+    fn next_line(&mut self) -> Option<String> {
+        let nl = self.buf.iter().position(|b| *b == b'\n')?;
+        let line: Vec<u8> = self.buf.drain(..=nl).collect();
+        Some(String::from_utf8_lossy(&line[..nl]).into_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LineSplitter;
+
+    #[test]
+    fn characters_split_between_chunks_stay_whole() {
+        let text = "data: مرحبا 👋 ok\n\ndata: [DONE]\n";
+        let bytes = text.as_bytes();
+        // Every split point, including the middle of each multi-byte character.
+        for cut in 0..=bytes.len() {
+            let mut s = LineSplitter::default();
+            let mut lines = Vec::new();
+            for chunk in [&bytes[..cut], &bytes[cut..]] {
+                s.push(chunk);
+                while let Some(line) = s.next_line() {
+                    lines.push(line);
+                }
+            }
+            assert_eq!(
+                lines,
+                ["data: مرحبا 👋 ok", "", "data: [DONE]"],
+                "cut at {cut}"
+            );
+        }
     }
 }

@@ -194,6 +194,7 @@ mod tests {
             },
             customer_messages: said.iter().map(|s| (*s).to_owned()).collect(),
             replies: vec![],
+            feedback: None,
         }
     }
 

@@ -1,6 +1,7 @@
 //! Server-side ticket state per customer: subject, creation time, status, the opening
 //! message and the latest exchanges of the ticket (for idempotent create, harmless double
-//! close, and the hand-off's attempted solutions). In memory, optionally persisted as a
+//! close, and the hand-off's attempted solutions), and the customer's closing feedback
+//! (rating and comment) for agents to read. In memory, optionally persisted as a
 //! journal of changes in the data dir (`tickets/journal.rs`). Bounded: at most
 //! [`MAX_TICKETS_PER_CUSTOMER`] tickets per customer and [`MAX_EXCHANGES`] exchanges
 //! per ticket.
@@ -30,6 +31,22 @@ pub struct TicketRecord {
     pub customer_messages: Vec<String>,
     /// The latest assistant replies, in order.
     pub replies: Vec<String>,
+    /// What the customer said when closing (absent in records from before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feedback: Option<Feedback>,
+}
+
+/// The close form's answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Feedback {
+    /// Satisfaction, 1..=5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<u8>,
+    /// Free text (after store redaction when it is on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// When it was given, epoch ms.
+    pub at: i64,
 }
 
 type Key = (String, String);
@@ -105,11 +122,13 @@ impl TicketStore {
         });
     }
 
-    /// Marks a ticket closed; returns whether it was open.
-    pub fn close(&self, customer: &str, ticket: &str) -> bool {
+    /// Marks a ticket closed, keeping `feedback` when given (a later close's feedback
+    /// replaces an earlier one); returns whether it was open.
+    pub fn close(&self, customer: &str, ticket: &str, feedback: Option<Feedback>) -> bool {
         self.change(Change::Close {
             customer: customer.to_owned(),
             ticket: ticket.to_owned(),
+            feedback,
         })
     }
 
@@ -156,6 +175,7 @@ mod tests {
             },
             customer_messages: vec![],
             replies: vec![],
+            feedback: None,
         }
     }
 
@@ -166,8 +186,8 @@ mod tests {
         assert!(s.get("b", "1").is_none());
         s.record_exchange("a", "1", "hi", "hello");
         assert_eq!(s.get("a", "1").unwrap().replies, ["hello"]);
-        assert!(s.close("a", "1"));
-        assert!(!s.close("a", "1"));
+        assert!(s.close("a", "1", None));
+        assert!(!s.close("a", "1", None));
         s.forget_customer("a");
         assert!(s.get("a", "1").is_none());
     }
@@ -187,7 +207,12 @@ mod tests {
         s.insert("a", record("9"));
         s.insert("b", record("9"));
         s.record_exchange("a", "9", "hi", "hello");
-        assert!(s.close("a", "9"));
+        let said = Feedback {
+            rating: Some(4),
+            comment: Some("quick, thanks".into()),
+            at: 5,
+        };
+        assert!(s.close("a", "9", Some(said.clone())));
         let lines = || std::fs::read_to_string(&path).unwrap().lines().count();
         assert_eq!(lines(), 4, "one line per change, no rewrite");
         s.forget_customer("b");
@@ -196,6 +221,7 @@ mod tests {
         let a = again.get("a", "9").unwrap();
         assert_eq!(a.replies, ["hello"]);
         assert_eq!(a.ticket.status, TicketStatus::Closed);
+        assert_eq!(a.feedback, Some(said));
         assert!(again.get("b", "9").is_none());
     }
 
@@ -244,6 +270,22 @@ mod tests {
         assert!(TicketStore::persisted(path, &legacy)
             .get("b", "2")
             .is_some());
+    }
+
+    #[test]
+    fn journals_from_before_feedback_are_still_read() {
+        let (_dir, path, legacy) = files();
+        let mut put = serde_json::to_value(Change::Put {
+            customer: "a".into(),
+            record: record("1"),
+        })
+        .unwrap();
+        put["record"].as_object_mut().unwrap().remove("feedback");
+        let old_close = serde_json::json!({"op": "close", "customer": "a", "ticket": "1"});
+        std::fs::write(&path, format!("{put}\n{old_close}\n")).unwrap();
+        let s = TicketStore::persisted(path, &legacy);
+        let r = s.get("a", "1").unwrap();
+        assert_eq!((r.ticket.status, r.feedback), (TicketStatus::Closed, None));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Ticket flows: create (idempotent; stores the opening assistant message), close
-//! (flush; harmless twice) and escalate (hand-off, optional webhook, flush).
+//! (flush; harmless twice; keeps the close form's feedback) and escalate (hand-off,
+//! optional webhook, flush).
 //!
 //! A ticket's EverOS session is bound to its customer (`everos::ids::session_id`), so two
 //! customers who pick the same ticket id never share a session. A flush is never sent
@@ -20,7 +21,7 @@ use crate::{
     everos::{ids, WireMessage},
     extract::check_ticket_id,
     identity::SessionCustomer,
-    tickets::TicketRecord,
+    tickets::{Feedback, TicketRecord},
     AppState,
 };
 
@@ -83,6 +84,7 @@ pub async fn create(
         },
         customer_messages: Vec::new(),
         replies: Vec::new(),
+        feedback: None,
     };
     match added {
         Ok(()) => {
@@ -120,24 +122,34 @@ pub fn find(
         .ok_or(ProxyError::NotFound)
 }
 
-/// Closes a ticket: flushes its EverOS session once; a second close answers `no_extraction`.
+/// Closes a ticket: flushes its EverOS session once; a second close answers
+/// `no_extraction`. `feedback`, when given, is kept with the ticket (also by a second
+/// close, so a form sent after the ticket closed is not lost).
 pub async fn close(
     state: &AppState,
     who: &SessionCustomer,
     ticket_id: &str,
+    feedback: Option<Feedback>,
 ) -> Result<CloseResponse, ProxyError> {
     let record = find(state, who, ticket_id)?;
+    let tickets = &state.svc.tickets;
     let done = |memory| CloseResponse {
         status: TicketStatus::Closed,
         memory,
     };
+    let closed_already = |feedback: Option<Feedback>| {
+        if feedback.is_some() {
+            tickets.close(&who.id, ticket_id, feedback);
+        }
+        Ok(done(MemoryOutcome::NoExtraction))
+    };
     if record.ticket.status == TicketStatus::Closed {
-        return Ok(done(MemoryOutcome::NoExtraction));
+        return closed_already(feedback);
     }
-    let lock = state.svc.tickets.create_lock(&who.id, ticket_id);
+    let lock = tickets.create_lock(&who.id, ticket_id);
     let _guard = lock.lock().await;
     if find(state, who, ticket_id)?.ticket.status == TicketStatus::Closed {
-        return Ok(done(MemoryOutcome::NoExtraction));
+        return closed_already(feedback);
     }
     let session_id = &record.ticket.session_id;
     if state
@@ -150,7 +162,7 @@ pub async fn close(
     match state.svc.everos.flush(&who.id, session_id).await {
         Ok(memory) => {
             state.svc.unsettled_flushes.settled(&who.id, session_id);
-            state.svc.tickets.close(&who.id, ticket_id);
+            tickets.close(&who.id, ticket_id, feedback);
             let closed = find(state, who, ticket_id).unwrap_or(record);
             state.svc.recent.remember(&who.id, &closed, now_ms());
             Ok(done(memory))

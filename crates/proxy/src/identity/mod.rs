@@ -2,6 +2,12 @@
 //! or nothing) into a customer and a proxy-signed session token, and verifies that
 //! token on every other route. The only place that decides which EverOS `user_id` a
 //! request may touch.
+//!
+//! User hashes and JWTs are both HMAC-SHA256, so with one shared secret a user hash *is*
+//! a JWT signature: a host that lets users choose their own user id and hashes
+//! `<header>.<payload>` for them has signed a JWT for any `sub`. A separate JWT secret
+//! (`--jwt-secret`, [`Identity::with_jwt_secret`]) closes that: each proof then verifies
+//! only with its own key.
 
 pub mod hmac_hash;
 pub mod jwt;
@@ -34,6 +40,8 @@ pub struct SessionCustomer {
 #[derive(Debug, Clone)]
 pub struct Identity {
     identity_secret: Option<Vec<u8>>,
+    /// The JWT key when it is not the identity secret.
+    jwt_secret: Option<Vec<u8>>,
     signer: Signer,
     session_ttl_ms: i64,
 }
@@ -66,18 +74,29 @@ impl Identity {
     pub fn new(identity_secret: Option<&str>, signing_key: &[u8], session_ttl_secs: u64) -> Self {
         Self {
             identity_secret: identity_secret.map(|s| s.as_bytes().to_vec()),
+            jwt_secret: None,
             signer: Signer::new(signing_key),
             session_ttl_ms: i64::try_from(session_ttl_secs.saturating_mul(1000))
                 .unwrap_or(i64::MAX),
         }
     }
 
-    fn secret(&self) -> Result<&[u8], ProxyError> {
-        self.identity_secret.as_deref().ok_or_else(|| {
-            ProxyError::InvalidIdentity(
-                "verified identities are not configured on this proxy; only visitors".into(),
-            )
-        })
+    /// JWTs verify only with `jwt_secret` when one is given (user hashes then only with
+    /// the identity secret); `None` keeps the one shared secret for both.
+    pub fn with_jwt_secret(mut self, jwt_secret: Option<&str>) -> Self {
+        self.jwt_secret = jwt_secret.map(|s| s.as_bytes().to_vec());
+        self
+    }
+
+    fn hmac_secret(&self) -> Result<&[u8], ProxyError> {
+        self.identity_secret.as_deref().ok_or_else(not_configured)
+    }
+
+    fn jwt_secret(&self) -> Result<&[u8], ProxyError> {
+        self.jwt_secret
+            .as_deref()
+            .or(self.identity_secret.as_deref())
+            .ok_or_else(not_configured)
     }
 
     /// Exchanges an identity proof for a session.
@@ -90,7 +109,7 @@ impl Identity {
                 ..
             } => {
                 check_host_user_id(&user_id)?;
-                if !hmac_hash::verify(self.secret()?, &user_id, &user_hash) {
+                if !hmac_hash::verify(self.hmac_secret()?, &user_id, &user_hash) {
                     return Err(ProxyError::InvalidIdentity(
                         "user_hash does not match".into(),
                     ));
@@ -98,7 +117,7 @@ impl Identity {
                 (verified(user_id, name), None)
             }
             SessionRequest::Jwt { jwt } => {
-                let claims = jwt::verify(self.secret()?, &jwt, now_ms() / 1000)
+                let claims = jwt::verify(self.jwt_secret()?, &jwt, now_ms() / 1000)
                     .map_err(|e| ProxyError::InvalidIdentity(format!("JWT refused: {e}")))?;
                 check_host_user_id(&claims.sub)?;
                 (verified(claims.sub, claims.name), None)
@@ -147,6 +166,12 @@ impl Identity {
             name: claims.name,
         })
     }
+}
+
+fn not_configured() -> ProxyError {
+    ProxyError::InvalidIdentity(
+        "verified identities are not configured on this proxy; only visitors".into(),
+    )
 }
 
 fn verified(id: String, name: Option<String>) -> Customer {
@@ -216,6 +241,50 @@ mod tests {
             email: None,
         });
         assert!(matches!(prefixed, Err(ProxyError::InvalidIdentity(_))));
+    }
+
+    /// The host's user id `<header>.<payload>` turns its user hash into a JWT signature.
+    fn forge_from_user_hash(host_secret: &[u8], sub: &str) -> String {
+        use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine};
+        let h = B64.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+        let exp = now_ms() / 1000 + 600;
+        let p = B64.encode(format!(r#"{{"sub":"{sub}","exp":{exp}}}"#));
+        let user_id = format!("{h}.{p}");
+        let user_hash = hmac_hash::compute(host_secret, &user_id);
+        format!("{user_id}.{}", B64.encode(hex::decode(user_hash).unwrap()))
+    }
+
+    #[test]
+    fn a_separate_jwt_secret_stops_user_hashes_from_signing_jwts() {
+        let secret = "host-secret-0123456789";
+        let forged = forge_from_user_hash(secret.as_bytes(), "victim");
+        let shared = identity().open_session(SessionRequest::Jwt {
+            jwt: forged.clone(),
+        });
+        assert_eq!(shared.unwrap().customer.id, "victim", "the attack works");
+        let separate = identity().with_jwt_secret(Some("jwt-secret-abcdefghij"));
+        let r = separate.open_session(SessionRequest::Jwt { jwt: forged });
+        assert!(matches!(r, Err(ProxyError::InvalidIdentity(_))));
+        // Each proof still verifies with its own key.
+        let good = jwt::sign(
+            b"jwt-secret-abcdefghij",
+            &serde_json::json!({"sub": "u1", "exp": now_ms() / 1000 + 600}),
+        );
+        let ok = separate.open_session(SessionRequest::Jwt { jwt: good });
+        assert_eq!(ok.unwrap().customer.id, "u1");
+        let hashed = separate.open_session(SessionRequest::Hmac {
+            user_id: "u2".into(),
+            user_hash: hmac_hash::compute(secret.as_bytes(), "u2"),
+            name: None,
+            email: None,
+        });
+        assert!(hashed.is_ok());
+        let by_shared_key = jwt::sign(
+            secret.as_bytes(),
+            &serde_json::json!({"sub": "u1", "exp": now_ms() / 1000 + 600}),
+        );
+        let r = separate.open_session(SessionRequest::Jwt { jwt: by_shared_key });
+        assert!(matches!(r, Err(ProxyError::InvalidIdentity(_))));
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! `POST /v1/tickets/{id}/messages`: JSON, or SSE (`context`, `delta`…, `done` | `error`)
-//! when the client sends `Accept: text/event-stream`.
+//! when the client sends `Accept: text/event-stream`. Each message first takes a permit
+//! from the reply gate (`reply_gate`: one reply per customer, a global cap), held until
+//! its flow ends — also when the client has gone away.
 
 use std::convert::Infallible;
 
@@ -45,11 +47,13 @@ pub async fn send(
     ApiJson(req): ApiJson<SendMessageRequest>,
 ) -> Result<Response, ProxyError> {
     if !wants_sse(&headers) {
+        let permit = state.svc.reply_gate.acquire(&who.id).await?;
         // Spawned, so a client that goes away mid-request (a reload, a closed tab)
         // cannot cancel the flow between an EverOS add and the ledger update: the
         // retry with the same message id then finds the finished outcome.
         let id = request_id::current();
         let flow = tokio::spawn(request_id::scope(id, async move {
+            let _permit = permit;
             message::send(&state, &who, &ticket_id, req, None).await
         }));
         let resp = flow.await.map_err(|e| {
@@ -61,11 +65,13 @@ pub async fn send(
     // Request errors are answered with a status before the stream starts.
     message::validate(&req)?;
     crate::flows::ticket::find(&state, &who, &ticket_id)?;
+    let permit = state.svc.reply_gate.acquire(&who.id).await?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<SseEvent>();
     let (ev_tx, mut ev_rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let id = request_id::current();
     // The flow runs to completion even if the client goes away, so the ledger stays consistent.
     tokio::spawn(request_id::scope(id, async move {
+        let _permit = permit;
         let forward_tx = tx.clone();
         let forward = tokio::spawn(async move {
             while let Some(ev) = ev_rx.recv().await {

@@ -1,4 +1,5 @@
-//! The router: operational routes and the v1 API, with the per-IP rate limit on the API.
+//! The router: operational routes and the v1 API, with the per-IP rate limit on the API
+//! (which also tells handlers the client's key, [`ClientKey`]).
 
 mod memory;
 mod messages;
@@ -39,9 +40,14 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The client a request counts against for per-IP limits (its address, or its /64).
+#[derive(Debug, Clone)]
+pub struct ClientKey(pub String);
+
 /// Per-client token bucket: the TCP peer, or the client a trusted reverse proxy names
 /// (`--trusted-proxies`, see `client_ip`); IPv6 clients by their /64.
-async fn ip_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// The key is left in the request's extensions as [`ClientKey`].
+async fn ip_limit(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -62,7 +68,10 @@ async fn ip_limit(State(state): State<AppState>, req: Request, next: Next) -> Re
         None => "unknown".to_owned(),
     };
     match state.svc.ip_limit.check(&key) {
-        Ok(()) => next.run(req).await,
+        Ok(()) => {
+            req.extensions_mut().insert(ClientKey(key));
+            next.run(req).await
+        }
         Err(secs) => ProxyError::RateLimited(secs).into_response(),
     }
 }

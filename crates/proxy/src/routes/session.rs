@@ -1,9 +1,12 @@
-//! `POST /v1/session`: identity proof in, session token out.
+//! `POST /v1/session`: identity proof in, session token out. Minting a new anonymous
+//! visitor is limited per client IP (`--rate-visitor-per-min`/`--rate-visitor-burst`), so
+//! a flood of fresh visitors cannot become a flood of billed replies.
 
-use axum::{extract::State, Json};
+use axum::{extract::State, Extension, Json};
 use everdesk_api::{SessionRequest, SessionResponse};
 use serde_json::Value;
 
+use super::ClientKey;
 use crate::{error::ProxyError, extract::ApiJson, AppState};
 
 /// The members that carry an identity proof: wrong in any way, the proof is refused.
@@ -13,14 +16,29 @@ const PROOF_KEYS: [&str; 4] = ["user_id", "user_hash", "jwt", "visitor_token"];
 /// present choose the proof (`jwt`, else `user_id`/`user_hash`, else visitor; `null`
 /// counts as absent). A proof member that is not a string, or a `user_id` without its
 /// `user_hash` (or the reverse), is `401 invalid_identity`; any other malformed body is
-/// `400 invalid_request`. Neither is ever treated as an anonymous visitor.
+/// `400 invalid_request`. Neither is ever treated as an anonymous visitor. A new visitor
+/// beyond the client's visitor bucket is `429 rate_limited`.
 pub async fn open(
     State(state): State<AppState>,
+    client: Option<Extension<ClientKey>>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<SessionResponse>, ProxyError> {
     check_proof(&body)?;
     let req: SessionRequest = serde_json::from_value(body)
         .map_err(|e| ProxyError::InvalidRequest(format!("invalid session request: {e}")))?;
+    if matches!(
+        req,
+        SessionRequest::Visitor {
+            visitor_token: None
+        }
+    ) {
+        let key = client.map_or_else(|| "unknown".to_owned(), |Extension(ClientKey(k))| k);
+        state
+            .svc
+            .visitor_limit
+            .check(&key)
+            .map_err(ProxyError::RateLimited)?;
+    }
     state.svc.identity.open_session(req).map(Json)
 }
 

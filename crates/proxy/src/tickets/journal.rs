@@ -17,7 +17,7 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 
-use super::{Key, TicketRecord};
+use super::{Feedback, Key, TicketRecord};
 use everdesk_api::TicketStatus;
 
 /// Most customer messages (and replies) kept per ticket: enough for the hand-off's
@@ -50,12 +50,15 @@ pub enum Change {
         /// The reply.
         reply: String,
     },
-    /// A ticket closed.
+    /// A ticket closed (or closed again with feedback).
     Close {
         /// The customer.
         customer: String,
         /// The ticket id.
         ticket: String,
+        /// The close form's answers, if any (absent in lines from before they were kept).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        feedback: Option<Feedback>,
     },
     /// Every ticket of a customer forgotten.
     Forget {
@@ -87,11 +90,18 @@ impl Change {
                 }
                 false
             }
-            Self::Close { customer, ticket } => map
+            Self::Close {
+                customer,
+                ticket,
+                feedback,
+            } => map
                 .get_mut(&(customer.clone(), ticket.clone()))
                 .is_some_and(|r| {
                     let was_open = r.ticket.status == TicketStatus::Open;
                     r.ticket.status = TicketStatus::Closed;
+                    if feedback.is_some() {
+                        r.feedback.clone_from(feedback);
+                    }
                     was_open
                 }),
             Self::Forget { customer } => {

@@ -181,3 +181,61 @@ async fn a_malformed_identity_is_refused_never_a_visitor() {
         (200, json!("cust_m"))
     );
 }
+
+/// What a host that lets users pick their own user id hands out: the user hash of the
+/// user id `<header>.<payload>` — which is, with one shared secret, an HS256 signature
+/// of a JWT for whichever `sub` the payload names.
+fn jwt_forged_from_a_user_hash(sub: &str) -> String {
+    let header = B64.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let payload = B64.encode(json!({"sub": sub, "exp": now_secs() + 600}).to_string());
+    let chosen_user_id = format!("{header}.{payload}");
+    let user_hash = hmac_hash::compute(SECRET.as_bytes(), &chosen_user_id);
+    let signature = B64.encode(hex::decode(user_hash).unwrap());
+    format!("{chosen_user_id}.{signature}")
+}
+
+#[tokio::test]
+async fn a_user_hash_turned_into_a_jwt_works_only_with_one_shared_secret() {
+    let forged = jwt_forged_from_a_user_hash("victim");
+    // One secret for both proofs: the forged JWT opens the victim's session.
+    let shared = start().await;
+    let r = shared
+        .post("/v1/session", None, json!({"jwt": forged.clone()}))
+        .await;
+    assert_eq!(
+        (r.status, r.body["customer"]["id"].clone()),
+        (200, json!("victim")),
+        "{}",
+        r.body
+    );
+
+    // A separate JWT secret: the forgery is refused; both real proofs still work.
+    const JWT_SECRET: &str = "separate-jwt-secret-0123";
+    let separate = crate::common::start_with(|c| c.jwt_secret = Some(JWT_SECRET.into())).await;
+    let r = separate
+        .post("/v1/session", None, json!({"jwt": forged}))
+        .await;
+    assert_eq!((r.status, r.code()), (401, "invalid_identity"));
+    let real = jwt::sign(
+        JWT_SECRET.as_bytes(),
+        &json!({"sub": "cust_j", "exp": now_secs() + 600}),
+    );
+    let r = separate
+        .post("/v1/session", None, json!({"jwt": real}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    separate.verified("cust_h").await;
+    let by_identity_secret = jwt::sign(
+        SECRET.as_bytes(),
+        &json!({"sub": "cust_j", "exp": now_secs() + 600}),
+    );
+    let r = separate
+        .post("/v1/session", None, json!({"jwt": by_identity_secret}))
+        .await;
+    assert_eq!((r.status, r.code()), (401, "invalid_identity"));
+    assert!(separate
+        .requests(None)
+        .await
+        .iter()
+        .all(|r| user_of(r).as_deref() != Some("victim")));
+}

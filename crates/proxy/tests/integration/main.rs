@@ -1,7 +1,8 @@
 //! The proxy's integration tests as one test binary (one link, one set of debug info):
 //! the public API over real HTTP against local-everos, identity, idempotency and EverOS
-//! faults (also across a hard kill), replies and hand-offs, the operational surface and the
-//! binary itself.
+//! faults (also across a hard kill), replies and hand-offs, the bounds on replies and new
+//! visitors, the LLM stream, close feedback, signed webhooks, the data dir's files, the
+//! operational surface and the binary itself.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -9,9 +10,14 @@ mod common;
 
 mod api;
 mod binary;
+mod close_feedback;
 mod crash;
+mod data_files;
 mod idempotency;
 mod identity;
+mod llm_stream;
 mod operations;
 mod rate_limits;
 mod replies;
+mod reply_limits;
+mod webhooks;

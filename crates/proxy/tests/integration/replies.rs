@@ -267,6 +267,8 @@ async fn built_in_responder_offers_a_human_and_escalation_builds_the_handoff() {
     assert!(headers.contains_key("x-everdesk-delivery"));
     use hmac::Mac;
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"whsec").unwrap();
+    mac.update(headers["x-everdesk-timestamp"].as_bytes());
+    mac.update(b".");
     mac.update(&raw);
     let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
     assert_eq!(headers["x-everdesk-signature"], expected.as_str());
