@@ -2,6 +2,10 @@
 //! (in memory, or like production on a data dir so it can be restarted), or the proxy
 //! binary as a child process (so it can be killed outright), and helpers for sessions,
 //! tickets, messages, faults and the EverOS request log.
+//!
+//! These suites pin the proxy to EverOS Cloud **v1** (legacy), whose wire format they
+//! assert request by request; the v2 behaviour (the default) is covered by `scenarios`
+//! (local-everos and the real self-hosted EverOS) and by the v2 runs of `crash`.
 
 use std::{
     io::{BufRead, BufReader},
@@ -71,11 +75,12 @@ pub async fn start_persisted(data_dir: &Path) -> Harness {
 }
 
 /// Starts local-everos in process and the `everdesk-proxy` binary as a child process on
-/// `data_dir` (so [`Harness::kill_and_restart`] can kill it outright, mid-request).
-pub async fn start_binary(data_dir: &Path) -> Harness {
+/// `data_dir`, speaking EverOS `api` (`v1` or `v2`), so [`Harness::kill_and_restart`]
+/// can kill it outright, mid-request.
+pub async fn start_binary(data_dir: &Path, api: &'static str) -> Harness {
     let (running, _) = everos_and_config().await;
     let everos = running.base_url();
-    let process = ProxyProcess::spawn(&everos, data_dir).await;
+    let process = ProxyProcess::spawn(&everos, data_dir, api).await;
     Harness {
         base: process.base.clone(),
         everos,
@@ -108,13 +113,15 @@ struct ProxyProcess {
     child: Child,
     base: String,
     data_dir: PathBuf,
+    api: &'static str,
 }
 
 impl ProxyProcess {
     /// Starts the binary against `everos` on `data_dir` and waits until it listens.
-    async fn spawn(everos: &str, data_dir: &Path) -> Self {
+    async fn spawn(everos: &str, data_dir: &Path, api: &'static str) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_everdesk-proxy"))
             .args(["--listen", "127.0.0.1:0", "--everos-base-url", everos])
+            .args(["--everos-api", api])
             .args(["--everos-api-key", EVEROS_KEY, "--identity-secret", SECRET])
             .args(["--everos-timeout-ms", "10000", "--data-dir"])
             .arg(data_dir)
@@ -127,6 +134,7 @@ impl ProxyProcess {
             child,
             base,
             data_dir: data_dir.to_owned(),
+            api,
         }
     }
 }
@@ -145,6 +153,7 @@ async fn everos_and_config() -> (local_everos::Running, Config) {
     ec.index_lag = Duration::ZERO;
     let running = local_everos::spawn(ec).await.unwrap();
     let mut c = Config::for_tests();
+    c.everos_api = "v1".into();
     c.everos_base_url = Some(running.base_url());
     c.everos_api_key = Some(EVEROS_KEY.into());
     c.identity_secret = Some(SECRET.into());
@@ -234,13 +243,17 @@ async fn reply(resp: reqwest::Response) -> Reply {
 }
 
 impl Harness {
-    /// How many `raw_message` searches (the proxy checking an add of unknown outcome)
-    /// the fake EverOS received.
+    /// How many buffered-message lookups (the proxy checking an add of unknown outcome:
+    /// v1 `raw_message` searches, v2 searches filtered to a session) EverOS received.
     pub async fn raw_message_checks(&self) -> usize {
         let searches = self.requests(Some("search")).await;
         searches
             .iter()
-            .filter(|r| r["body"]["memory_types"][0] == "raw_message")
+            .filter(|r| {
+                r["body"]["memory_types"][0] == "raw_message"
+                    || (r["body"]["filters"]["session_id"].is_string()
+                        && r["body"]["filters"]["user_id"].is_null())
+            })
             .count()
     }
 
@@ -272,10 +285,10 @@ impl Harness {
             .process
             .take()
             .expect("kill_and_restart needs start_binary");
-        let data_dir = old.data_dir.clone();
+        let (data_dir, api) = (old.data_dir.clone(), old.api);
         drop(old);
         self.http = reqwest::Client::new();
-        let process = ProxyProcess::spawn(&self.everos, &data_dir).await;
+        let process = ProxyProcess::spawn(&self.everos, &data_dir, api).await;
         self.base = process.base.clone();
         self.process = Some(process);
     }

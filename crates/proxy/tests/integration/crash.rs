@@ -1,6 +1,7 @@
 //! A proxy killed outright (SIGKILL) while an EverOS add is on the wire: after a restart
 //! on the same data dir the client's retry neither loses nor duplicates anything, because
-//! each add was journaled as "outcome unknown" before it was sent.
+//! each add was journaled as "outcome unknown" before it was sent. Each case runs on
+//! EverOS v2 (the default) and on Cloud v1.
 
 use std::time::Duration;
 
@@ -18,37 +19,53 @@ fn say_in_background(h: &Harness, token: &str, id: &str, content: &str) {
     tokio::spawn(async move { request.send().await });
 }
 
-/// The adds EverOS received (answered or still held) about `user`.
-async fn adds_of_user(h: &Harness, user: &str) -> Vec<Value> {
+/// The adds EverOS received (answered or still held) for one ticket's session.
+async fn adds_of_session(h: &Harness, session: &str) -> Vec<Value> {
     h.requests(Some("add"))
         .await
         .into_iter()
-        .filter(|r| r["body"]["user_id"] == user)
+        .filter(|r| r["body"]["session_id"] == session)
         .collect()
 }
 
-/// Waits until EverOS has received `n` adds about `user`.
-async fn until_adds(h: &Harness, user: &str, n: usize) {
+/// Waits until EverOS has received `n` adds for `session`.
+async fn until_adds(h: &Harness, session: &str, n: usize) {
     for _ in 0..200 {
-        if adds_of_user(h, user).await.len() >= n {
+        if adds_of_session(h, session).await.len() >= n {
             return;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    panic!("EverOS never received {n} adds about {user}");
+    panic!("EverOS never received {n} adds for {session}");
+}
+
+/// Opens ticket `T`; returns its EverOS session.
+async fn open_ticket(h: &Harness, token: &str) -> String {
+    let created = h.ticket(token, "T", "Parcel").await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    created.body["ticket"]["session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 #[tokio::test]
 async fn killed_during_the_customer_turn_add_the_retry_checks_instead_of_re_adding() {
+    for api in ["v2", "v1"] {
+        killed_during_the_customer_turn_add(api).await;
+    }
+}
+
+async fn killed_during_the_customer_turn_add(api: &'static str) {
     let dir = tempfile::tempdir().unwrap();
-    let mut h = start_binary(dir.path()).await;
+    let mut h = start_binary(dir.path(), api).await;
     let t = h.verified("cust_killed_user").await;
-    assert_eq!(h.ticket(&t, "T", "Parcel").await.status, 201);
-    let opening = adds_of_user(&h, "cust_killed_user").await.len();
+    let session = open_ticket(&h, &t).await;
+    let opening = adds_of_session(&h, &session).await.len();
     // EverOS stores the customer turn, then holds its answer back.
     h.fault(json!({"route": "add", "delay_ms": 5000})).await;
     say_in_background(&h, &t, "kill-u1", "my parcel never arrived");
-    until_adds(&h, "cust_killed_user", opening + 1).await;
+    until_adds(&h, &session, opening + 1).await;
 
     h.kill_and_restart().await;
 
@@ -57,12 +74,12 @@ async fn killed_during_the_customer_turn_add_the_retry_checks_instead_of_re_addi
     assert_eq!(
         h.stored_adds_of("my parcel never arrived").await,
         1,
-        "the turn the killed proxy sent is not sent again"
+        "{api}: the turn the killed proxy sent is not sent again"
     );
     assert_eq!(
         h.raw_message_checks().await,
         1,
-        "found by the raw_message check"
+        "{api}: found by the buffered-message check"
     );
     let again = h.say(&t, "T", "kill-u1", "my parcel never arrived").await;
     assert_eq!(again.body, retry.body);
@@ -70,24 +87,29 @@ async fn killed_during_the_customer_turn_add_the_retry_checks_instead_of_re_addi
 
 #[tokio::test]
 async fn killed_during_the_reply_add_the_retry_returns_that_reply_without_re_adding() {
+    for api in ["v2", "v1"] {
+        killed_during_the_reply_add(api).await;
+    }
+}
+
+async fn killed_during_the_reply_add(api: &'static str) {
     let dir = tempfile::tempdir().unwrap();
-    let mut h = start_binary(dir.path()).await;
-    let user = "cust_killed_reply";
-    let t = h.verified(user).await;
-    assert_eq!(h.ticket(&t, "T", "Parcel").await.status, 201);
-    let opening = adds_of_user(&h, user).await.len();
+    let mut h = start_binary(dir.path(), api).await;
+    let t = h.verified("cust_killed_reply").await;
+    let session = open_ticket(&h, &t).await;
+    let opening = adds_of_session(&h, &session).await.len();
     // The customer turn goes through; EverOS stores the reply, then holds its answer back.
     h.fault(json!({"route": "add", "delay_ms": 0})).await;
     h.fault(json!({"route": "add", "delay_ms": 5000})).await;
     say_in_background(&h, &t, "kill-r1", "where is my parcel");
-    until_adds(&h, user, opening + 2).await;
+    until_adds(&h, &session, opening + 2).await;
 
     h.kill_and_restart().await;
 
     let retry = h.say(&t, "T", "kill-r1", "where is my parcel").await;
     assert_eq!(retry.status, 200, "{}", retry.body);
-    let adds = adds_of_user(&h, user).await;
-    assert_eq!(adds.len(), opening + 2, "no add after the restart");
+    let adds = adds_of_session(&h, &session).await;
+    assert_eq!(adds.len(), opening + 2, "{api}: no add after the restart");
     let stored_reply = &adds[opening + 1]["body"]["messages"][0];
     assert_eq!(stored_reply["role"], "assistant");
     assert_eq!(
