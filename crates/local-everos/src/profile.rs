@@ -1,6 +1,7 @@
 //! Deterministic profile extraction from a user's own turns: name, email, plan/tier,
 //! product or device, stated preferences.
 
+use crate::clock::date;
 use crate::model::{ItemType, ProfileFact};
 use crate::text::{bare, sentences, truncate};
 
@@ -265,6 +266,35 @@ pub fn extract(user_turns: &[&str]) -> Vec<ProfileFact> {
     facts
 }
 
+/// One sentence grounding a fact in the user's own turns (`(text, epoch ms)`): the first
+/// turn that mentions the fact's value, dated and quoted; else a dated mention.
+pub fn evidence(fact: &ProfileFact, turns: &[(&str, i64)]) -> String {
+    let needle = fact.value.to_lowercase();
+    let found = turns
+        .iter()
+        .find(|(text, _)| text.to_lowercase().contains(&needle));
+    match found.or(turns.first()) {
+        Some((text, ts)) if found.is_some() => {
+            format!(
+                "On {} the user said: \"{}\"",
+                date(*ts),
+                truncate(text, 160)
+            )
+        }
+        Some((_, ts)) => format!(
+            "On {} the user mentioned {}: {}",
+            date(*ts),
+            fact.label.to_lowercase(),
+            fact.value
+        ),
+        None => format!(
+            "The user mentioned {}: {}",
+            fact.label.to_lowercase(),
+            fact.value
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,6 +322,25 @@ mod tests {
         assert_eq!(
             f.iter().find(|x| x.key == "name").map(|x| x.item_type),
             Some(ItemType::ExplicitInfo)
+        );
+    }
+
+    #[test]
+    fn evidence_quotes_the_turn_that_states_the_fact() {
+        let turns = [
+            ("Hello there.", 1_794_400_000_000),
+            ("I'm on the Pro plan.", 1_794_400_001_000),
+        ];
+        let facts = extract(&turns.map(|(t, _)| t));
+        let plan = facts.iter().find(|f| f.key == "plan").unwrap();
+        assert_eq!(
+            evidence(plan, &turns),
+            "On 2026-11-11 the user said: \"I'm on the Pro plan.\""
+        );
+        let other = fact(ItemType::ExplicitInfo, "x", "Email", "a@b.c".into());
+        assert_eq!(
+            evidence(&other, &turns),
+            "On 2026-11-11 the user mentioned email: a@b.c"
         );
     }
 
