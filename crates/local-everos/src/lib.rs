@@ -44,6 +44,7 @@ pub mod state;
 pub mod store;
 pub mod tasks;
 pub mod text;
+pub mod v2;
 
 pub use config::{Config, LlmConfig, Storage};
 pub use error::{ApiError, Error};

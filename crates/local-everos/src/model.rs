@@ -155,6 +155,15 @@ pub struct ProfileFact {
 }
 
 impl ProfileFact {
+    /// The v2 `category`/`trait` name: the upsert key for stated facts (`name`, `email`,
+    /// `plan`, `device`), `preference` for preferences.
+    pub fn key_category(&self) -> &str {
+        match self.key.split_once(':') {
+            Some(("pref", _)) => "preference",
+            _ => &self.key,
+        }
+    }
+
     /// `"<label>: <value>"`, the item's `embed_text`.
     pub fn embed_text(&self) -> String {
         format!("{}: {}", self.label, self.value)

@@ -110,10 +110,14 @@ async fn store_cell(
         visible_ms: now.saturating_add(lag),
     };
     let user = user_id.to_owned();
-    let turns: Vec<(&str, i64)> = msgs
+    let turns: Vec<profile::Turn<'_>> = msgs
         .iter()
         .filter(|m| m.role == "user" && m.sender_id == user_id)
-        .map(|m| (m.text.as_str(), m.timestamp_ms))
+        .map(|m| profile::Turn {
+            text: &m.text,
+            timestamp_ms: m.timestamp_ms,
+            speaker: m.sender_name.as_deref().unwrap_or(&m.sender_id),
+        })
         .collect();
     let evidence: Vec<String> = facts.iter().map(|f| profile::evidence(f, &turns)).collect();
     state
