@@ -147,3 +147,39 @@ impl Store {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_from_before_v2_gains_the_profile_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let old = Connection::open(dir.path().join("local-everos.sqlite3")).unwrap();
+            old.execute_batch(
+                "CREATE TABLE profile_items (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL, \
+                 user_id TEXT NOT NULL, group_id TEXT NOT NULL, item_type TEXT NOT NULL, key TEXT NOT NULL, \
+                 label TEXT NOT NULL, value TEXT NOT NULL, visible_ms INTEGER NOT NULL); \
+                 INSERT INTO profile_items (id, user_id, group_id, item_type, key, label, value, visible_ms) \
+                 VALUES ('i', 'u', 'g', 'explicit_info', 'name', 'Name', 'Dana', 0);",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&Storage::DataDir(dir.path().to_path_buf())).unwrap();
+        let db = store.db.lock().unwrap();
+        let items = profiles::visible(&db.conn, "u", 1).unwrap();
+        assert_eq!(items.len(), 1, "old rows survive");
+        assert_eq!(items[0].evidence, "");
+        assert_eq!(
+            profiles::document_items(&db.conn, "u", 1, 0, 0)
+                .unwrap()
+                .len(),
+            1
+        );
+        // Opening again is a no-op.
+        drop(db);
+        drop(store);
+        Store::open(&Storage::DataDir(dir.path().to_path_buf())).unwrap();
+    }
+}

@@ -54,10 +54,26 @@ pub fn atomic_facts(e: &Episode, terms: &[String], max: usize) -> Vec<Value> {
     scored
         .into_iter()
         .take(max)
-        .map(|(i, content, score)| {
-            json!({"id": format!("{}_af_{:02}", e.id, i + 1), "content": content, "score": score})
-        })
+        .map(|(i, content, score)| json!({"id": fact_id(e, i), "content": content, "score": score}))
         .collect()
+}
+
+/// The id of an episode's `i`-th fact: `<user>_af_<YYYYMMDD>_<NNNNNNNN>` like the real
+/// server's, numbered from the v2 episode's sequence (`(seq - 1) * 100 + i + 1`); a v1
+/// episode (ObjectId) gets `<episode id>_af_<NN>`.
+fn fact_id(e: &Episode, i: usize) -> String {
+    let parsed =
+        e.id.strip_prefix(&format!("{}_ep_", e.user_id))
+            .and_then(|rest| rest.split_once('_'))
+            .and_then(|(date, seq)| Some((date, seq.parse::<u64>().ok()?)));
+    match parsed {
+        Some((date, seq)) => format!(
+            "{}_af_{date}_{:08}",
+            e.user_id,
+            seq.saturating_sub(1) * 100 + i as u64 + 1
+        ),
+        None => format!("{}_af_{:02}", e.id, i + 1),
+    }
 }
 
 /// The profile document of a user (`profile_data.{summary, explicit_info,
@@ -118,4 +134,41 @@ pub fn unprocessed(m: &BufferedMessage) -> Value {
         "content": content, "timestamp": iso_v2(m.timestamp_ms), "tool_calls": null,
         "tool_call_id": null,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn episode(id: &str) -> Episode {
+        Episode {
+            id: id.into(),
+            user_id: "cust_1".into(),
+            group_id: String::new(),
+            session_id: "s".into(),
+            timestamp_ms: 1_794_400_000_999,
+            participants: vec!["cust_1".into()],
+            subject: "Router".into(),
+            summary: "The router reboots. Support answered: reset it.".into(),
+            episode: "e".into(),
+            parent_id: "p".into(),
+            visible_ms: 0,
+        }
+    }
+
+    #[test]
+    fn facts_and_items_take_the_real_shapes() {
+        let e = episode("cust_1_ep_20261111_00000002");
+        let facts = atomic_facts(&e, &["reset".to_owned()], 5);
+        assert_eq!(facts.len(), 1);
+        assert_eq!(facts[0]["id"], "cust_1_af_20261111_00000102");
+        assert_eq!(facts[0]["content"], "Support answered: reset it.");
+        assert_eq!(
+            fact_id(&episode("65a1b2c3d4e5f60718293a4b"), 0),
+            "65a1b2c3d4e5f60718293a4b_af_01"
+        );
+        let item = episode_item(&e);
+        assert_eq!(item["timestamp"], "2026-11-11T12:26:40Z", "to the second");
+        assert_eq!(item["type"], "Conversation");
+    }
 }
