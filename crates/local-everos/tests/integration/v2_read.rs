@@ -384,8 +384,8 @@ async fn profile_lag_zero_shows_facts_at_once() {
 #[tokio::test]
 async fn index_lag_hides_from_search_and_get_keyword_lag_only_from_keyword() {
     let mut c = test_config();
-    c.index_lag = Duration::from_millis(300);
-    c.keyword_lag = Duration::from_millis(900);
+    c.index_lag = Duration::from_millis(500);
+    c.keyword_lag = Duration::from_millis(2000);
     let s = Srv::start_with(c).await;
     s.v2_add(
         "t1",
@@ -402,7 +402,7 @@ async fn index_lag_hides_from_search_and_get_keyword_lag_only_from_keyword() {
         "the v2 get lags too"
     );
     assert!(
-        eventually(2000, || async {
+        eventually(3000, || async {
             s.v2_get_episodes("cust_1").await.len() == 1
         })
         .await
@@ -414,7 +414,7 @@ async fn index_lag_hides_from_search_and_get_keyword_lag_only_from_keyword() {
         "keyword lags longer"
     );
     assert!(
-        eventually(3000, || async {
+        eventually(5000, || async {
             n(s.v2_search(search("keyword")).await) == 1
         })
         .await
