@@ -49,6 +49,31 @@ pub fn iso(ms: i64) -> String {
     }
 }
 
+/// How the v2 server (pydantic) renders an aware UTC datetime: `2026-11-11T12:26:40Z`,
+/// with six fractional digits when there are milliseconds (`…40.123000Z`).
+pub fn iso_v2(ms: i64) -> String {
+    let base = iso(ms - ms.rem_euclid(1000));
+    match ms.rem_euclid(1000) {
+        0 => base,
+        milli => format!("{}.{milli:03}000Z", base.trim_end_matches('Z')),
+    }
+}
+
+/// Epoch ms from a v2 message or filter timestamp: values below 10^12 are seconds (the
+/// server's auto-detection), larger ones milliseconds; `None` when it overflows.
+pub fn v2_timestamp_ms(ts: i64) -> Option<i64> {
+    if ts < 1_000_000_000_000 {
+        ts.checked_mul(1000)
+    } else {
+        Some(ts)
+    }
+}
+
+/// The compact date (`20261111`) of an epoch-ms instant, as in v2 episode ids.
+pub fn compact_date(ms: i64) -> String {
+    date(ms).replace('-', "")
+}
+
 /// The calendar date part (`2026-11-11`) of an epoch-ms instant.
 pub fn date(ms: i64) -> String {
     let (y, mo, d) = civil_from_days(ms.div_euclid(1000).div_euclid(86_400));
@@ -127,5 +152,14 @@ mod tests {
         );
         assert_eq!(parse_iso("2026-03-01"), Some(1_772_323_200_000));
         assert_eq!(parse_iso("nope"), None);
+    }
+
+    #[test]
+    fn v2_formats() {
+        assert_eq!(iso_v2(1_794_400_000_000), "2026-11-11T12:26:40Z");
+        assert_eq!(iso_v2(1_794_400_000_120), "2026-11-11T12:26:40.120000Z");
+        assert_eq!(compact_date(1_794_400_000_000), "20261111");
+        assert_eq!(v2_timestamp_ms(1_794_400_000), Some(1_794_400_000_000));
+        assert_eq!(v2_timestamp_ms(1_794_400_000_123), Some(1_794_400_000_123));
     }
 }

@@ -1,5 +1,7 @@
-//! Errors: the engine-shaped HTTP error (`{"code","message","request_id","timestamp","path"}`)
-//! and the library's startup/storage errors.
+//! Errors: the HTTP error a handler answers (rendered by [`crate::server`] as the Cloud v1
+//! engine shape `{"code","message","request_id","timestamp","path"}` or, on the v2 paths,
+//! as `{"request_id","error":{"code","message","timestamp","path"}}`) and the library's
+//! startup/storage errors.
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -30,8 +32,11 @@ pub enum Error {
 pub struct ApiError {
     /// HTTP status.
     pub status: StatusCode,
-    /// `HTTP_ERROR` or `SYSTEM_ERROR`.
+    /// `HTTP_ERROR` or `SYSTEM_ERROR` (the Cloud v1 code).
     pub code: &'static str,
+    /// The v2 `error.code` (`INVALID_INPUT`, `NOT_FOUND`, …); `None` derives it from the
+    /// status (see [`ApiError::v2_error_code`]).
+    pub v2_code: Option<&'static str>,
     /// Human-readable reason.
     pub message: String,
     /// Optional `Retry-After` seconds (injected 429/503).
@@ -44,8 +49,43 @@ impl ApiError {
         Self {
             status,
             code: "HTTP_ERROR",
+            v2_code: None,
             message: message.into(),
             retry_after: None,
+        }
+    }
+
+    /// An error with an explicit v2 code (the v1 rendering keeps `HTTP_ERROR`).
+    pub fn v2(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            v2_code: Some(code),
+            ..Self::http(status, message)
+        }
+    }
+
+    /// 422 `INVALID_INPUT` (v2 validation failure).
+    pub fn invalid_input(message: impl Into<String>) -> Self {
+        Self::v2(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_INPUT", message)
+    }
+
+    /// The v2 `error.code`: the explicit one, else derived from the status the way the
+    /// real server's exception handlers map them.
+    pub fn v2_error_code(&self) -> &'static str {
+        if let Some(code) = self.v2_code {
+            return code;
+        }
+        match self.status.as_u16() {
+            400 => "BAD_REQUEST",
+            401 => "UNAUTHORIZED",
+            404 => "NOT_FOUND",
+            409 => "CONFLICT",
+            413 => "PAYLOAD_TOO_LARGE",
+            415 => "UNSUPPORTED_FORMAT",
+            422 => "INVALID_INPUT",
+            429 => "QUEUE_SATURATED",
+            503 => "EXTERNAL_SERVICE_UNAVAILABLE",
+            s if s >= 500 => "INTERNAL_ERROR",
+            _ => "BAD_REQUEST",
         }
     }
 
@@ -76,6 +116,7 @@ impl From<Error> for ApiError {
         Self {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             code: "SYSTEM_ERROR",
+            v2_code: Some("INTERNAL_ERROR"),
             message: "Internal server error".into(),
             retry_after: None,
         }

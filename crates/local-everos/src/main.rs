@@ -1,4 +1,5 @@
-//! The `local-everos` binary: parse flags, serve, print the listening line, stop on a signal.
+//! The `local-everos` binary: parse flags (each also an env var), serve, print the
+//! listening line, stop on a signal.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -7,7 +8,8 @@ use std::time::Duration;
 use clap::{ArgGroup, Parser};
 use local_everos::{Config, LlmConfig, Storage};
 
-/// An EverOS Cloud v1-compatible memory server (EverDesk's local backend and test fake).
+/// An EverOS-compatible memory server speaking v2 and Cloud v1 over one store (EverDesk's
+/// local backend and test fake).
 #[derive(Debug, Parser)]
 #[command(version, about, group(ArgGroup::new("storage").required(true).args(["data_dir", "in_memory"])))]
 struct Args {
@@ -26,10 +28,26 @@ struct Args {
     /// Milliseconds after a cut before its profile facts are visible.
     #[arg(long, env = "LOCAL_EVEROS_PROFILE_DELAY_MS", default_value_t = 2000)]
     profile_delay_ms: u64,
-    /// Milliseconds after a cut before its episode is visible to search (get sees it at once).
+    /// Milliseconds after a cut before its episode is visible to search and the v2 get (the
+    /// v1 get sees it at once).
     #[arg(long, env = "LOCAL_EVEROS_INDEX_LAG_MS", default_value_t = 0)]
     index_lag_ms: u64,
-    /// Milliseconds an async_mode add stays `processing` before its messages are buffered.
+    /// Extra milliseconds before a v2 keyword search finds a fresh episode.
+    #[arg(long, env = "LOCAL_EVEROS_KEYWORD_LAG_MS", default_value_t = 0)]
+    keyword_lag_ms: u64,
+    /// How many of a user's newest episodes the v2 profile does not reflect yet (1 = like
+    /// the real server: no profile after the first episode; 0 = at once).
+    #[arg(long, env = "LOCAL_EVEROS_PROFILE_LAG_EPISODES", default_value_t = 1)]
+    profile_lag_episodes: u32,
+    /// Answer the v2 delete routes with a plain 404, like everos 1.5.1.
+    #[arg(long, env = "LOCAL_EVEROS_NO_DELETE")]
+    no_delete: bool,
+    /// Refuse v2 vector/hybrid/agentic/llm_multiround searches with 422
+    /// PROVIDER_NOT_CONFIGURED (no embeddings or reranker here), like the real server.
+    #[arg(long, env = "LOCAL_EVEROS_STRICT_CAPABILITIES")]
+    strict_capabilities: bool,
+    /// Milliseconds an async add waits before it is processed (v1: stays `processing`;
+    /// v2: once its turn in the session's queue comes).
     #[arg(long, env = "LOCAL_EVEROS_ASYNC_DELAY_MS", default_value_t = 200)]
     async_delay_ms: u64,
     /// Mount the /_test/ admin surface (faults, request log, reset). Never in production.
@@ -71,6 +89,10 @@ impl Args {
             storage,
             profile_delay: Duration::from_millis(self.profile_delay_ms),
             index_lag: Duration::from_millis(self.index_lag_ms),
+            keyword_lag: Duration::from_millis(self.keyword_lag_ms),
+            profile_lag_episodes: self.profile_lag_episodes,
+            delete_enabled: !self.no_delete,
+            strict_capabilities: self.strict_capabilities,
             async_delay: Duration::from_millis(self.async_delay_ms),
             test_controls: self.test_controls,
             llm,

@@ -4,14 +4,16 @@ use serde_json::{json, Value};
 
 use crate::clock::iso;
 
-/// A message waiting in a `(user_id, session_id)` buffer; not a memory yet.
+/// A message waiting in a `(user_id, session_id)` buffer; not a memory yet. v2 adds are
+/// unattributed until a cut, so their rows have an empty `user_id` and `group_id` and the
+/// buffer is the session's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BufferedMessage {
     /// ObjectId-like row id.
     pub id: String,
     /// The add request that brought it.
     pub request_id: String,
-    /// Owner.
+    /// Owner (empty for a v2 row: the session's buffer).
     pub user_id: String,
     /// Session (`"-1"` when the add had none).
     pub session_id: String,
@@ -153,6 +155,15 @@ pub struct ProfileFact {
 }
 
 impl ProfileFact {
+    /// The v2 `category`/`trait` name: the upsert key for stated facts (`name`, `email`,
+    /// `plan`, `device`), `preference` for preferences.
+    pub fn key_category(&self) -> &str {
+        match self.key.split_once(':') {
+            Some(("pref", _)) => "preference",
+            _ => &self.key,
+        }
+    }
+
     /// `"<label>: <value>"`, the item's `embed_text`.
     pub fn embed_text(&self) -> String {
         format!("{}: {}", self.label, self.value)
@@ -170,4 +181,8 @@ pub struct ProfileItem {
     pub group_id: String,
     /// The fact.
     pub fact: ProfileFact,
+    /// One sentence grounding the fact in the conversation (empty for old rows).
+    pub evidence: String,
+    /// The time of the episode the fact came from, epoch ms (0 for old rows).
+    pub source_ts_ms: i64,
 }

@@ -1,5 +1,6 @@
-//! The write path shared by add and flush: buffer messages, cut cells (hard limits or
-//! flush), extract episodes (LLM or deterministic) and schedule profile facts.
+//! The v1 write path shared by add and flush: buffer messages per `(user, session)`, cut
+//! cells (hard limits or flush), extract episodes (LLM or deterministic) and schedule
+//! profile facts. The v2 path (session buffers, per-sender fan-out) is [`crate::v2::pipeline`].
 
 use crate::clock::now_ms;
 use crate::error::Error;
@@ -109,6 +110,16 @@ async fn store_cell(
         visible_ms: now.saturating_add(lag),
     };
     let user = user_id.to_owned();
+    let turns: Vec<profile::Turn<'_>> = msgs
+        .iter()
+        .filter(|m| m.role == "user" && m.sender_id == user_id)
+        .map(|m| profile::Turn {
+            text: &m.text,
+            timestamp_ms: m.timestamp_ms,
+            speaker: m.sender_name.as_deref().unwrap_or(&m.sender_id),
+        })
+        .collect();
+    let evidence: Vec<String> = facts.iter().map(|f| profile::evidence(f, &turns)).collect();
     state
         .store()
         .call_db(move |db| {
@@ -118,7 +129,19 @@ async fn store_cell(
                 return Ok(false);
             }
             episodes::insert(&tx, &episode)?;
-            profiles::upsert(&tx, &user, &group_id, &facts, now.saturating_add(delay))?;
+            let ordinal = episodes::count_for_user(&tx, &user)?;
+            profiles::upsert(
+                &tx,
+                &profiles::NewFacts {
+                    user_id: &user,
+                    group_id: &group_id,
+                    facts: &facts,
+                    evidence: &evidence,
+                    visible_ms: now.saturating_add(delay),
+                    ordinal,
+                    source_ts_ms: episode.timestamp_ms,
+                },
+            )?;
             tx.commit()?;
             db.rank.on_insert(&episode);
             Ok(true)

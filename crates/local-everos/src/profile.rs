@@ -1,6 +1,7 @@
 //! Deterministic profile extraction from a user's own turns: name, email, plan/tier,
 //! product or device, stated preferences.
 
+use crate::clock::iso;
 use crate::model::{ItemType, ProfileFact};
 use crate::text::{bare, sentences, truncate};
 
@@ -265,6 +266,50 @@ pub fn extract(user_turns: &[&str]) -> Vec<ProfileFact> {
     facts
 }
 
+/// A user turn a fact can be grounded in.
+#[derive(Debug, Clone, Copy)]
+pub struct Turn<'a> {
+    /// What was said.
+    pub text: &'a str,
+    /// When, epoch ms.
+    pub timestamp_ms: i64,
+    /// Who said it (display name, else sender id).
+    pub speaker: &'a str,
+}
+
+/// `2026-11-11 12:26:40`.
+fn date_time(ms: i64) -> String {
+    iso(ms - ms.rem_euclid(1000))
+        .trim_end_matches('Z')
+        .replacen('T', " ", 1)
+}
+
+/// One sentence grounding a fact in the user's own turns, as the real server's profile
+/// items carry it: `On <date time> <speaker> said: "<the turn that states it>"`, or a
+/// dated mention when no turn contains the value verbatim.
+pub fn evidence(fact: &ProfileFact, turns: &[Turn<'_>]) -> String {
+    let needle = fact.value.to_lowercase();
+    let stated = turns
+        .iter()
+        .find(|t| t.text.to_lowercase().contains(&needle));
+    match (stated, turns.first()) {
+        (Some(t), _) => format!(
+            "On {} {} said: \"{}\"",
+            date_time(t.timestamp_ms),
+            t.speaker,
+            truncate(t.text, 200)
+        ),
+        (None, Some(t)) => format!(
+            "On {} {} mentioned {}: {}",
+            date_time(t.timestamp_ms),
+            t.speaker,
+            fact.key_category(),
+            fact.value
+        ),
+        (None, None) => format!("Mentioned {}: {}", fact.key_category(), fact.value),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,6 +337,30 @@ mod tests {
         assert_eq!(
             f.iter().find(|x| x.key == "name").map(|x| x.item_type),
             Some(ItemType::ExplicitInfo)
+        );
+    }
+
+    #[test]
+    fn evidence_quotes_the_turn_that_states_the_fact() {
+        let turn = |text, timestamp_ms| Turn {
+            text,
+            timestamp_ms,
+            speaker: "Pat",
+        };
+        let turns = [
+            turn("Hello there.", 1_794_400_000_000),
+            turn("I'm on the Pro plan.", 1_794_400_001_500),
+        ];
+        let facts = extract(&turns.map(|t| t.text));
+        let plan = facts.iter().find(|f| f.key == "plan").unwrap();
+        assert_eq!(
+            evidence(plan, &turns),
+            "On 2026-11-11 12:26:41 Pat said: \"I'm on the Pro plan.\""
+        );
+        let other = fact(ItemType::ExplicitInfo, "email", "Email", "a@b.c".into());
+        assert_eq!(
+            evidence(&other, &turns),
+            "On 2026-11-11 12:26:40 Pat mentioned email: a@b.c"
         );
     }
 

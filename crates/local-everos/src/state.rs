@@ -1,4 +1,5 @@
-//! Shared server state: config, storage, task registry, test controls and the LLM client.
+//! Shared server state: config, storage, the v1 task registry, the v2 queue, test controls
+//! and the LLM client.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use crate::error::Error;
 use crate::llm::Llm;
 use crate::store::Store;
 use crate::tasks::Tasks;
+use crate::v2::queue::Queue;
 
 /// Everything a handler needs; cheap to clone.
 #[derive(Debug, Clone)]
@@ -21,6 +23,7 @@ struct Inner {
     config: Config,
     store: Store,
     tasks: Tasks,
+    queue: Queue,
     controls: Controls,
     llm: Option<Llm>,
     generation: AtomicU64,
@@ -42,6 +45,7 @@ impl AppState {
                 config,
                 store,
                 tasks: Tasks::default(),
+                queue: Queue::default(),
                 controls: Controls::default(),
                 llm,
                 generation: AtomicU64::new(0),
@@ -64,6 +68,11 @@ impl AppState {
         &self.inner.tasks
     }
 
+    /// The v2 memorize queue and its tasks.
+    pub fn queue(&self) -> &Queue {
+        &self.inner.queue
+    }
+
     /// Faults and the request log.
     pub fn controls(&self) -> &Controls {
         &self.inner.controls
@@ -83,6 +92,7 @@ impl AppState {
     pub async fn reset(&self) -> Result<(), Error> {
         self.inner.generation.fetch_add(1, Ordering::SeqCst);
         self.inner.tasks.clear();
+        self.inner.queue.clear();
         self.inner.controls.clear();
         self.inner.store.wipe().await
     }

@@ -1,4 +1,5 @@
-//! The layer in front of `/api/`: logs each request and applies queued faults.
+//! The layer in front of `/api/` and `/health`: logs each request and applies queued
+//! faults (rendered in the v1 or v2 error shape by the server's error layer).
 
 use std::time::Duration;
 
@@ -18,7 +19,8 @@ pub const BODY_LIMIT: usize = 16 * 1024 * 1024;
 
 /// Logs the request and applies a fault when test controls are on; otherwise passes through.
 pub async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if !state.config().test_controls || !req.uri().path().starts_with("/api/") {
+    let path = req.uri().path();
+    if !state.config().test_controls || !(path.starts_with("/api/") || path == "/health") {
         return next.run(req).await;
     }
     let (parts, body) = req.into_parts();

@@ -1,5 +1,5 @@
 //! Test controls (`--test-controls`): injected faults per route and the log of every
-//! `/api/` request. [`routes`] is the `/_test/` admin surface, [`middleware`] applies them.
+//! `/api/` (v1 and v2) and `/health` request. [`routes`] is the `/_test/` admin surface, [`middleware`] applies them.
 
 pub mod middleware;
 pub mod routes;
@@ -13,7 +13,8 @@ use serde_json::Value;
 /// One queued fault for a route.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Fault {
-    /// `add`, `flush`, `search`, `get`, `delete` or `tasks`.
+    /// `add`, `flush`, `search`, `get`, `delete`, `delete_by_ids`, `tasks` or `health`
+    /// (v1 and v2 routes of the same name share their faults).
     pub route: String,
     /// Answer this status without processing; absent = process, then delay.
     #[serde(default)]
@@ -156,15 +157,18 @@ impl Controls {
     }
 }
 
-/// The route name of an `/api/` path.
+/// The route name of an observed path; a v1 route and its v2 counterpart share the name,
+/// so one fault applies to whichever API the client speaks (the log keeps the path).
 pub fn route_name(path: &str) -> &'static str {
     match path.trim_end_matches('/') {
-        "/api/v1/memories" => "add",
-        "/api/v1/memories/flush" => "flush",
-        "/api/v1/memories/search" => "search",
-        "/api/v1/memories/get" => "get",
-        "/api/v1/memories/delete" => "delete",
-        p if p.starts_with("/api/v1/tasks/") => "tasks",
+        "/api/v1/memories" | "/api/v2/memory/add" => "add",
+        "/api/v1/memories/flush" | "/api/v2/memory/flush" => "flush",
+        "/api/v1/memories/search" | "/api/v2/memory/search" => "search",
+        "/api/v1/memories/get" | "/api/v2/memory/get" => "get",
+        "/api/v1/memories/delete" | "/api/v2/memory/delete" => "delete",
+        "/api/v2/memory/delete_by_ids" => "delete_by_ids",
+        "/health" => "health",
+        p if p.starts_with("/api/v1/tasks/") || p.starts_with("/api/v2/tasks/") => "tasks",
         _ => "unknown",
     }
 }
@@ -201,5 +205,9 @@ mod tests {
         assert_eq!(route_name("/api/v1/memories"), "add");
         assert_eq!(route_name("/api/v1/tasks/abc"), "tasks");
         assert_eq!(route_name("/api/v1/nope"), "unknown");
+        assert_eq!(route_name("/api/v2/memory/add"), "add");
+        assert_eq!(route_name("/api/v2/memory/delete_by_ids"), "delete_by_ids");
+        assert_eq!(route_name("/api/v2/tasks/abc"), "tasks");
+        assert_eq!(route_name("/health"), "health");
     }
 }

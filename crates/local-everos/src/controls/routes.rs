@@ -12,7 +12,16 @@ use crate::controls::Fault;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-const ROUTES: &[&str] = &["add", "flush", "search", "get", "delete", "tasks"];
+const ROUTES: &[&str] = &[
+    "add",
+    "flush",
+    "search",
+    "get",
+    "delete",
+    "delete_by_ids",
+    "tasks",
+    "health",
+];
 
 /// The admin router, mounted only with `--test-controls`.
 pub fn router() -> Router<AppState> {

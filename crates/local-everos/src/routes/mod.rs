@@ -1,4 +1,5 @@
-//! The EverOS Cloud v1 routes and the request-body helpers they share.
+//! The EverOS Cloud v1 routes (`/api/v1/memories…`) and the request-body helpers they
+//! share; the v2 routes are [`crate::v2`].
 
 pub mod add;
 pub mod delete;

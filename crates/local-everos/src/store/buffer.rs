@@ -163,3 +163,38 @@ pub fn delete_scoped(
     )?;
     Ok(n)
 }
+
+/// Appends v2 rows (unattributed: empty `user_id`) to their session buffer, dropping any
+/// whose `message_id` the session already buffers or an earlier row of the batch has (the
+/// real server keeps the first row per message id). Returns how many were stored.
+pub fn append_new(tx: &Transaction<'_>, msgs: &[BufferedMessage]) -> Result<usize, Error> {
+    let mut fresh: Vec<BufferedMessage> = Vec::new();
+    {
+        let mut known = tx.prepare_cached(
+            "SELECT 1 FROM buffer WHERE user_id=?1 AND session_id=?2 AND message_id=?3 LIMIT 1",
+        )?;
+        for m in msgs {
+            let buffered = known.exists(params![m.user_id, m.session_id, m.message_id])?;
+            let repeated = fresh
+                .iter()
+                .any(|f| f.session_id == m.session_id && f.message_id == m.message_id);
+            if !buffered && !repeated {
+                fresh.push(m.clone());
+            }
+        }
+    }
+    append(tx, &fresh)?;
+    Ok(fresh.len())
+}
+
+/// Deletes a sender's unattributed (v2) buffered messages, all or one session's.
+pub fn delete_sender(
+    c: &Connection,
+    sender_id: &str,
+    session_id: Option<&str>,
+) -> Result<usize, Error> {
+    Ok(c.execute(
+        "DELETE FROM buffer WHERE user_id='' AND sender_id=?1 AND (?2 IS NULL OR session_id=?2)",
+        params![sender_id, session_id],
+    )?)
+}

@@ -143,3 +143,51 @@ pub fn delete_ids(c: &Connection, ids: &[String]) -> Result<usize, Error> {
     }
     Ok(n)
 }
+
+/// The next v2 episode id of a user on a day: `<user>_ep_<YYYYMMDD>_<NNNNNNNN>`, the
+/// sequence one past the highest that user already has that day (as the real server's
+/// daily episode log numbers its entries).
+pub fn next_v2_id(c: &Connection, user_id: &str, compact_date: &str) -> Result<String, Error> {
+    let prefix = format!("{user_id}_ep_{compact_date}_");
+    let len = i64::try_from(prefix.chars().count()).unwrap_or(i64::MAX);
+    let ids: Vec<String> = c
+        .prepare_cached("SELECT id FROM episodes WHERE user_id=?1 AND substr(id, 1, ?3)=?2")?
+        .query_map(params![user_id, prefix, len], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let highest = ids
+        .iter()
+        .filter_map(|id| id.get(prefix.len()..)?.parse::<u64>().ok())
+        .max()
+        .unwrap_or(0);
+    Ok(format!("{prefix}{:08}", highest + 1))
+}
+
+/// Deletes the episodes with exactly these ids (and their FTS rows); returns how many.
+pub fn delete_exact(c: &Connection, ids: &[String]) -> Result<usize, Error> {
+    let mut n = 0;
+    for id in ids {
+        c.execute(
+            "DELETE FROM episodes_fts WHERE rowid IN (SELECT seq FROM episodes WHERE id=?1)",
+            [id],
+        )?;
+        n += c.execute("DELETE FROM episodes WHERE id=?1", [id])?;
+    }
+    Ok(n)
+}
+
+/// Deletes a user's episodes, all or one session's; returns how many.
+pub fn delete_for_user(
+    c: &Connection,
+    user_id: &str,
+    session_id: Option<&str>,
+) -> Result<usize, Error> {
+    c.execute(
+        "DELETE FROM episodes_fts WHERE rowid IN (SELECT seq FROM episodes WHERE user_id=?1 \
+         AND (?2 IS NULL OR session_id=?2))",
+        params![user_id, session_id],
+    )?;
+    Ok(c.execute(
+        "DELETE FROM episodes WHERE user_id=?1 AND (?2 IS NULL OR session_id=?2)",
+        params![user_id, session_id],
+    )?)
+}

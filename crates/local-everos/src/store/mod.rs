@@ -1,5 +1,5 @@
-//! SQLite storage: one connection behind a mutex, used from `spawn_blocking`.
-//! Submodules hold the queries for each table.
+//! SQLite storage: one connection behind a mutex, used from `spawn_blocking`, shared by
+//! the v1 and v2 APIs. Submodules hold the queries for each table.
 
 pub mod buffer;
 pub mod episodes;
@@ -36,10 +36,35 @@ CREATE VIRTUAL TABLE IF NOT EXISTS episodes_vocab USING fts5vocab(episodes_fts, 
 CREATE TABLE IF NOT EXISTS profile_items (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL, user_id TEXT NOT NULL,
   group_id TEXT NOT NULL, item_type TEXT NOT NULL, key TEXT NOT NULL, label TEXT NOT NULL,
-  value TEXT NOT NULL, visible_ms INTEGER NOT NULL);
+  value TEXT NOT NULL, visible_ms INTEGER NOT NULL, ordinal INTEGER NOT NULL DEFAULT 0,
+  evidence TEXT NOT NULL DEFAULT '', source_ts_ms INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS profile_user ON profile_items(user_id, key, seq);
 CREATE INDEX IF NOT EXISTS profile_group ON profile_items(group_id);
 ";
+
+/// Columns added to `profile_items` after the first release (v2 profile documents); a
+/// database from before gets them on open.
+const PROFILE_COLUMNS: &[(&str, &str)] = &[
+    ("ordinal", "INTEGER NOT NULL DEFAULT 0"),
+    ("evidence", "TEXT NOT NULL DEFAULT ''"),
+    ("source_ts_ms", "INTEGER NOT NULL DEFAULT 0"),
+];
+
+/// Adds the columns a database written by an older version lacks.
+fn migrate(conn: &Connection) -> Result<(), Error> {
+    let have: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info('profile_items')")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for (name, decl) in PROFILE_COLUMNS {
+        if !have.iter().any(|h| h == name) {
+            conn.execute_batch(&format!(
+                "ALTER TABLE profile_items ADD COLUMN {name} {decl}"
+            ))?;
+        }
+    }
+    Ok(())
+}
 
 /// The connection plus the ranking statistics that must change with it.
 #[derive(Debug)]
@@ -77,6 +102,7 @@ impl Store {
         };
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        migrate(&conn)?;
         Ok(Self {
             db: Arc::new(Mutex::new(Db {
                 conn,
@@ -119,5 +145,41 @@ impl Store {
             Ok(())
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_from_before_v2_gains_the_profile_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let old = Connection::open(dir.path().join("local-everos.sqlite3")).unwrap();
+            old.execute_batch(
+                "CREATE TABLE profile_items (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL, \
+                 user_id TEXT NOT NULL, group_id TEXT NOT NULL, item_type TEXT NOT NULL, key TEXT NOT NULL, \
+                 label TEXT NOT NULL, value TEXT NOT NULL, visible_ms INTEGER NOT NULL); \
+                 INSERT INTO profile_items (id, user_id, group_id, item_type, key, label, value, visible_ms) \
+                 VALUES ('i', 'u', 'g', 'explicit_info', 'name', 'Name', 'Dana', 0);",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&Storage::DataDir(dir.path().to_path_buf())).unwrap();
+        let db = store.db.lock().unwrap();
+        let items = profiles::visible(&db.conn, "u", 1).unwrap();
+        assert_eq!(items.len(), 1, "old rows survive");
+        assert_eq!(items[0].evidence, "");
+        assert_eq!(
+            profiles::document_items(&db.conn, "u", 1, 0, 0)
+                .unwrap()
+                .len(),
+            1
+        );
+        // Opening again is a no-op.
+        drop(db);
+        drop(store);
+        Store::open(&Storage::DataDir(dir.path().to_path_buf())).unwrap();
     }
 }

@@ -1,6 +1,7 @@
 //! local-everos's integration tests as one test binary (one link, one set of debug info):
 //! the EverOS Cloud v1 contract and its validation rules over real HTTP, extraction,
-//! persistence, concurrency, the test controls and the binary.
+//! persistence, concurrency, the test controls and the binary; and the EverOS v2 API
+//! (`v2_*`: errors, writes, reads, operations) over the same store.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -12,3 +13,9 @@ mod extraction;
 mod operations;
 mod validation_read;
 mod validation_write;
+
+mod v2_common;
+mod v2_errors;
+mod v2_ops;
+mod v2_read;
+mod v2_write;
