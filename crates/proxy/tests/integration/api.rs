@@ -15,7 +15,12 @@ async fn ticket_message_close_history_profile_and_forget() {
         .ticket(&t, "T-1", "Password reset email never arrives")
         .await;
     assert_eq!(created.status, 201, "{}", created.body);
-    assert_eq!(created.body["ticket"]["session_id"], "ticket_T-1");
+    // The EverOS session is bound to the customer: the ticket id, then a digest of them.
+    let session = created.body["ticket"]["session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(session.starts_with("ticket_T-1_"), "{session}");
     assert_eq!(created.body["ticket"]["status"], "open");
     let opening = created.body["messages"][0].clone();
     assert_eq!(opening["role"], "assistant");
@@ -65,7 +70,7 @@ async fn ticket_message_close_history_profile_and_forget() {
     assert!(ts.windows(2).all(|w| w[0] < w[1]), "{ts:?}");
     for a in &adds {
         assert_eq!(a["body"]["user_id"], "cust_dana");
-        assert_eq!(a["body"]["session_id"], "ticket_T-1");
+        assert_eq!(a["body"]["session_id"], session.as_str());
         assert_eq!(a["body"]["async_mode"], false);
     }
     let searches = h.requests(Some("search")).await;
@@ -104,7 +109,7 @@ async fn ticket_message_close_history_profile_and_forget() {
     assert_eq!(hist.status, 200);
     let eps = hist.body["episodes"].as_array().unwrap();
     assert_eq!(eps.len(), 1, "{}", hist.body);
-    assert_eq!(eps[0]["session_id"], "ticket_T-1");
+    assert_eq!(eps[0]["session_id"], session.as_str());
 
     // The profile appears after local-everos's profile delay, from data.profiles.
     let facts = h.profile_facts(&t).await;
@@ -123,7 +128,10 @@ async fn ticket_message_close_history_profile_and_forget() {
         .unwrap()
         .iter()
         .any(|f| f["text"] == "Name: Dana Whitfield"));
-    assert_eq!(m2.body["context"]["history"][0]["session_id"], "ticket_T-1");
+    assert_eq!(
+        m2.body["context"]["history"][0]["session_id"],
+        session.as_str()
+    );
     let text = m2.body["reply"]["content"].as_str().unwrap();
     assert!(text.starts_with("Hi Dana Whitfield"), "{text}");
     assert!(text.contains("similar issue before"), "{text}");

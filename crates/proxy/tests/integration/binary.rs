@@ -65,6 +65,7 @@ async fn binary_serves_widget_and_api_with_embedded_everos() {
 fn invalid_config_refuses_to_start_naming_the_option() {
     let out = Command::new(env!("CARGO_BIN_EXE_everdesk-proxy"))
         .args(["--everos-base-url", "https://api.example.com"])
+        .args(["--everos-api", "v1"])
         .env_remove("EVEROS_API_KEY")
         .output()
         .unwrap();
@@ -82,6 +83,7 @@ fn invalid_config_refuses_to_start_naming_the_option() {
         "--llm-base-url",
         "--handoff-webhook-url",
         "--store-redaction",
+        "--everos-api",
     ] {
         assert!(help.contains(flag), "{flag} missing from --help");
     }

@@ -20,4 +20,5 @@ mod operations;
 mod rate_limits;
 mod replies;
 mod reply_limits;
+mod scenarios;
 mod webhooks;

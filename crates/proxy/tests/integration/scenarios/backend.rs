@@ -40,6 +40,8 @@ impl Backend {
         c.keyword_lag = Duration::from_millis(1500);
         c.profile_lag_episodes = 1;
         c.delete_enabled = can_delete;
+        // As the real server: without embeddings, vector and hybrid are refused.
+        c.strict_capabilities = true;
         let running = local_everos::spawn(c).await.unwrap();
         Self {
             name: "local",
@@ -80,11 +82,6 @@ impl Backend {
         Self::real_from("EVERDESK_REAL_EVEROS_NOEMBED_URL", "real-noembed", false)
     }
 
-    /// Whether this is local-everos (faults and the request log exist).
-    pub fn is_local(&self) -> bool {
-        self._local.is_some()
-    }
-
     /// A proxy config speaking v2 to this EverOS.
     pub fn proxy_config(&self) -> Config {
         let mut c = Config::for_tests();
@@ -122,7 +119,10 @@ impl Backend {
                 json!({"user_id": owner, "memory_type": "episode", "page": 1, "page_size": 100}),
             )
             .await;
-        v["data"]["episodes"].as_array().cloned().unwrap_or_default()
+        v["data"]["episodes"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 }
 
@@ -208,15 +208,27 @@ impl Stack {
             )
             .await;
         assert_eq!(r.status, 201, "{}", r.body);
-        assert_eq!(r.body["ticket"]["id"], id, "the customer's ticket id is kept");
+        assert_eq!(
+            r.body["ticket"]["id"], id,
+            "the customer's ticket id is kept"
+        );
         r.body["ticket"]["session_id"].as_str().unwrap().to_owned()
     }
 
-    /// Sends a message; asserts it was answered; returns the response body.
+    /// Sends a message as a client would (retrying the same id after 429/503, as the
+    /// widget's outbox does); asserts it was answered; returns the response body.
     pub async fn say(&self, token: &str, ticket: &str, content: &str) -> Value {
-        let r = self.send(token, ticket, &uuid::Uuid::new_v4().to_string(), content).await;
-        assert_eq!(r.status, 200, "{}", r.body);
-        r.body
+        let id = uuid::Uuid::new_v4().to_string();
+        for _ in 0..20 {
+            let r = self.send(token, ticket, &id, content).await;
+            if r.status == 429 || r.status == 503 {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                continue;
+            }
+            assert_eq!(r.status, 200, "{}", r.body);
+            return r.body;
+        }
+        panic!("message never answered: {content}");
     }
 
     /// Sends a message with a given id.
@@ -281,5 +293,8 @@ where
 
 /// A customer id unique to this run (the real server keeps data across tests).
 pub fn unique(prefix: &str) -> String {
-    format!("{prefix}_{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
+    format!(
+        "{prefix}_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    )
 }
