@@ -14,14 +14,18 @@
 //!   falling back to the deterministic extractor on any failure).
 //! * Profile facts come only from user turns and become visible `profile_delay` after the
 //!   cut, only in `data.profiles`.
-//! * **No embeddings locally:** `keyword`, `vector`, `hybrid` and `agentic` all rank
-//!   episodes with BM25 over subject + summary + episode: FTS5's formula (k1 1.2, b 0.75,
-//!   subject weighted 2) with document frequencies read from the SQLite FTS5 index, applied
-//!   to the owner's episodes (see [`store::rank`] for why not `bm25()` itself). Scores are
-//!   positive, higher is better, ties broken by id; an episode matching no query term is
-//!   not a hit. `radius` is validated but ignored. Profile items are ranked by token
-//!   overlap with the query, but every visible item is returned up to `top_k`. Profiles
-//!   are dropped for `method: "keyword"` or without a `user_id` filter, as in the engine.
+//! * **Recall by meaning** (with `--embedding-model`, see [`embed`] and [`recall`]):
+//!   episodes and profile facts are embedded with all-MiniLM-L6-v2 when a cut stores
+//!   them; `vector` ranks the owner's episodes by cosine to the query (every episode,
+//!   `radius` a floor), `hybrid`/`agentic` fuse the cosine with BM25 coverage
+//!   ([`recall::fusion`]), profile items rank by cosine. `keyword` is BM25: FTS5's
+//!   formula (k1 1.2, b 0.75, subject weighted 2) with document frequencies read from
+//!   the SQLite FTS5 index, applied to the owner's episodes (see [`store::rank`] for why
+//!   not `bm25()` itself); an episode matching no query term is not a keyword hit.
+//!   **Without a model** every method ranks episodes by BM25, `radius` is ignored and
+//!   profile items rank by token overlap (every visible item returned up to `top_k`).
+//!   Scores are higher-is-better, ties broken by id. Profiles are dropped for
+//!   `method: "keyword"` or without a `user_id` filter, as in the engine.
 //! * Search visibility lags a cut by `index_lag`; `get` sees episodes at once.
 //! * Storage is SQLite: in memory, or a WAL database in a data directory.
 //! * With `test_controls`, `/_test/` offers fault injection, a request log and reset.
@@ -30,6 +34,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod controls;
+pub mod embed;
 pub mod error;
 pub mod extract;
 pub mod filter;
@@ -38,6 +43,7 @@ pub mod llm;
 pub mod model;
 pub mod pipeline;
 pub mod profile;
+pub mod recall;
 pub mod routes;
 pub mod server;
 pub mod state;

@@ -5,6 +5,7 @@ pub mod buffer;
 pub mod episodes;
 pub mod profiles;
 pub mod rank;
+pub mod vectors;
 
 use std::sync::{Arc, Mutex};
 
@@ -77,6 +78,7 @@ impl Store {
         };
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(vectors::SCHEMA)?;
         Ok(Self {
             db: Arc::new(Mutex::new(Db {
                 conn,
