@@ -271,6 +271,56 @@ async fn main() -> Result<(), BoxError> {
             ms(t.elapsed()) / n
         );
     }
+    // For comparison only: reciprocal-rank fusion (k = 60) of the full keyword and
+    // vector rankings, computed here (see recall::fusion for why hybrid does not use it).
+    let (mut at1, mut at3) = (0, 0);
+    for c in &set.customers {
+        let related = c
+            .tickets
+            .iter()
+            .find(|t| t.related)
+            .map(|t| t.id.as_str())
+            .unwrap_or("");
+        let mut fused: std::collections::HashMap<String, f64> = std::collections::HashMap::new();
+        for method in ["keyword", "vector"] {
+            let res = post(
+                &http,
+                &base,
+                "/api/v1/memories/search",
+                json!({
+                "query": c.follow_up, "method": method, "top_k": 100,
+                "memory_types": ["episodic_memory"], "filters": {"user_id": c.user_id}}),
+            )
+            .await?;
+            for (rank, e) in res["data"]["episodes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                if let Some(s) = e["session_id"].as_str() {
+                    *fused.entry(s.to_owned()).or_default() += 1.0 / (60.0 + rank as f64 + 1.0);
+                }
+            }
+        }
+        let mut ranked: Vec<(String, f64)> = fused.into_iter().collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        if ranked.first().is_some_and(|(s, _)| s == related) {
+            at1 += 1;
+        }
+        if ranked.iter().take(3).any(|(s, _)| s == related) {
+            at3 += 1;
+        }
+    }
+    let n = set.customers.len() as f64;
+    println!(
+        "| rrf*    | {:>8.3} | {:>8.3} |              - |",
+        at1 as f64 / n,
+        at3 as f64 / n
+    );
+    println!(
+        "* reciprocal-rank fusion of keyword and vector, computed by this benchmark for comparison"
+    );
     server.shutdown().await;
     Ok(())
 }
