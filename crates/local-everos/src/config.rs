@@ -60,6 +60,10 @@ pub struct Config {
     pub test_controls: bool,
     /// Optional LLM for subject/summary/episode and profile facts.
     pub llm: Option<LlmConfig>,
+    /// Directory of the all-MiniLM-L6-v2 model (`config.json`, `tokenizer.json`,
+    /// `model.safetensors`; `scripts/setup` fetches it). `None`, or a directory that
+    /// cannot be loaded, leaves embeddings off: every method ranks by BM25.
+    pub embedding_model: Option<PathBuf>,
 }
 
 /// Default profile delay, as on the command line.
@@ -86,6 +90,7 @@ impl Config {
             async_delay: DEFAULT_ASYNC_DELAY,
             test_controls: false,
             llm: None,
+            embedding_model: None,
         }
     }
 }

@@ -24,6 +24,9 @@ pub enum Error {
     /// The storage lock was poisoned by a panic.
     #[error("storage lock poisoned")]
     Poisoned,
+    /// The embedding model failed.
+    #[error("embeddings: {0}")]
+    Embed(#[from] crate::embed::EmbedError),
 }
 
 /// An error answered to a client. The body is rendered by [`crate::server`]'s error layer,

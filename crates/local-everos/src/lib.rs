@@ -47,15 +47,19 @@
 //!
 //! * Episodes are extracted deterministically (or by an optional OpenAI-compatible LLM,
 //!   falling back to the deterministic extractor on any failure).
-//! * **No embeddings locally (yet):** every method ranks episodes with BM25 over subject +
-//!   summary + episode: FTS5's formula (k1 1.2, b 0.75, subject weighted 2) with document
-//!   frequencies read from the SQLite FTS5 index, applied to the owner's episodes (see
-//!   [`store::rank`] for why not `bm25()` itself). Scores are positive, higher is better,
-//!   ties broken by id; an episode matching no query term is not a hit. v1 returns the raw
-//!   scores and ignores `radius`; v2 returns raw scores for `keyword` and `s / (s + 1)` for
-//!   the other methods, with the real server's `radius`/`min_score` floors. v1 profile
-//!   items are ranked by token overlap with the query, but every visible item is returned
-//!   up to `top_k`, and dropped for `method: "keyword"` or without a `user_id` filter.
+//! * **Recall by meaning** (with `--embedding-model`, see [`embed`] and [`recall`]):
+//!   episodes and profile facts are embedded with all-MiniLM-L6-v2 when a cut stores
+//!   them; `vector` ranks the owner's episodes by cosine to the query (every episode,
+//!   `radius` a floor), `hybrid`/`agentic` fuse the cosine with BM25 coverage
+//!   ([`recall::fusion`]), profile items rank by cosine. `keyword` is BM25: FTS5's
+//!   formula (k1 1.2, b 0.75, subject weighted 2) with document frequencies read from
+//!   the SQLite FTS5 index, applied to the owner's episodes (see [`store::rank`] for why
+//!   not `bm25()` itself); an episode matching no query term is not a keyword hit.
+//!   **Without a model** every method ranks episodes by BM25 and profile items rank by
+//!   token overlap (every visible item returned up to `top_k`). Scores are
+//!   higher-is-better, ties broken by id. v1 returns raw scores; v2 returns raw BM25 for
+//!   `keyword`, and applies the real server's `radius`/`min_score` floors. v1 profiles
+//!   are dropped for `method: "keyword"` or without a `user_id` filter, as in the engine.
 //! * Storage is SQLite: in memory, or a WAL database in a data directory.
 //! * With `test_controls`, `/_test/` offers fault injection, a request log and reset for
 //!   the v1 and v2 routes alike (a fault for `add` hits both adds).
@@ -64,6 +68,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod controls;
+pub mod embed;
 pub mod error;
 pub mod extract;
 pub mod filter;
@@ -72,6 +77,7 @@ pub mod llm;
 pub mod model;
 pub mod pipeline;
 pub mod profile;
+pub mod recall;
 pub mod routes;
 pub mod server;
 pub mod state;

@@ -67,6 +67,11 @@ struct Args {
     /// Model name for the LLM endpoint.
     #[arg(long, env = "LOCAL_EVEROS_LLM_MODEL")]
     llm_model: Option<String>,
+    /// Directory of the all-MiniLM-L6-v2 model (scripts/setup fetches it into
+    /// ~/.cache/everdesk/models/all-MiniLM-L6-v2): vector and hybrid search by meaning.
+    /// Without it they rank by BM25.
+    #[arg(long, env = "LOCAL_EVEROS_EMBEDDING_MODEL")]
+    embedding_model: Option<PathBuf>,
 }
 
 impl Args {
@@ -96,6 +101,7 @@ impl Args {
             async_delay: Duration::from_millis(self.async_delay_ms),
             test_controls: self.test_controls,
             llm,
+            embedding_model: self.embedding_model,
         }
     }
 }

@@ -8,6 +8,7 @@ use crate::extract::{self, participants};
 use crate::ids::{object_id, solo_group_id};
 use crate::model::{BufferedMessage, Episode, ProfileFact};
 use crate::profile;
+use crate::recall::CellVectors;
 use crate::state::AppState;
 use crate::store::{buffer, episodes, profiles};
 
@@ -71,7 +72,8 @@ pub async fn flush(state: &AppState, user_id: &str, session_id: &str) -> Result<
 }
 
 /// Extracts and stores one cell: the episode (visible to search after the index lag) and
-/// the profile facts from its user turns (visible after the profile delay), removing the
+/// the profile facts from its user turns (visible after the profile delay), with their
+/// sentence vectors when embeddings are on, removing the
 /// cell's messages from the buffer in the same transaction. Returns `false` (storing
 /// nothing) when a concurrent cut or delete already took some of the messages.
 async fn store_cell(
@@ -120,6 +122,7 @@ async fn store_cell(
         })
         .collect();
     let evidence: Vec<String> = facts.iter().map(|f| profile::evidence(f, &turns)).collect();
+    let vectors = CellVectors::embed(state, &episode, &facts).await;
     state
         .store()
         .call_db(move |db| {
@@ -142,6 +145,9 @@ async fn store_cell(
                     source_ts_ms: episode.timestamp_ms,
                 },
             )?;
+            if let Some(v) = &vectors {
+                v.store(&tx, &episode.id, &user, &facts)?;
+            }
             tx.commit()?;
             db.rank.on_insert(&episode);
             Ok(true)

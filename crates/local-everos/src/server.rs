@@ -145,7 +145,10 @@ impl Running {
 pub async fn spawn(config: Config) -> Result<Running, Error> {
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
-    let state = AppState::new(config)?;
+    // Opening storage and loading the embedding model block: off the async workers.
+    let state = tokio::task::spawn_blocking(move || AppState::new(config))
+        .await
+        .map_err(|e| Error::Join(e.to_string()))??;
     let (stop, stopped) = oneshot::channel::<()>();
     let router = app(state);
     let task = tokio::spawn(async move {

@@ -1,11 +1,12 @@
-//! Shared server state: config, storage, the v1 task registry, the v2 queue, test controls
-//! and the LLM client.
+//! Shared server state: config, storage, the v1 task registry, the v2 queue, test
+//! controls, the LLM client and the embedding model.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::config::Config;
 use crate::controls::Controls;
+use crate::embed::{Embedder, MODEL_NAME};
 use crate::error::Error;
 use crate::llm::Llm;
 use crate::store::Store;
@@ -26,11 +27,43 @@ struct Inner {
     queue: Queue,
     controls: Controls,
     llm: Option<Llm>,
+    embedder: Option<Embedder>,
     generation: AtomicU64,
 }
 
+/// Loads the embedding model when one is configured; otherwise, or when it cannot be
+/// loaded, says once why vector and hybrid search rank by BM25.
+fn load_embedder(config: &Config) -> Option<Embedder> {
+    let Some(dir) = config.embedding_model.as_deref() else {
+        tracing::info!(
+            "embeddings off (no --embedding-model): vector and hybrid search rank by BM25"
+        );
+        return None;
+    };
+    match Embedder::start(dir) {
+        Ok(e) => {
+            tracing::info!(
+                model = MODEL_NAME,
+                dir = %dir.display(),
+                load_ms = e.load_time().as_millis(),
+                "embeddings on"
+            );
+            Some(e)
+        }
+        Err(err) => {
+            tracing::warn!(
+                %err,
+                dir = %dir.display(),
+                "embeddings off: cannot load the model (scripts/setup fetches it); vector and hybrid search rank by BM25"
+            );
+            None
+        }
+    }
+}
+
 impl AppState {
-    /// Opens storage and builds the state for `config`.
+    /// Opens storage, loads the embedding model (if configured; this blocks for about a
+    /// second) and builds the state for `config`.
     pub fn new(config: Config) -> Result<Self, Error> {
         let store = Store::open(&config.storage)?;
         let llm = config.llm.clone().and_then(|c| match Llm::new(c) {
@@ -40,6 +73,7 @@ impl AppState {
                 None
             }
         });
+        let embedder = load_embedder(&config);
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -48,6 +82,7 @@ impl AppState {
                 queue: Queue::default(),
                 controls: Controls::default(),
                 llm,
+                embedder,
                 generation: AtomicU64::new(0),
             }),
         })
@@ -81,6 +116,17 @@ impl AppState {
     /// The LLM, when configured.
     pub fn llm(&self) -> Option<&Llm> {
         self.inner.llm.as_ref()
+    }
+
+    /// The embedding model, when loaded.
+    pub fn embedder(&self) -> Option<&Embedder> {
+        self.inner.embedder.as_ref()
+    }
+
+    /// Whether search ranks by meaning (the model is loaded): health's
+    /// `capabilities.embed`.
+    pub fn embeddings_enabled(&self) -> bool {
+        self.inner.embedder.is_some()
     }
 
     /// Data generation; bumped by a reset so late async adds are dropped.

@@ -1,7 +1,6 @@
-//! `POST /api/v1/memories/search`: validated filters, BM25 episodes, overlap-ranked
-//! profile items and the caller's buffered user turns, each list cut to `top_k`.
-
-use std::collections::HashSet;
+//! `POST /api/v1/memories/search`: validated filters, ranked episodes and profile items
+//! ([`crate::recall`]: by meaning when embeddings are on, else BM25 and token overlap)
+//! and the caller's buffered user turns, each list cut to `top_k`.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -12,10 +11,10 @@ use crate::clock::now_ms;
 use crate::error::ApiError;
 use crate::filter::{Filter, Subject};
 use crate::model::ProfileItem;
+use crate::recall::Recall;
 use crate::routes::{envelope, opt_bool, opt_int, opt_str, parse_body, Body};
 use crate::state::AppState;
 use crate::store::{buffer, episodes, profiles};
-use crate::text::{query_terms, tokens};
 
 const METHODS: &[&str] = &["keyword", "vector", "hybrid", "agentic"];
 const TYPES: &[&str] = &["episodic_memory", "profile", "raw_message", "agent_memory"];
@@ -31,6 +30,7 @@ struct SearchRequest {
     method: String,
     types: Vec<String>,
     top_k: usize,
+    radius: Option<f64>,
     include_original_data: bool,
 }
 
@@ -89,11 +89,11 @@ fn validate(body: &Body) -> Result<SearchRequest, ApiError> {
             ))
         }
     };
-    match body.get("radius") {
-        None | Some(Value::Null) => {}
-        Some(v) if v.as_f64().is_some_and(|r| (0.0..=1.0).contains(&r)) => {}
+    let radius = match body.get("radius") {
+        None | Some(Value::Null) => None,
+        Some(v) if v.as_f64().is_some_and(|r| (0.0..=1.0).contains(&r)) => v.as_f64(),
         Some(_) => return Err(ApiError::validation("radius: must be between 0.0 and 1.0")),
-    }
+    };
     let include_original_data = opt_bool(body, "include_original_data")?.unwrap_or(false);
     Ok(SearchRequest {
         query,
@@ -102,15 +102,9 @@ fn validate(body: &Body) -> Result<SearchRequest, ApiError> {
         method,
         types,
         top_k,
+        radius,
         include_original_data,
     })
-}
-
-/// Token-overlap score: positive even with no overlap, higher with more shared terms.
-fn profile_score(terms: &[String], item: &ProfileItem) -> f64 {
-    let have: HashSet<String> = tokens(&item.fact.embed_text()).into_iter().collect();
-    let overlap = terms.iter().filter(|t| have.contains(*t)).count();
-    (overlap as f64 + 0.1) / (terms.len() as f64 + 0.1)
 }
 
 /// The search handler.
@@ -122,24 +116,26 @@ pub async fn search(State(state): State<AppState>, body: Bytes) -> Result<Json<V
     let (want_eps, want_raw) = (wants("episodic_memory"), wants("raw_message"));
     // Profiles are vector-only in the engine: silently dropped for keyword or without user_id.
     let want_profiles = wants("profile") && req.method != "keyword" && !users.is_empty();
-    let terms = query_terms(&req.query);
+    let recall =
+        Recall::prepare(&state, &req.query, &req.method, req.radius, &users, &groups).await?;
     let now = now_ms();
 
-    let (t, u, g) = (terms.clone(), users.clone(), groups);
-    let (eps, items, raw) = state
+    let (u, g) = (users.clone(), groups);
+    let (eps, scored, raw) = state
         .store()
         .call_db(move |db| {
             let eps = if want_eps {
-                episodes::search(db, &u, &g, &t, now)?
+                recall.episodes(db, &u, &g, now)?
             } else {
                 Vec::new()
             };
-            let mut items = Vec::new();
+            let mut scored: Vec<(ProfileItem, i64, f64)> = Vec::new();
             if want_profiles {
                 for user in &u {
                     let memcells = episodes::count_for_user(&db.conn, user)?;
                     let visible = profiles::visible(&db.conn, user, now)?;
-                    items.extend(visible.into_iter().map(|item| (item, memcells)));
+                    let ranked = recall.profiles(&db.conn, user, visible)?;
+                    scored.extend(ranked.into_iter().map(|(item, s)| (item, memcells, s)));
                 }
             }
             let raw = if want_raw {
@@ -147,7 +143,7 @@ pub async fn search(State(state): State<AppState>, body: Bytes) -> Result<Json<V
             } else {
                 Vec::new()
             };
-            Ok((eps, items, raw))
+            Ok((eps, scored, raw))
         })
         .await?;
 
@@ -166,13 +162,7 @@ pub async fn search(State(state): State<AppState>, body: Bytes) -> Result<Json<V
     eps.sort_by(|(a, sa), (b, sb)| sb.total_cmp(sa).then_with(|| a.id.cmp(&b.id)));
     eps.truncate(req.top_k);
 
-    let mut scored: Vec<(ProfileItem, i64, f64)> = items
-        .into_iter()
-        .map(|(i, memcells)| {
-            let s = profile_score(&terms, &i);
-            (i, memcells, s)
-        })
-        .collect();
+    let mut scored = scored;
     scored.sort_by(|(a, _, sa), (b, _, sb)| sb.total_cmp(sa).then_with(|| a.id.cmp(&b.id)));
     scored.truncate(req.top_k);
 

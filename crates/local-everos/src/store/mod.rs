@@ -5,6 +5,7 @@ pub mod buffer;
 pub mod episodes;
 pub mod profiles;
 pub mod rank;
+pub mod vectors;
 
 use std::sync::{Arc, Mutex};
 
@@ -103,6 +104,7 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
         migrate(&conn)?;
+        conn.execute_batch(vectors::SCHEMA)?;
         Ok(Self {
             db: Arc::new(Mutex::new(Db {
                 conn,

@@ -97,6 +97,26 @@ impl RankCache {
         Ok(n)
     }
 
+    /// FTS5's IDF of each term.
+    fn idf(&mut self, c: &Connection, terms: &[String]) -> Result<Vec<f64>, Error> {
+        let (n, _) = self.stats(c)?;
+        terms
+            .iter()
+            .map(|t| {
+                let df = self.df(c, t)? as f64;
+                let v = ((n as f64 - df + 0.5) / (df + 0.5)).ln();
+                Ok(if v <= 0.0 { 1e-6 } else { v })
+            })
+            .collect()
+    }
+
+    /// The score no document reaches for `terms` (every term at unbounded frequency):
+    /// Σ idf · (k1 + 1). A score divided by it is the IDF-weighted, saturated share of
+    /// the query a document covers, in [0, 1) (see [`crate::recall::fusion`]).
+    pub fn ceiling(&mut self, c: &Connection, terms: &[String]) -> Result<f64, Error> {
+        Ok(self.idf(c, terms)?.iter().map(|idf| idf * (K1 + 1.0)).sum())
+    }
+
     /// Scores candidates against `terms`; documents matching no term are dropped.
     pub fn score(
         &mut self,
@@ -109,14 +129,7 @@ impl RankCache {
         }
         let (n, total) = self.stats(c)?;
         let avgdl = if n > 0 { total as f64 / n as f64 } else { 1.0 };
-        let idf: Vec<f64> = terms
-            .iter()
-            .map(|t| {
-                let df = self.df(c, t)? as f64;
-                let v = ((n as f64 - df + 0.5) / (df + 0.5)).ln();
-                Ok(if v <= 0.0 { 1e-6 } else { v })
-            })
-            .collect::<Result<_, Error>>()?;
+        let idf = self.idf(c, terms)?;
         let mut out = Vec::new();
         for e in candidates {
             let mut freq = vec![0.0f64; terms.len()];

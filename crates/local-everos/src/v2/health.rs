@@ -16,7 +16,8 @@ use crate::v2::RequestId;
 pub struct Capabilities {
     /// Extraction works (an LLM, or the deterministic extractor standing in for one).
     pub llm: bool,
-    /// Vector embeddings (none locally yet: every method ranks with BM25).
+    /// Sentence embeddings are loaded (`--embedding-model`): vector and hybrid rank by
+    /// meaning.
     pub embed: bool,
     /// A cross-encoder reranker.
     pub rerank: bool,
@@ -27,10 +28,10 @@ pub struct Capabilities {
 }
 
 /// The capabilities of `state`.
-pub fn capabilities(_state: &AppState) -> Capabilities {
+pub fn capabilities(state: &AppState) -> Capabilities {
     Capabilities {
         llm: true,
-        embed: false,
+        embed: state.embeddings_enabled(),
         rerank: false,
         multimodal_llm: false,
         parser: false,

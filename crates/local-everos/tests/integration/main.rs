@@ -1,7 +1,8 @@
 //! local-everos's integration tests as one test binary (one link, one set of debug info):
 //! the EverOS Cloud v1 contract and its validation rules over real HTTP, extraction,
-//! persistence, concurrency, the test controls and the binary; and the EverOS v2 API
-//! (`v2_*`: errors, writes, reads, operations) over the same store.
+//! persistence, concurrency, the test controls and the binary; the EverOS v2 API
+//! (`v2_*`: errors, writes, reads, operations) over the same store; and recall by
+//! meaning with the real embedding model (which `scripts/setup` fetches).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -9,6 +10,7 @@ mod common;
 
 mod contract_read;
 mod contract_write;
+mod embeddings;
 mod extraction;
 mod operations;
 mod validation_read;
