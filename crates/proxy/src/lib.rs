@@ -12,6 +12,7 @@ mod escalation;
 pub mod everos;
 mod extract;
 mod flows;
+mod frame_page;
 pub mod identity;
 pub mod jsonl;
 pub mod ledger;
@@ -143,6 +144,12 @@ impl AppState {
                  (set it to verify customers by HMAC user_hash or JWT)"
             );
         }
+        if config.widget_dir.is_some() && config.allowed_hosts.is_empty() {
+            tracing::warn!(
+                "no EVERDESK_ALLOWED_HOSTS: any site may embed the widget and drive it as its \
+                 host page (set it to the origins of your site's pages)"
+            );
+        }
         let (base, api_key, embedded) = match &config.everos_base_url {
             Some(url) => (
                 url.clone(),
@@ -244,7 +251,7 @@ async fn persisted_ledger(config: &Config) -> Ledger {
 pub fn app(state: AppState) -> Router {
     let router = routes::router(state.clone());
     let router = match &state.config.widget_dir {
-        Some(dir) => router.merge(static_files::router(dir)),
+        Some(dir) => router.merge(static_files::router(dir, &state.config.allowed_hosts)),
         None => router.fallback(not_found),
     };
     with_layers(router.method_not_allowed_fallback(not_found), &state)

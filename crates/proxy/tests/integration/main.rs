@@ -10,6 +10,7 @@ mod common;
 mod api;
 mod binary;
 mod crash;
+mod embedding;
 mod idempotency;
 mod identity;
 mod operations;
