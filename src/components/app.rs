@@ -2,11 +2,7 @@
 //! notices (storage, offline), the current screen, and the live region that
 //! announces new replies. Escape closes the panel.
 
-use leptos::{
-    either::{Either, EitherOf4},
-    ev,
-    prelude::*,
-};
+use leptos::{either::EitherOf4, ev, prelude::*};
 
 use super::{
     controls::{note, note_while, ALERT, STATUS},
@@ -119,10 +115,8 @@ fn Panel(
             {when(move || chat.storage_degraded.get(), move || note("ed-notice", STATUS, s.storage_notice))}
             {note_while("ed-notice", STATUS, chat.notice)}
             {when(move || !chat.online.get(), move || note("ed-notice ed-notice--offline", STATUS, s.offline_notice))}
-            {match notice {
-                Some(text) => Either::Left(note("ed-notice", ALERT, text)),
-                None => Either::Right(view! { <div class="ed-panel__body">{screen}</div> }),
-            }}
+            {notice.map(|text| note("ed-notice", ALERT, text))}
+            {notice.is_none().then(|| view! { <div class="ed-panel__body">{screen}</div> })}
             <div class="ed-visually-hidden" aria-live="polite" data-testid="announcer">
                 {dynamic(move || chat.announcement.get())}
             </div>
