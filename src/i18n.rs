@@ -6,6 +6,11 @@
 pub const STANDALONE_NOTICE: &str =
     "This page is the EverDesk widget frame. Add the loader script to a page to use it.";
 
+/// Shown when the frame was opened for a host page the proxy does not allow to embed
+/// it (`EVERDESK_ALLOWED_HOSTS`): for the site owner, in English.
+pub const HOST_REFUSED_NOTICE: &str = "This site may not show this EverDesk widget. \
+     The widget's owner can allow it in EVERDESK_ALLOWED_HOSTS.";
+
 /// All strings of the widget in one language.
 #[derive(Debug)]
 pub struct Strings {

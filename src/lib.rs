@@ -22,23 +22,29 @@ pub use components::app::App;
 /// browser's connectivity events and the other tabs.
 ///
 /// Never panics: a frame opened without a valid `?host=` origin (for example typed
-/// into the address bar) shows the panel with a notice instead of talking to anyone.
+/// into the address bar), or for a host the proxy does not allow to embed it, shows
+/// a notice instead of talking to anyone (and never calls the API).
 pub fn boot() {
     use leptos::prelude::*;
 
     let chat = actions::Chat::new(storage::Store::open());
-    let host = origin::host_origin_from_location();
-    let standalone = host.is_err();
-    if let Ok(host) = host {
-        // Hidden (preloaded) until the host says it opened the panel.
-        chat.panel_open.set(false);
-        chat.attach_host(bridge::Link::connect(host, move |msg| {
-            chat.handle_host(msg)
-        }));
-    }
+    let notice = match origin::host_origin_from_location() {
+        Err(_) => Some(i18n::STANDALONE_NOTICE),
+        Ok(host) if !origin::host_allowed(&host, origin::allowed_hosts_from_page().as_deref()) => {
+            Some(i18n::HOST_REFUSED_NOTICE)
+        }
+        Ok(host) => {
+            // Hidden (preloaded) until the host says it opened the panel.
+            chat.panel_open.set(false);
+            chat.attach_host(bridge::Link::connect(host, move |msg| {
+                chat.handle_host(msg)
+            }));
+            None
+        }
+    };
     chat.attach_sync(sync::TabSync::connect(move |event| chat.handle_sync(event)));
     connectivity::watch(chat);
-    leptos::mount::mount_to_body(move || view! { <App chat=chat standalone=standalone /> });
+    leptos::mount::mount_to_body(move || view! { <App chat=chat notice=notice /> });
 }
 
 /// The panic hook: logs the panic's message and place to the browser console (what

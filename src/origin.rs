@@ -1,6 +1,7 @@
 //! Web origins: parsing the host page's origin the loader puts in the frame URL
-//! (`?host=<origin>`) and checking that a string is a bare `http(s)` origin.
-//! Pure functions with native tests; one thin browser accessor.
+//! (`?host=<origin>`), checking that a string is a bare `http(s)` origin, and
+//! checking the host against the allow-list the proxy wrote into the frame page.
+//! Pure functions with native tests; thin browser accessors.
 
 use thiserror::Error;
 
@@ -76,6 +77,27 @@ pub fn host_origin_from_location() -> Result<String, OriginError> {
     host_origin_from_query(&search)
 }
 
+/// Whether `host` (lower-cased, from [`parse_origin`]) may use the frame, by the
+/// allow-list the proxy wrote into the page: `None` (no list in the page, e.g. under
+/// `trunk serve`) or `*` allows any host; otherwise the space-separated origins.
+pub fn host_allowed(host: &str, list: Option<&str>) -> bool {
+    match list.map(str::trim) {
+        None | Some("*") => true,
+        Some(list) => list
+            .split_ascii_whitespace()
+            .any(|allowed| allowed.eq_ignore_ascii_case(host)),
+    }
+}
+
+/// The allow-list in the frame page's `<meta name="everdesk-hosts" content="…">`.
+pub fn allowed_hosts_from_page() -> Option<String> {
+    web_sys::window()?
+        .document()?
+        .query_selector("meta[name=everdesk-hosts]")
+        .ok()??
+        .get_attribute("content")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,6 +149,24 @@ mod tests {
         assert!(matches!(
             host_origin_from_query("?host=%ZZ"),
             Err(OriginError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn only_listed_hosts_are_allowed_when_the_page_has_a_list() {
+        let list = Some("https://shop.example.com http://127.0.0.1:8787");
+        assert!(host_allowed("https://shop.example.com", list));
+        assert!(host_allowed("http://127.0.0.1:8787", list));
+        assert!(!host_allowed("https://evil.example", list));
+        assert!(!host_allowed("https://shop.example.com.evil.example", list));
+        assert!(!host_allowed("http://127.0.0.1:8788", list));
+        assert!(!host_allowed("https://shop.example.com", Some("")));
+        // No list in the page, or the placeholder: any host (the proxy warns at start).
+        assert!(host_allowed("https://evil.example", None));
+        assert!(host_allowed("https://evil.example", Some("*")));
+        assert!(host_allowed(
+            "https://shop.example.com",
+            Some("HTTPS://Shop.Example.com")
         ));
     }
 }

@@ -5,7 +5,7 @@
 use leptos::{either::EitherOf4, ev, prelude::*};
 
 use super::{
-    controls::{note, note_while, STATUS},
+    controls::{note, note_while, ALERT, STATUS},
     conversation::Conversation,
     keyed::keyed,
     memory_view::MemoryView,
@@ -24,9 +24,10 @@ use crate::{
 pub fn App(
     /// The widget's state and actions.
     chat: Chat,
-    /// True when the frame was opened without a host page (nothing to talk to).
-    #[prop(optional)]
-    standalone: bool,
+    /// Why the frame talks to no host page (opened alone, or for a site not allowed
+    /// to embed it): shown instead of the screens.
+    #[prop(optional_no_strip)]
+    notice: Option<&'static str>,
 ) -> impl IntoView {
     let locale = Memo::new(move |_| chat.config.with(|c| c.locale.clone()));
     let close = move || chat.request_close();
@@ -35,12 +36,7 @@ pub fn App(
             close();
         }
     });
-    move || {
-        keyed(
-            locale.get(),
-            view! { <Panel chat=chat standalone=standalone /> },
-        )
-    }
+    move || keyed(locale.get(), view! { <Panel chat=chat notice=notice /> })
 }
 
 /// The panel in the current language.
@@ -48,9 +44,9 @@ pub fn App(
 fn Panel(
     /// The widget's state and actions.
     chat: Chat,
-    /// True when the frame was opened without a host page (nothing to talk to).
-    #[prop(optional)]
-    standalone: bool,
+    /// Why the frame talks to no host page: shown instead of the screens.
+    #[prop(optional_no_strip)]
+    notice: Option<&'static str>,
 ) -> impl IntoView {
     let s = chat.strings();
     // A new screen takes the focus (its composer, subject field or main action), so
@@ -119,8 +115,8 @@ fn Panel(
             {when(move || chat.storage_degraded.get(), move || note("ed-notice", STATUS, s.storage_notice))}
             {note_while("ed-notice", STATUS, chat.notice)}
             {when(move || !chat.online.get(), move || note("ed-notice ed-notice--offline", STATUS, s.offline_notice))}
-            {standalone.then(|| note("ed-notice", STATUS, crate::i18n::STANDALONE_NOTICE))}
-            <div class="ed-panel__body">{screen}</div>
+            {notice.map(|text| note("ed-notice", ALERT, text))}
+            {notice.is_none().then(|| view! { <div class="ed-panel__body">{screen}</div> })}
             <div class="ed-visually-hidden" aria-live="polite" data-testid="announcer">
                 {dynamic(move || chat.announcement.get())}
             </div>

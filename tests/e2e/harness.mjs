@@ -25,7 +25,7 @@ export const DEMO = Object.fromEntries(
 );
 
 /** A port that was free a moment ago. */
-async function freePort() {
+export async function freePort() {
   return new Promise((ok, fail) => {
     const srv = createServer();
     srv.on('error', fail);
@@ -75,15 +75,20 @@ async function stop(child) {
  * Starts the proxy, by default with its embedded local EverOS. With `everos: true`
  * a separate `local-everos --test-controls` is started and the proxy pointed at it
  * (the EverOS Cloud code path), so tests can read its request log and inject faults.
+ * Only the demo host origin may embed the widget, as with scripts/run
+ * (`anyHost: true`: no allow-list, any site may).
  */
-export async function startStack({ everos = false, env = {} } = {}) {
+export async function startStack({ everos = false, anyHost = false, env = {} } = {}) {
   const port = await freePort();
   const work = mkdtempSync(join(tmpdir(), 'everdesk-e2e-'));
   const widgetOrigin = `http://localhost:${port}`;
   stageDist(join(work, 'dist'), widgetOrigin);
   const procs = [];
   let fake;
-  const proxyEnv = { ...process.env, RUST_LOG: 'warn', EVERDESK_IDENTITY_SECRET: DEMO.DEMO_IDENTITY_SECRET, ...env };
+  const proxyEnv = { ...process.env, RUST_LOG: 'warn', EVERDESK_IDENTITY_SECRET: DEMO.DEMO_IDENTITY_SECRET };
+  delete proxyEnv.EVERDESK_ALLOWED_HOSTS;
+  if (!anyHost) proxyEnv.EVERDESK_ALLOWED_HOSTS = `http://127.0.0.1:${port}`;
+  Object.assign(proxyEnv, env);
   try {
     if (everos) {
       const e = spawnListening(EVEROS_BIN, ['--listen', '127.0.0.1:0', '--api-key', EVEROS_KEY, '--in-memory',

@@ -147,6 +147,12 @@ pub struct Config {
     #[arg(long, env = "EVERDESK_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
+    /// Origins of the host pages allowed to embed the widget frame, comma-separated
+    /// (e.g. https://shop.example.com): sent as the frame page's CSP `frame-ancestors`
+    /// and checked by the frame against its `?host=`. Unset: any site may embed it.
+    #[arg(long, env = "EVERDESK_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
+
     /// OpenAI-compatible base URL for replies (e.g. http://127.0.0.1:11434/v1). Unset: built-in responder.
     #[arg(long, env = "EVERDESK_LLM_BASE_URL")]
     pub llm_base_url: Option<String>,
@@ -327,6 +333,16 @@ impl Config {
                 "each origin must look like https://shop.example.com (no path, no trailing slash)",
             ));
         }
+        if !self
+            .allowed_hosts
+            .iter()
+            .all(|o| crate::frame_page::is_origin(o))
+        {
+            return Err(bad(
+                "--allowed-hosts",
+                "each origin must look like https://shop.example.com (no path, no trailing slash)",
+            ));
+        }
         Ok(())
     }
 
@@ -417,6 +433,13 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.option, "--allowed-origins");
         assert!(e.to_string().contains("--allowed-origins"));
+        let e = parse(&["--allowed-hosts", "https://a.com,https://b.com/x"])
+            .validate()
+            .unwrap_err();
+        assert_eq!(e.option, "--allowed-hosts");
+        let ok = parse(&["--allowed-hosts", "https://a.com,http://127.0.0.1:8787"]);
+        assert!(ok.validate().is_ok());
+        assert_eq!(ok.allowed_hosts.len(), 2);
     }
 
     #[test]

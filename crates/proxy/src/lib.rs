@@ -13,6 +13,7 @@ mod escalation;
 pub mod everos;
 mod extract;
 mod flows;
+mod frame_page;
 pub mod identity;
 pub mod jsonl;
 pub mod ledger;
@@ -152,6 +153,12 @@ impl AppState {
         data_dir::create_private(&config.data_dir).map_err(data_err)?;
         let key = identity::keys::load_or_create(config.signing_key.as_deref(), &config.data_dir)?;
         warn_about_identity(&config);
+        if config.widget_dir.is_some() && config.allowed_hosts.is_empty() {
+            tracing::warn!(
+                "no EVERDESK_ALLOWED_HOSTS: any site may embed the widget and drive it as its \
+                 host page (set it to the origins of your site's pages)"
+            );
+        }
         let (base, api_key, embedded) = match &config.everos_base_url {
             Some(url) => (
                 url.clone(),
@@ -279,7 +286,7 @@ async fn persisted_ledger(config: &Config) -> Ledger {
 pub fn app(state: AppState) -> Router {
     let router = routes::router(state.clone());
     let router = match &state.config.widget_dir {
-        Some(dir) => router.merge(static_files::router(dir)),
+        Some(dir) => router.merge(static_files::router(dir, &state.config.allowed_hosts)),
         None => router.fallback(not_found),
     };
     with_layers(router.method_not_allowed_fallback(not_found), &state)

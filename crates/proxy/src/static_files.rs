@@ -1,6 +1,7 @@
 //! Serves the built widget (`dist/`): wasm with its content type, precompressed
 //! variants when present, long immutable caching for hashed files, short for the
-//! loader and pages so a deploy reaches hosts quickly.
+//! loader and pages so a deploy reaches hosts quickly. The frame page itself goes
+//! through [`crate::frame_page`] (who may embed it).
 
 use std::path::Path;
 
@@ -14,16 +15,17 @@ use axum::{
 };
 use tower_http::services::ServeDir;
 
-/// A router serving `dir` at `/`; paths with no file, and methods other than GET and
-/// HEAD, get the typed 404 body (as unknown routes and methods do without a widget dir).
-pub fn router(dir: &Path) -> Router {
+/// A router serving `dir` at `/`, the frame page allowing `hosts` to embed it; paths
+/// with no file, and methods other than GET and HEAD, get the typed 404 body (as
+/// unknown routes and methods do without a widget dir).
+pub fn router(dir: &Path, hosts: &[String]) -> Router {
     let files = ServeDir::new(dir)
         .precompressed_br()
         .precompressed_gzip()
         .append_index_html_on_directories(true)
         .call_fallback_on_method_not_allowed(true)
         .fallback(crate::not_found.into_service());
-    Router::new()
+    crate::frame_page::router(dir, hosts)
         .fallback_service(files)
         .layer(middleware::from_fn(cache_headers))
 }

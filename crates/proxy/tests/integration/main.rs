@@ -13,6 +13,7 @@ mod binary;
 mod close_feedback;
 mod crash;
 mod data_files;
+mod embedding;
 mod idempotency;
 mod identity;
 mod llm_stream;
