@@ -129,11 +129,21 @@ export class FakeEverOS {
     return (await res.json()).requests;
   }
 
-  /** The messages of every add, flattened: `{ user_id, session_id, role, content }`. */
+  /**
+   * The messages of every add, flattened: `{ user_id, sender_id, session_id, role, content }`.
+   * `user_id` is the owner: the add's own on v1, the sender of a user turn on v2 (where
+   * ownership comes from `sender_id`; bot turns own nothing).
+   */
   async addedMessages() {
     const adds = await this.requests('add');
     return adds.filter((r) => r.status < 300 && r.body).flatMap((r) =>
-      r.body.messages.map((m) => ({ user_id: r.body.user_id, session_id: r.body.session_id, role: m.role, content: m.content })));
+      r.body.messages.map((m) => ({
+        user_id: r.body.user_id ?? (m.role === 'user' ? m.sender_id : undefined),
+        sender_id: m.sender_id,
+        session_id: r.body.session_id,
+        role: m.role,
+        content: m.content,
+      })));
   }
 
   /** Injects a fault: `{ route, status?, times?, delay_ms? }`. */

@@ -63,17 +63,23 @@ test('a verified customer goes through the whole journey', async () => {
   const record = await shop.stored(`everdesk:v1:ticket:${ticketId}`);
   assert.ok(record.handoff, 'the hand-off is kept in the ticket state');
 
-  // What EverOS received: only Dana's memory, each customer message exactly once.
+  // What EverOS received (v2): Dana's turns sent as Dana, the bot's as the one bot id,
+  // in sessions bound to Dana; each customer message exactly once.
   const added = await env.stack.everos.addedMessages();
   assert.ok(added.length > 0);
-  assert.ok(added.every((m) => m.user_id === DEMO.DEMO_USER_ID), JSON.stringify(added));
+  const turns = (role) => added.filter((m) => m.role === role);
+  assert.ok(turns('user').every((m) => m.sender_id === DEMO.DEMO_USER_ID), JSON.stringify(added));
+  assert.ok(turns('assistant').every((m) => m.sender_id === 'everdesk-assistant'), JSON.stringify(added));
+  const suffixes = new Set(added.map((m) => m.session_id.slice(-32)));
+  assert.equal(suffixes.size, 1, 'every session carries the same customer digest');
   const mine = added.filter((m) => m.role === 'user').map((m) => m.content);
   assert.deepEqual(mine, [
     "Hi, I'm Dana. The tent pole snapped on my first trip, order 4417.",
     'The replacement pole snapped as well.',
   ]);
+  // One flush when the first ticket closed, one when the second was handed over.
   const flushes = await env.stack.everos.requests('flush');
-  assert.equal(flushes.length, 1);
+  assert.equal(flushes.length, 2);
   // The frame runs under its own strict policy, and nothing in the journey broke it.
   assert.deepEqual(violations, []);
   await shop.close();

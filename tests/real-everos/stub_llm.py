@@ -169,7 +169,10 @@ def answer_episode(p: str) -> dict[str, Any]:
     conversation = between(p, "Conversation content:\n", "\nCustom instructions:")
     turns = episode_turns(conversation)
     own = [c for s, c in turns if s == user] if user else []
-    first = own[0] if own else (turns[0][1] if turns else "conversation")
+    # Like a real LLM, title the episode by what the customer raised, not by the bot's
+    # opening line (bot senders are named "...assistant").
+    customer = [c for s, c in turns if "assistant" not in s.lower()]
+    first = own[0] if own else (customer[0] if customer else (turns[0][1] if turns else "conversation"))
     content = " ".join(f"{s} said: {c}" for s, c in turns) or shorten(conversation, 2000) or "(empty)"
     return {"title": shorten(first), "content": content}
 

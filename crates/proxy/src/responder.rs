@@ -71,6 +71,7 @@ pub fn reply(input: &ResponderInput<'_>) -> String {
             .as_deref()
             .filter(|s| !s.is_empty())
             .unwrap_or(&ep.summary);
+        let what = what.trim_end_matches(['.', '!', '?', ' ']);
         parts.push(format!("I see you had a similar issue before: {what}."));
     }
     if input.message_number <= 1 {
@@ -130,14 +131,14 @@ mod tests {
         }];
         let history = [
             ep("ticket_now", "this one"),
-            ep("ticket_old", "Password reset emails"),
+            ep("ticket_old", "Password reset emails."),
         ];
         let r = reply(&input(&profile, &history, 1));
         assert!(r.starts_with("Hi Ada Lovelace,"), "{r}");
         assert!(r.contains("automated assistant"));
         assert!(
-            r.contains("similar issue before: Password reset emails."),
-            "{r}"
+            r.contains("similar issue before: Password reset emails. I"),
+            "one full stop, whatever the subject ends with: {r}"
         );
         assert!(!r.contains("human"));
     }
