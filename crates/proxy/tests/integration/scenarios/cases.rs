@@ -110,7 +110,10 @@ pub async fn the_same_ticket_id_never_mixes_two_customers(b: &Backend) {
         .await;
     s.close(&ta, "T-1").await;
     s.close(&tb, "T-1").await;
-    let pairs = [(&ada, &ben, "lamp", "sweater"), (&ben, &ada, "sweater", "lamp")];
+    let pairs = [
+        (&ada, &ben, "lamp", "sweater"),
+        (&ben, &ada, "sweater", "lamp"),
+    ];
     for (owner, other, mine, theirs) in pairs {
         let eps = eventually(INDEX_SECS, "both episodes in EverOS", || async {
             let eps = b.episodes_of(owner).await;
