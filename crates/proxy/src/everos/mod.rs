@@ -169,10 +169,21 @@ impl Everos {
         out
     }
 
-    /// Asks EverOS now what it can do, logs what changed, and caches it.
+    /// Asks EverOS now what it can do, logs what changed, and caches it. Callers that
+    /// ask while a check is running share the next result: one that started after they
+    /// asked answers them all (a burst of `/readyz` probes is one check, not one each).
     pub async fn check(&self) -> Capabilities {
+        let asked = crate::clock::now_ms();
         let _one = self.checking.lock().await;
         let before = self.capabilities();
+        if before.checked_ms >= asked {
+            return before;
+        }
+        self.check_now(before).await
+    }
+
+    /// The check itself; the caller holds `checking`.
+    async fn check_now(&self, before: Capabilities) -> Capabilities {
         let mut caps = before.clone();
         caps.checked_ms = crate::clock::now_ms();
         match self.settings.api {
@@ -242,13 +253,22 @@ impl Everos {
     }
 
     /// Readiness for `/readyz`: the cached check while fresh, else a new one.
+    /// Probes that arrive while a check runs wait for it and share its answer.
     pub async fn ready(&self) -> Capabilities {
+        let fresh = |caps: &Capabilities| {
+            let age = crate::clock::now_ms().saturating_sub(caps.checked_ms);
+            caps.checked_ms > 0 && u128::try_from(age).unwrap_or(0) < caps::FRESH_FOR.as_millis()
+        };
         let caps = self.capabilities();
-        let age = crate::clock::now_ms().saturating_sub(caps.checked_ms);
-        if caps.checked_ms > 0 && u128::try_from(age).unwrap_or(0) < caps::FRESH_FOR.as_millis() {
+        if fresh(&caps) {
             return caps;
         }
-        self.check().await
+        let _one = self.checking.lock().await;
+        let caps = self.capabilities();
+        if fresh(&caps) {
+            return caps;
+        }
+        self.check_now(caps).await
     }
 
     /// Appends `messages` to the customer's session; v2 buffers them

@@ -226,3 +226,14 @@ async fn adds_and_flushes_are_never_retried_blindly() {
         .iter()
         .all(|f| f["body"]["session_id"] == session.as_str()));
 }
+
+#[tokio::test]
+async fn many_readiness_probes_at_once_check_everos_once() {
+    let h = start_v2(60_000).await;
+    let probes = (0..16).map(|_| h.get("/readyz", None));
+    for r in futures::future::join_all(probes).await {
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let health = h.requests(Some("health")).await;
+    assert_eq!(health.len(), 1, "one /health for 16 probes: {health:?}");
+}
