@@ -84,12 +84,14 @@ pub struct Everos {
     caps: Arc<RwLock<Capabilities>>,
     /// One capability check at a time.
     checking: Arc<tokio::sync::Mutex<()>>,
+    /// The base URL as logged: without user info, query or fragment.
+    shown_url: Arc<str>,
 }
 
 impl std::fmt::Debug for Everos {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Everos")
-            .field("base_url", &self.transport.base_url())
+            .field("base_url", &self.shown_url)
             .field("api", &self.settings.api)
             .finish_non_exhaustive()
     }
@@ -106,7 +108,9 @@ impl Everos {
             settings.read_retries,
         );
         let caps = Capabilities::unchecked(settings.api, &settings.method);
+        let shown_url = shown_url(&settings.base_url).into();
         Self {
+            shown_url,
             transport,
             settings: Arc::new(settings),
             metrics,
@@ -115,9 +119,10 @@ impl Everos {
         }
     }
 
-    /// The base URL in use.
+    /// The base URL in use, as it may be shown or logged: credentials in it (user info,
+    /// a query) are left out.
     pub fn base_url(&self) -> &str {
-        self.transport.base_url()
+        &self.shown_url
     }
 
     /// The API spoken.
@@ -454,6 +459,20 @@ impl Everos {
     }
 }
 
+/// `url` without user info, query or fragment (which may hold credentials), for logs.
+fn shown_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.set_query(None);
+            u.set_fragment(None);
+            u.as_str().trim_end_matches('/').to_owned()
+        }
+        Err(_) => "(unparsable EverOS URL)".to_owned(),
+    }
+}
+
 /// One line saying what EverOS can do and what the proxy does about it.
 fn log_capabilities(base_url: &str, caps: &Capabilities, configured: &str) {
     let fields = json!(caps);
@@ -476,5 +495,20 @@ fn log_capabilities(base_url: &str, caps: &Capabilities, configured: &str) {
             everos = %base_url,
             "EverOS has no delete route: forget-me requests will be refused (not_supported)"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown_url;
+
+    #[test]
+    fn logged_urls_carry_no_credentials() {
+        assert_eq!(
+            shown_url("https://ops:k3y@everos.example.com:8443/base/?token=k3y#x"),
+            "https://everos.example.com:8443/base"
+        );
+        assert_eq!(shown_url("http://127.0.0.1:1995"), "http://127.0.0.1:1995");
+        assert!(!shown_url("not a url k3y").contains("k3y"));
     }
 }
