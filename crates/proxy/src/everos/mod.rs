@@ -238,19 +238,23 @@ impl Everos {
             }
         }
         caps.search_method = caps::episode_method(&self.settings.method, caps.embeddings);
-        if (
-            &caps.embeddings,
-            &caps.delete,
-            &caps.search_method,
-            &caps.version,
-            caps.reachable,
-        ) != (
-            &before.embeddings,
-            &before.delete,
-            &before.search_method,
-            &before.version,
-            before.reachable,
-        ) {
+        // The first check always says what it found (an EverOS down at start included).
+        let first = before.checked_ms == 0;
+        if first
+            || (
+                &caps.embeddings,
+                &caps.delete,
+                &caps.search_method,
+                &caps.version,
+                caps.reachable,
+            ) != (
+                &before.embeddings,
+                &before.delete,
+                &before.search_method,
+                &before.version,
+                before.reachable,
+            )
+        {
             log_capabilities(self.base_url(), &caps, &self.settings.method);
         }
         self.set_caps(caps.clone());

@@ -119,3 +119,29 @@ async fn credentials_in_the_everos_url_are_never_logged() {
     );
     assert!(!log.contains("s3cret-in-url"), "{log}");
 }
+
+#[tokio::test]
+async fn an_everos_down_at_start_is_said_in_the_log() {
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_everdesk-proxy"))
+        .args(["--listen", "127.0.0.1:0", "--everos-api", "v2"])
+        .args(["--everos-base-url", &format!("http://127.0.0.1:{port}")])
+        .args(["--identity-secret", crate::common::SECRET, "--data-dir"])
+        .arg(dir.path())
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _base = listening_base(&mut child).await;
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("EverOS not reachable"), "{log}");
+}
