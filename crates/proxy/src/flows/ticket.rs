@@ -244,8 +244,12 @@ pub async fn escalate(
     // What was said so far becomes memory now, so the agent and the next ticket can
     // recall it; later messages form the next episode when the ticket closes. A failure
     // here does not undo the hand-off (the close flushes again).
+    // Not while a customer turn's outcome is unknown: the retry finds it only in the
+    // buffer (the close flushes instead; after it a retry is refused, never re-added).
     let session_id = &record.ticket.session_id;
-    if !state
+    if state.svc.ledger.has_unknown_user_turn(&who.id, ticket_id) {
+        tracing::info!("a customer turn of unknown outcome: the flush waits for the close");
+    } else if !state
         .svc
         .unsettled_flushes
         .waiting(&who.id, session_id, now_ms())

@@ -237,3 +237,33 @@ async fn many_readiness_probes_at_once_check_everos_once() {
     let health = h.requests(Some("health")).await;
     assert_eq!(health.len(), 1, "one /health for 16 probes: {health:?}");
 }
+
+#[tokio::test]
+async fn an_escalation_does_not_flush_a_turn_of_unknown_outcome_out_of_sight() {
+    let h = start_v2(300).await; // proxy EverOS timeout: 800 ms
+    let t = h.verified("cust_v2_escalate_unknown").await;
+    let session = open(&h, &t, "T", "Broken kettle").await;
+    // EverOS stores the turn but its answer comes too late: the outcome is unknown.
+    h.fault(json!({"route": "add", "delay_ms": 1200})).await;
+    let lost = h.say(&t, "T", "m1", "my kettle sparks").await;
+    assert_eq!(lost.status, 504, "{}", lost.body);
+    // The customer asks for a human before retrying. A flush now would move the turn
+    // out of the buffer the retry looks in, and the retry would add it again.
+    let r = h.post("/v1/tickets/T/escalate", Some(&t), json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    tokio::time::sleep(Duration::from_millis(400)).await; // past the settle window
+    let retry = h.say(&t, "T", "m1", "my kettle sparks").await;
+    assert_eq!(retry.status, 200, "{}", retry.body);
+    assert_eq!(h.stored_adds_of("my kettle sparks").await, 1, "stored once");
+    let r = h.post("/v1/tickets/T/close", Some(&t), json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let flushes = h.requests(Some("flush")).await;
+    assert!(flushes
+        .iter()
+        .all(|f| f["body"]["session_id"] == session.as_str()));
+    assert_eq!(
+        flushes.len(),
+        1,
+        "the close flushed what the escalation could not"
+    );
+}
