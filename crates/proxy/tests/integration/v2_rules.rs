@@ -267,3 +267,28 @@ async fn an_escalation_does_not_flush_a_turn_of_unknown_outcome_out_of_sight() {
         "the close flushed what the escalation could not"
     );
 }
+
+#[tokio::test]
+async fn a_failed_delete_is_answered_as_such_and_not_retried() {
+    let h = start_v2(60_000).await;
+    let t = h.verified("cust_v2_delete").await;
+    open(&h, &t, "T", "Forget me").await;
+    // The proxy has not yet looked whether EverOS can delete: it does so first (a GET on
+    // the delete route), which must not take the fault meant for the delete itself.
+    h.fault(json!({"route": "delete", "status": 503})).await;
+    let r = h.delete("/v1/me", &t).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (503, "upstream_unavailable"),
+        "{}",
+        r.body
+    );
+    let deletes: Vec<Value> = h
+        .requests(Some("delete"))
+        .await
+        .into_iter()
+        .filter(|r| r["method"] == "POST")
+        .collect();
+    assert_eq!(deletes.len(), 1, "not retried: {deletes:?}");
+    assert_eq!(h.delete("/v1/me", &t).await.status, 204);
+}
