@@ -393,8 +393,8 @@ impl Everos {
     /// Whether the customer turn sent at `timestamp` is buffered in the customer's own
     /// `session_id` (a session bound to this customer: see `ids`): the check before
     /// re-sending an add whose outcome was unknown. Matched by its timestamp, which is
-    /// unique per session (an earlier "ok" with the same text is not this one); by text
-    /// only when EverOS does not report timestamps.
+    /// unique per session (an earlier "ok" with the same text is not this one); see
+    /// `Pending::is_turn` (in `parse`) for servers that report coarser times or none.
     pub async fn has_pending_user_message(
         &self,
         user_id: &str,
@@ -429,10 +429,7 @@ impl Everos {
                     .collect()
             }
         };
-        Ok(pending.iter().any(|p| match p.timestamp {
-            Some(ts) => ts == timestamp,
-            None => p.text == content,
-        }))
+        Ok(pending.iter().any(|p| p.is_turn(content, timestamp)))
     }
 
     /// Deletes everything stored for the customer. Never retried. On a server without a
