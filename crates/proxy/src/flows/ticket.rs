@@ -5,7 +5,9 @@
 //! A ticket's EverOS session is bound to its customer (`everos::ids::session_id`), so two
 //! customers who pick the same ticket id never share a session. A flush is never sent
 //! twice while the first one's outcome is unknown: a close retried within
-//! `--everos-settle-ms` of a flush that timed out gets 503 instead.
+//! `--everos-settle-ms` of a flush that timed out gets 503 instead. An escalation does
+//! not flush while a customer turn's add has an unknown outcome (the retry looks for it
+//! in the session's buffer, which a flush empties): the close flushes then.
 
 use everdesk_api::{
     CloseResponse, CreateTicketRequest, CreateTicketResponse, EscalateResponse, MemoryOutcome,
