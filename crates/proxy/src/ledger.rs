@@ -314,6 +314,23 @@ impl Ledger {
         }
     }
 
+    /// Whether a customer turn of this ticket is an add whose answer never came (and no
+    /// retry is resolving it right now): it may be in EverOS's buffer, where a retry
+    /// looks for it. A flush now would move it out of sight and the retry would add it
+    /// a second time.
+    pub fn has_unknown_user_turn(&self, customer: &str, ticket: &str) -> bool {
+        let guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        guard
+            .0
+            .iter()
+            .filter(|((c, t, _), _)| c == customer && t == ticket)
+            .any(|(_, slot)| {
+                slot.entry
+                    .try_lock()
+                    .is_ok_and(|p| matches!(p.user, Step::Unknown(_)))
+            })
+    }
+
     /// Forgets every message of a customer, in memory and in the journal.
     pub async fn forget_customer(&self, customer: &str) {
         {

@@ -36,7 +36,13 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
     let json = serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null);
     let controls = state.controls();
     let seq = controls.log_request(parts.method.as_str(), &path, route, json);
-    let fault = controls.take_fault(route);
+    // A fault is for the route's own method: a client probing a POST route with a GET
+    // (the proxy's check whether delete exists) must not use up a fault meant for it.
+    let fault = if crate::controls::route_method(route) == parts.method.as_str() {
+        controls.take_fault(route)
+    } else {
+        None
+    };
     let delay = fault
         .as_ref()
         .and_then(|f| f.delay_ms)

@@ -14,7 +14,8 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Fault {
     /// `add`, `flush`, `search`, `get`, `delete`, `delete_by_ids`, `tasks` or `health`
-    /// (v1 and v2 routes of the same name share their faults).
+    /// (v1 and v2 routes of the same name share their faults; a fault applies to the
+    /// route's own method only: GET for `health` and `tasks`, POST otherwise).
     pub route: String,
     /// Answer this status without processing; absent = process, then delay.
     #[serde(default)]
@@ -173,6 +174,14 @@ pub fn route_name(path: &str) -> &'static str {
     }
 }
 
+/// The HTTP method of a route (faults apply to requests of that method only).
+pub fn route_method(route: &str) -> &'static str {
+    match route {
+        "health" | "tasks" => "GET",
+        _ => "POST",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,5 +218,7 @@ mod tests {
         assert_eq!(route_name("/api/v2/memory/delete_by_ids"), "delete_by_ids");
         assert_eq!(route_name("/api/v2/tasks/abc"), "tasks");
         assert_eq!(route_name("/health"), "health");
+        assert_eq!(route_method("delete"), "POST");
+        assert_eq!(route_method("tasks"), "GET");
     }
 }

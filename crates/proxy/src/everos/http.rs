@@ -144,11 +144,6 @@ impl Transport {
         }
     }
 
-    /// The base URL in use.
-    pub fn base_url(&self) -> &str {
-        &self.base_url
-    }
-
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         let req = self
             .http
@@ -178,7 +173,7 @@ impl Transport {
             Ok(r) => r,
             Err(e) if e.is_connect() => return Err(UpstreamError::Connect),
             Err(e) => {
-                tracing::debug!(op, error = %e, "EverOS request failed");
+                tracing::debug!(op, error = %e.without_url(), "EverOS request failed");
                 return Err(UpstreamError::Timeout);
             }
         };

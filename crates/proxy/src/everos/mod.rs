@@ -84,12 +84,14 @@ pub struct Everos {
     caps: Arc<RwLock<Capabilities>>,
     /// One capability check at a time.
     checking: Arc<tokio::sync::Mutex<()>>,
+    /// The base URL as logged: without user info, query or fragment.
+    shown_url: Arc<str>,
 }
 
 impl std::fmt::Debug for Everos {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Everos")
-            .field("base_url", &self.transport.base_url())
+            .field("base_url", &self.shown_url)
             .field("api", &self.settings.api)
             .finish_non_exhaustive()
     }
@@ -106,7 +108,9 @@ impl Everos {
             settings.read_retries,
         );
         let caps = Capabilities::unchecked(settings.api, &settings.method);
+        let shown_url = shown_url(&settings.base_url).into();
         Self {
+            shown_url,
             transport,
             settings: Arc::new(settings),
             metrics,
@@ -115,9 +119,10 @@ impl Everos {
         }
     }
 
-    /// The base URL in use.
+    /// The base URL in use, as it may be shown or logged: credentials in it (user info,
+    /// a query) are left out.
     pub fn base_url(&self) -> &str {
-        self.transport.base_url()
+        &self.shown_url
     }
 
     /// The API spoken.
@@ -169,10 +174,21 @@ impl Everos {
         out
     }
 
-    /// Asks EverOS now what it can do, logs what changed, and caches it.
+    /// Asks EverOS now what it can do, logs what changed, and caches it. Callers that
+    /// ask while a check is running share the next result: one that started after they
+    /// asked answers them all (a burst of `/readyz` probes is one check, not one each).
     pub async fn check(&self) -> Capabilities {
+        let asked = crate::clock::now_ms();
         let _one = self.checking.lock().await;
         let before = self.capabilities();
+        if before.checked_ms >= asked {
+            return before;
+        }
+        self.check_now(before).await
+    }
+
+    /// The check itself; the caller holds `checking`.
+    async fn check_now(&self, before: Capabilities) -> Capabilities {
         let mut caps = before.clone();
         caps.checked_ms = crate::clock::now_ms();
         match self.settings.api {
@@ -222,19 +238,23 @@ impl Everos {
             }
         }
         caps.search_method = caps::episode_method(&self.settings.method, caps.embeddings);
-        if (
-            &caps.embeddings,
-            &caps.delete,
-            &caps.search_method,
-            &caps.version,
-            caps.reachable,
-        ) != (
-            &before.embeddings,
-            &before.delete,
-            &before.search_method,
-            &before.version,
-            before.reachable,
-        ) {
+        // The first check always says what it found (an EverOS down at start included).
+        let first = before.checked_ms == 0;
+        if first
+            || (
+                &caps.embeddings,
+                &caps.delete,
+                &caps.search_method,
+                &caps.version,
+                caps.reachable,
+            ) != (
+                &before.embeddings,
+                &before.delete,
+                &before.search_method,
+                &before.version,
+                before.reachable,
+            )
+        {
             log_capabilities(self.base_url(), &caps, &self.settings.method);
         }
         self.set_caps(caps.clone());
@@ -242,13 +262,22 @@ impl Everos {
     }
 
     /// Readiness for `/readyz`: the cached check while fresh, else a new one.
+    /// Probes that arrive while a check runs wait for it and share its answer.
     pub async fn ready(&self) -> Capabilities {
+        let fresh = |caps: &Capabilities| {
+            let age = crate::clock::now_ms().saturating_sub(caps.checked_ms);
+            caps.checked_ms > 0 && u128::try_from(age).unwrap_or(0) < caps::FRESH_FOR.as_millis()
+        };
         let caps = self.capabilities();
-        let age = crate::clock::now_ms().saturating_sub(caps.checked_ms);
-        if caps.checked_ms > 0 && u128::try_from(age).unwrap_or(0) < caps::FRESH_FOR.as_millis() {
+        if fresh(&caps) {
             return caps;
         }
-        self.check().await
+        let _one = self.checking.lock().await;
+        let caps = self.capabilities();
+        if fresh(&caps) {
+            return caps;
+        }
+        self.check_now(caps).await
     }
 
     /// Appends `messages` to the customer's session; v2 buffers them
@@ -364,8 +393,8 @@ impl Everos {
     /// Whether the customer turn sent at `timestamp` is buffered in the customer's own
     /// `session_id` (a session bound to this customer: see `ids`): the check before
     /// re-sending an add whose outcome was unknown. Matched by its timestamp, which is
-    /// unique per session (an earlier "ok" with the same text is not this one); by text
-    /// only when EverOS does not report timestamps.
+    /// unique per session (an earlier "ok" with the same text is not this one); see
+    /// `Pending::is_turn` (in `parse`) for servers that report coarser times or none.
     pub async fn has_pending_user_message(
         &self,
         user_id: &str,
@@ -400,10 +429,7 @@ impl Everos {
                     .collect()
             }
         };
-        Ok(pending.iter().any(|p| match p.timestamp {
-            Some(ts) => ts == timestamp,
-            None => p.text == content,
-        }))
+        Ok(pending.iter().any(|p| p.is_turn(content, timestamp)))
     }
 
     /// Deletes everything stored for the customer. Never retried. On a server without a
@@ -434,6 +460,20 @@ impl Everos {
     }
 }
 
+/// `url` without user info, query or fragment (which may hold credentials), for logs.
+fn shown_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.set_query(None);
+            u.set_fragment(None);
+            u.as_str().trim_end_matches('/').to_owned()
+        }
+        Err(_) => "(unparsable EverOS URL)".to_owned(),
+    }
+}
+
 /// One line saying what EverOS can do and what the proxy does about it.
 fn log_capabilities(base_url: &str, caps: &Capabilities, configured: &str) {
     let fields = json!(caps);
@@ -456,5 +496,20 @@ fn log_capabilities(base_url: &str, caps: &Capabilities, configured: &str) {
             everos = %base_url,
             "EverOS has no delete route: forget-me requests will be refused (not_supported)"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown_url;
+
+    #[test]
+    fn logged_urls_carry_no_credentials() {
+        assert_eq!(
+            shown_url("https://ops:k3y@everos.example.com:8443/base/?token=k3y#x"),
+            "https://everos.example.com:8443/base"
+        );
+        assert_eq!(shown_url("http://127.0.0.1:1995"), "http://127.0.0.1:1995");
+        assert!(!shown_url("not a url k3y").contains("k3y"));
     }
 }

@@ -120,6 +120,25 @@ pub struct Pending {
     pub text: String,
 }
 
+impl Pending {
+    /// Whether this is the turn sent at `timestamp` with `content`: by its timestamp,
+    /// unique per session (an earlier "ok" with the same text is another turn). When
+    /// EverOS reports the time only to the second (a whole second that is the sent
+    /// time's second), the text must match as well; with no time at all, the text alone.
+    pub fn is_turn(&self, content: &str, timestamp: i64) -> bool {
+        match self.timestamp {
+            Some(ts) if ts == timestamp => true,
+            Some(ts)
+                if ts.rem_euclid(1000) == 0 && ts == timestamp - timestamp.rem_euclid(1000) =>
+            {
+                self.text == content
+            }
+            Some(_) => false,
+            None => self.text == content,
+        }
+    }
+}
+
 /// One buffered message: v1's `RawMessageDto` (`content_items`) or v2's
 /// `unprocessed_messages` item (`content` string or items).
 pub fn pending(m: &Value) -> Option<Pending> {
@@ -252,6 +271,28 @@ mod tests {
         );
         assert_eq!(facts[2].kind.as_deref(), Some("implicit_trait"));
         assert_eq!(facts[3].kind.as_deref(), Some("summary"));
+    }
+
+    #[test]
+    fn a_turn_is_matched_by_its_time_then_its_text() {
+        let at = |timestamp: Option<i64>, text: &str| Pending {
+            role: Some("user".into()),
+            sender_id: None,
+            timestamp,
+            text: text.into(),
+        };
+        let sent = 1_700_000_000_123;
+        assert!(at(Some(sent), "ok").is_turn("ok", sent));
+        assert!(
+            !at(Some(sent - 5_000), "ok").is_turn("ok", sent),
+            "an earlier ok"
+        );
+        // Reported to the second only: the same second and the same text.
+        assert!(at(Some(1_700_000_000_000), "ok").is_turn("ok", sent));
+        assert!(!at(Some(1_700_000_000_000), "no").is_turn("ok", sent));
+        assert!(!at(Some(1_699_999_999_000), "ok").is_turn("ok", sent));
+        assert!(at(None, "ok").is_turn("ok", sent));
+        assert!(!at(None, "no").is_turn("ok", sent));
     }
 
     #[test]

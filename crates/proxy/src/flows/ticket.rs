@@ -5,7 +5,9 @@
 //! A ticket's EverOS session is bound to its customer (`everos::ids::session_id`), so two
 //! customers who pick the same ticket id never share a session. A flush is never sent
 //! twice while the first one's outcome is unknown: a close retried within
-//! `--everos-settle-ms` of a flush that timed out gets 503 instead.
+//! `--everos-settle-ms` of a flush that timed out gets 503 instead. An escalation does
+//! not flush while a customer turn's add has an unknown outcome (the retry looks for it
+//! in the session's buffer, which a flush empties): the close flushes then.
 
 use everdesk_api::{
     CloseResponse, CreateTicketRequest, CreateTicketResponse, EscalateResponse, MemoryOutcome,
@@ -244,8 +246,12 @@ pub async fn escalate(
     // What was said so far becomes memory now, so the agent and the next ticket can
     // recall it; later messages form the next episode when the ticket closes. A failure
     // here does not undo the hand-off (the close flushes again).
+    // Not while a customer turn's outcome is unknown: the retry finds it only in the
+    // buffer (the close flushes instead; after it a retry is refused, never re-added).
     let session_id = &record.ticket.session_id;
-    if !state
+    if state.svc.ledger.has_unknown_user_turn(&who.id, ticket_id) {
+        tracing::info!("a customer turn of unknown outcome: the flush waits for the close");
+    } else if !state
         .svc
         .unsettled_flushes
         .waiting(&who.id, session_id, now_ms())

@@ -88,3 +88,60 @@ fn invalid_config_refuses_to_start_naming_the_option() {
         assert!(help.contains(flag), "{flag} missing from --help");
     }
 }
+
+#[tokio::test]
+async fn credentials_in_the_everos_url_are_never_logged() {
+    let mut ec = local_everos::Config::in_memory(crate::common::EVEROS_KEY);
+    ec.test_controls = false;
+    let everos = local_everos::spawn(ec).await.unwrap();
+    let url = everos
+        .base_url()
+        .replacen("http://", "http://ops:s3cret-in-url@", 1);
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_everdesk-proxy"))
+        .args(["--listen", "127.0.0.1:0", "--everos-api", "v2"])
+        .args(["--everos-base-url", &url])
+        .args(["--everos-api-key", crate::common::EVEROS_KEY])
+        .args(["--identity-secret", crate::common::SECRET, "--data-dir"])
+        .arg(dir.path())
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _base = listening_base(&mut child).await;
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("EverOS"),
+        "the capability line is logged: {log}"
+    );
+    assert!(!log.contains("s3cret-in-url"), "{log}");
+}
+
+#[tokio::test]
+async fn an_everos_down_at_start_is_said_in_the_log() {
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_everdesk-proxy"))
+        .args(["--listen", "127.0.0.1:0", "--everos-api", "v2"])
+        .args(["--everos-base-url", &format!("http://127.0.0.1:{port}")])
+        .args(["--identity-secret", crate::common::SECRET, "--data-dir"])
+        .arg(dir.path())
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _base = listening_base(&mut child).await;
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("EverOS not reachable"), "{log}");
+}

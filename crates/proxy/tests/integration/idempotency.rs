@@ -250,3 +250,101 @@ async fn create_close_and_forget_faults_map_to_codes_without_duplicates() {
         "deletes are not retried"
     );
 }
+
+/// The customer turns with `content` buffered in `session`, as EverOS holds them (read
+/// straight from local-everos in the API the proxy speaks).
+async fn buffered_user_turns(
+    h: &crate::common::Harness,
+    api: &str,
+    user: &str,
+    session: &str,
+    content: &str,
+) -> usize {
+    let (path, body, list) = if api == "v1" {
+        let body = json!({"filters": {"user_id": user, "session_id": session}, "query": content,
+                          "method": "keyword", "memory_types": ["raw_message"], "top_k": 100});
+        ("/api/v1/memories/search", body, "raw_messages")
+    } else {
+        let body = json!({"user_id": user, "query": content, "method": "keyword", "top_k": 100,
+                          "filters": {"session_id": session}});
+        ("/api/v2/memory/search", body, "unprocessed_messages")
+    };
+    let resp: serde_json::Value = h
+        .http
+        .post(format!("{}{path}", h.everos))
+        .bearer_auth(crate::common::EVEROS_KEY)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    resp["data"][list]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| {
+            m["role"].as_str().is_none_or(|r| r == "user")
+                && (m["content"] == content || m["content_items"][0]["text"] == content)
+        })
+        .count()
+}
+
+#[tokio::test]
+async fn an_unknown_outcome_is_not_mistaken_for_an_earlier_message_with_the_same_text() {
+    for api in ["v1", "v2"] {
+        same_text_as_an_earlier_message(api).await;
+    }
+}
+
+async fn same_text_as_an_earlier_message(api: &'static str) {
+    let h = start_with(|c| {
+        c.everos_api = api.into();
+        c.everos_settle_ms = 300;
+    })
+    .await; // proxy EverOS timeout: 800 ms
+    let user = format!("cust_twice_ok_{api}");
+    let t = h.verified(&user).await;
+    let created = h.ticket(&t, "T", "Confirmations").await;
+    let session = created.body["ticket"]["session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(h.say(&t, "T", "ok-1", "ok").await.status, 200);
+    // The second "ok" (a new message): EverOS answers only after the proxy gave up, and
+    // never stores it.
+    h.fault(json!({"route": "add", "status": 500, "delay_ms": 2000}))
+        .await;
+    let lost = h.say(&t, "T", "ok-2", "ok").await;
+    assert_eq!(
+        (lost.status, lost.code()),
+        (504, "upstream_unavailable"),
+        "{api}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await; // past the settle window
+
+    let retry = h.say(&t, "T", "ok-2", "ok").await;
+    assert_eq!(retry.status, 200, "{api}: {}", retry.body);
+    let answered: Vec<serde_json::Value> = h
+        .requests(Some("add"))
+        .await
+        .into_iter()
+        .filter(|r| r["status"] == 200 && r["body"]["messages"][0]["content"] == "ok")
+        .collect();
+    assert_eq!(
+        answered.len(),
+        2,
+        "{api}: the second \"ok\" was re-added, not matched to the first one"
+    );
+    assert_eq!(
+        answered[1]["body"]["messages"][0]["timestamp"].as_i64(),
+        retry.body["message"]["created_at"].as_i64(),
+        "{api}: re-added with the timestamp of the lost add"
+    );
+    assert_eq!(
+        buffered_user_turns(&h, api, &user, &session, "ok").await,
+        2,
+        "{api}: EverOS holds both, once each"
+    );
+}

@@ -22,4 +22,5 @@ mod rate_limits;
 mod replies;
 mod reply_limits;
 mod scenarios;
+mod v2_rules;
 mod webhooks;
