@@ -28,7 +28,7 @@ fn model_dir() -> PathBuf {
     dir
 }
 
-fn with_model(mut c: Config) -> Config {
+pub fn with_model(mut c: Config) -> Config {
     c.embedding_model = Some(model_dir());
     c
 }
@@ -40,15 +40,15 @@ fn in_dir(dir: &Path) -> Config {
     c
 }
 
-const RELATED: &[&str] = &[
+pub const RELATED: &[&str] = &[
     "I asked to reset my password three times but the reset email does not arrive.",
     "I re-sent the password reset message and whitelisted our sender domain.",
 ];
-const STRAY: &[&str] = &[
+pub const STRAY: &[&str] = &[
     "The referral link on my dashboard gives a 404 error.",
     "The referral page was moved; I sent you the new link.",
 ];
-const FOLLOW_UP: &str = "the recovery link never reached my inbox";
+pub const FOLLOW_UP: &str = "the recovery link never reached my inbox";
 
 async fn ticket(s: &Srv, user: &str, session: &str, turns: &[&str]) {
     s.add(user, session, convo(user, turns)).await;
