@@ -166,7 +166,8 @@ async fn the_product_recognises_a_differently_worded_follow_up() {
         .json()
         .await
         .unwrap();
-    assert!(ready.to_string().contains("hybrid"), "{ready}");
+    assert_eq!(ready["everos"]["embeddings"], true, "{ready}");
+    assert_eq!(ready["everos"]["search_method"], "hybrid", "{ready}");
 }
 
 #[tokio::test]
@@ -192,7 +193,8 @@ async fn without_the_model_the_follow_up_is_searched_by_keyword() {
         .json()
         .await
         .unwrap();
-    assert!(ready.to_string().contains("keyword"), "{ready}");
+    assert_eq!(ready["everos"]["embeddings"], false, "{ready}");
+    assert_eq!(ready["everos"]["search_method"], "keyword", "{ready}");
 }
 
 #[test]
