@@ -33,7 +33,7 @@ pub fn with_model(mut c: Config) -> Config {
     c
 }
 
-fn in_dir(dir: &Path) -> Config {
+pub fn in_dir(dir: &Path) -> Config {
     let mut c = with_model(test_config());
     c.storage = Storage::DataDir(dir.to_path_buf());
     c.profile_delay = Duration::ZERO;
@@ -74,7 +74,7 @@ fn sessions(hits: &[Value]) -> Vec<&str> {
 }
 
 /// Opens the server's database beside it (WAL allows a second reader).
-fn vector_rows(dir: &Path) -> (i64, i64) {
+pub fn vector_rows(dir: &Path) -> (i64, i64) {
     let c = rusqlite::Connection::open(dir.join("local-everos.sqlite3")).unwrap();
     c.query_row(
         "SELECT (SELECT COUNT(*) FROM episode_vectors), (SELECT COUNT(*) FROM profile_vectors)",

@@ -2,12 +2,13 @@
 //! outranks an unrelated ticket under `vector` and `hybrid` (keyword still misses it),
 //! the v2 floors (`top_k: -1`'s 0.5 cosine, `radius`, `min_score`), the cookbook's
 //! hand-off query finds the customer's episodes, profile items come nearest first, and
-//! `/health` says `embed: true`. Like `embeddings`, these FAIL without the model.
+//! `/health` says `embed: true`; a v2 cut stores its vectors. Like `embeddings`, these
+//! FAIL without the model.
 
 use serde_json::{json, Value};
 
 use crate::common::{test_config, Srv};
-use crate::embeddings::{with_model, FOLLOW_UP, RELATED, STRAY};
+use crate::embeddings::{in_dir, vector_rows, with_model, FOLLOW_UP, RELATED, STRAY};
 use crate::v2_common::m;
 
 /// One closed v2 ticket: the user's turns answered by the bot, flushed into an episode.
@@ -169,4 +170,22 @@ async fn v2_profile_items_come_nearest_first_and_health_says_embed() {
     assert_eq!(h["capabilities"]["embed"], true, "{h}");
     let (_, h) = Srv::start().await.get_path("/health").await;
     assert_eq!(h["capabilities"]["embed"], false, "{h}");
+}
+
+#[tokio::test]
+async fn v2_cuts_store_their_vectors() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Srv::start_with(in_dir(dir.path())).await;
+    let turns = ["I'm Dana Whitfield. Please email me.", "Sure."];
+    ticket(&s, "dana", "t1", 0, &turns).await;
+    ticket(&s, "dana", "t2", 60, RELATED).await;
+    // Embedded at the cut, before any search asked for them.
+    let (episodes, profile_items) = vector_rows(dir.path());
+    assert_eq!(episodes, 2);
+    assert!(
+        profile_items >= 2,
+        "the facts' vectors too: {profile_items}"
+    );
+    let body = json!({"user_id": "dana", "query": FOLLOW_UP, "method": "vector", "top_k": 10});
+    assert_eq!(sessions(&hits(&s, body).await).first(), Some(&"t2"));
 }
