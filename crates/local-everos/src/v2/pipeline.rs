@@ -6,8 +6,7 @@
 //! (so two customers in one session each get the other's words) and profile facts from
 //! their own turns (with the embedding model, the episode and facts are embedded at the
 //! cut and their vectors stored with them); assistant turns own nothing, and a cell
-//! without a user turn makes no
-//! episode.
+//! without a user turn makes no episode.
 
 use crate::clock::{compact_date, now_ms};
 use crate::error::Error;
