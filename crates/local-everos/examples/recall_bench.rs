@@ -6,7 +6,8 @@
 //!
 //! Run (after `scripts/setup`):
 //! `cargo run --release -p local-everos --example recall_bench -- --embedding-model DIR`
-//! (DIR defaults to the cache `scripts/setup` fills). `-- --vectors TEXT…` instead
+//! (DIR defaults to the cache `scripts/setup` fills); `-- --api v2` stores the tickets
+//! and searches through the v2 routes instead of v1. `-- --vectors TEXT…` instead
 //! prints each text's vector as JSON lines, to compare with `minilm_reference.py`.
 
 use std::collections::HashSet;
@@ -89,11 +90,13 @@ async fn main() -> Result<(), BoxError> {
     ));
     let mut vectors: Option<Vec<String>> = None;
     let mut verbose = false;
+    let mut v2 = false;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--embedding-model" => model = args.next().map(PathBuf::from),
             "--set" => set_path = args.next().map(PathBuf::from).ok_or("--set PATH")?,
             "--verbose" => verbose = true,
+            "--api" => v2 = args.next().as_deref() == Some("v2"),
             "--vectors" => vectors = Some(args.by_ref().collect()),
             other => return Err(format!("unknown argument {other}").into()),
         }
@@ -205,14 +208,40 @@ async fn main() -> Result<(), BoxError> {
                     }
                 })
                 .collect();
-            post(&http, &base, "/api/v1/memories", json!({"user_id": c.user_id, "session_id": ticket.id, "async_mode": false, "messages": msgs})).await?;
-            post(
-                &http,
-                &base,
-                "/api/v1/memories/flush",
-                json!({"user_id": c.user_id, "session_id": ticket.id}),
-            )
-            .await?;
+            if v2 {
+                let msgs: Vec<Value> = msgs
+                    .into_iter()
+                    .map(|mut m| {
+                        if m["role"] == "assistant" {
+                            m["sender_id"] = json!("support_bot");
+                        }
+                        m
+                    })
+                    .collect();
+                post(
+                    &http,
+                    &base,
+                    "/api/v2/memory/add",
+                    json!({"session_id": ticket.id, "async_mode": false, "messages": msgs}),
+                )
+                .await?;
+                post(
+                    &http,
+                    &base,
+                    "/api/v2/memory/flush",
+                    json!({"session_id": ticket.id}),
+                )
+                .await?;
+            } else {
+                post(&http, &base, "/api/v1/memories", json!({"user_id": c.user_id, "session_id": ticket.id, "async_mode": false, "messages": msgs})).await?;
+                post(
+                    &http,
+                    &base,
+                    "/api/v1/memories/flush",
+                    json!({"user_id": c.user_id, "session_id": ticket.id}),
+                )
+                .await?;
+            }
         }
     }
     println!(
@@ -220,6 +249,7 @@ async fn main() -> Result<(), BoxError> {
         ms(t.elapsed())
     );
 
+    println!("\nroute: {}", if v2 { "v2" } else { "v1" });
     println!("\n| method  | recall@1 | recall@3 | mean search ms |\n|---------|----------|----------|----------------|");
     for method in METHODS {
         let (mut at1, mut at3) = (0, 0);
@@ -231,15 +261,25 @@ async fn main() -> Result<(), BoxError> {
                 .find(|t| t.related)
                 .map(|t| t.id.as_str())
                 .unwrap_or("");
-            let res = post(
-                &http,
-                &base,
-                "/api/v1/memories/search",
-                json!({
-                "query": c.follow_up, "method": method, "top_k": 3,
-                "memory_types": ["episodic_memory"], "filters": {"user_id": c.user_id}}),
-            )
-            .await?;
+            let res = if v2 {
+                post(
+                    &http,
+                    &base,
+                    "/api/v2/memory/search",
+                    json!({"user_id": c.user_id, "query": c.follow_up, "method": method, "top_k": 3}),
+                )
+                .await?
+            } else {
+                post(
+                    &http,
+                    &base,
+                    "/api/v1/memories/search",
+                    json!({
+                    "query": c.follow_up, "method": method, "top_k": 3,
+                    "memory_types": ["episodic_memory"], "filters": {"user_id": c.user_id}}),
+                )
+                .await?
+            };
             let hits: Vec<String> = res["data"]["episodes"]
                 .as_array()
                 .map(|a| {
@@ -319,7 +359,7 @@ async fn main() -> Result<(), BoxError> {
         at3 as f64 / n
     );
     println!(
-        "* reciprocal-rank fusion of keyword and vector, computed by this benchmark for comparison"
+        "* reciprocal-rank fusion of keyword and vector (v1 searches), computed by this benchmark for comparison"
     );
     server.shutdown().await;
     Ok(())

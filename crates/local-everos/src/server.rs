@@ -117,6 +117,7 @@ async fn render_errors(mut req: Request, next: Next) -> Response {
 #[derive(Debug)]
 pub struct Running {
     addr: SocketAddr,
+    embeddings: bool,
     stop: oneshot::Sender<()>,
     task: JoinHandle<()>,
 }
@@ -125,6 +126,11 @@ impl Running {
     /// The bound address (the real port when 0 was asked for).
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Whether the embedding model loaded (vector and hybrid search rank by meaning).
+    pub fn embeddings_enabled(&self) -> bool {
+        self.embeddings
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -150,6 +156,7 @@ pub async fn spawn(config: Config) -> Result<Running, Error> {
         .await
         .map_err(|e| Error::Join(e.to_string()))??;
     let (stop, stopped) = oneshot::channel::<()>();
+    let embeddings = state.embeddings_enabled();
     let router = app(state);
     let task = tokio::spawn(async move {
         let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
@@ -160,5 +167,10 @@ pub async fn spawn(config: Config) -> Result<Running, Error> {
             tracing::error!(%err, "server failed");
         }
     });
-    Ok(Running { addr, stop, task })
+    Ok(Running {
+        addr,
+        embeddings,
+        stop,
+        task,
+    })
 }

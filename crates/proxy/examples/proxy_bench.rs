@@ -1,16 +1,20 @@
 //! Benchmark (not a test): messages/s and p50/p99 latency of `POST …/messages` through
-//! the proxy (built-in responder, local-everos in memory), against the same EverOS calls
-//! made directly (user add, profile + episodic search, reply add); the difference is the
-//! latency the proxy adds. Run: `cargo run --release -p everdesk-proxy --example proxy_bench`.
+//! the proxy as production runs it (built-in responder, the embedded local-everos on a
+//! data dir), first without the embedding model, then with it; against the same EverOS
+//! calls made directly (user add, profile + episodic search, reply add; the difference is
+//! the latency the proxy adds) and against the cookbook's Python bot (`cookbook_bot.py`:
+//! user add, two vector searches, reply add) on the same backend in the same run.
+//! Run: `cargo run --release -p everdesk-proxy --example proxy_bench [-- MODEL_DIR]`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::{
     net::SocketAddr,
+    path::{Path, PathBuf},
     time::{Duration, Instant},
 };
 
-use everdesk_proxy::{app, AppState, Config};
+use everdesk_proxy::{app, AppState, Config, Embedded};
 use serde_json::{json, Value};
 
 const CUSTOMERS: usize = 16;
@@ -66,11 +70,11 @@ async fn via_proxy(http: reqwest::Client, base: String, c: usize) -> Vec<Duratio
     out
 }
 
-async fn direct(http: reqwest::Client, everos: String, c: usize) -> Vec<Duration> {
+async fn direct(http: reqwest::Client, everos: String, key: String, c: usize) -> Vec<Duration> {
     let user = format!("direct_{c}");
     let post = |path: &str, body: Value| {
         http.post(format!("{everos}{path}"))
-            .bearer_auth("bench")
+            .bearer_auth(&key)
             .json(&body)
             .send()
     };
@@ -124,31 +128,87 @@ where
     (all, start.elapsed())
 }
 
-#[tokio::main]
-async fn main() {
-    let everos = local_everos::spawn(local_everos::Config::in_memory("bench"))
-        .await
-        .unwrap();
+/// The proxy as production starts it (`AppState::start`, no EverOS URL: the embedded
+/// local-everos on `data_dir`), with or without the embedding model; its base URL and
+/// the embedded server.
+async fn product(data_dir: &Path, model: &Path) -> (String, Embedded) {
     let mut config = Config::for_tests();
-    config.everos_base_url = Some(everos.base_url());
-    config.everos_api_key = Some("bench".into());
+    config.data_dir = data_dir.to_owned();
+    config.embedding_model = Some(model.to_owned());
     config.rate_customer_burst = 1_000_000;
     config.rate_ip_burst = 1_000_000;
+    config.rate_visitor_burst = 1_000_000;
+    let (state, embedded) = AppState::start(config).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = app(AppState::new(config)).into_make_service_with_connect_info::<SocketAddr>();
+    let router = app(state).into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, router).await });
-    let http = reqwest::Client::new();
-    println!("{CUSTOMERS} concurrent customers x {MESSAGES} messages, built-in responder, local-everos in memory");
+    (base, embedded.unwrap())
+}
 
-    let url = everos.base_url();
-    let (d_lat, d_wall) = run(|c| direct(http.clone(), url.clone(), c)).await;
-    let (p_lat, p_wall) = run(|c| via_proxy(http.clone(), base.clone(), c)).await;
-    let (d50, d99) = report("direct", d_lat, d_wall);
-    let (p50, p99) = report("proxy", p_lat, p_wall);
-    println!(
-        "added by the proxy: p50 {:.2?}, p99 {:.2?}",
-        p50.saturating_sub(d50),
-        p99.saturating_sub(d99)
+/// Runs `cookbook_bot.py` against `everos`; its messages per second.
+fn cookbook(everos: &str, key: &str) -> f64 {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/cookbook_bot.py");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .args(["--base", everos, "--key", key])
+        .args(["--customers", &CUSTOMERS.to_string()])
+        .args(["--messages", &MESSAGES.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    println!(
+        "cookbook {n} messages in {wall:.2}s: {rate:.0} msg/s, p50 {p50:.2}ms, p99 {p99:.2}ms",
+        n = r["messages"],
+        wall = r["wall_s"].as_f64().unwrap(),
+        rate = r["msg_per_s"].as_f64().unwrap(),
+        p50 = r["p50_ms"].as_f64().unwrap(),
+        p99 = r["p99_ms"].as_f64().unwrap()
+    );
+    r["msg_per_s"].as_f64().unwrap()
+}
+
+#[tokio::main]
+async fn main() {
+    let model = std::env::args()
+        .nth(1)
+        .map(PathBuf::from)
+        .or_else(local_everos::embed::default_model_dir)
+        .unwrap();
+    println!(
+        "{CUSTOMERS} concurrent customers x {MESSAGES} messages, built-in responder, \
+         the embedded local-everos (AppState::start on a temp data dir)"
+    );
+    let http = reqwest::Client::new();
+    for (label, dir) in [("no model", PathBuf::from("off")), ("model", model.clone())] {
+        let data = tempfile::tempdir().unwrap();
+        let (base, embedded) = product(data.path(), &dir).await;
+        println!("\n## {label}");
+        let (url, key) = (embedded.base_url(), embedded.api_key().to_owned());
+        let k = key.clone();
+        let (d_lat, d_wall) = run(|c| direct(http.clone(), url.clone(), k.clone(), c)).await;
+        let (p_lat, p_wall) = run(|c| via_proxy(http.clone(), base.clone(), c)).await;
+        let (d50, d99) = report("direct", d_lat, d_wall);
+        let proxy_rate = p_lat.len() as f64 / p_wall.as_secs_f64();
+        let (p50, p99) = report("proxy", p_lat, p_wall);
+        println!(
+            "added by the proxy: p50 {:.2?}, p99 {:.2?}",
+            p50.saturating_sub(d50),
+            p99.saturating_sub(d99)
+        );
+        let url2 = url.clone();
+        let cook = tokio::task::spawn_blocking(move || cookbook(&url2, &key))
+            .await
+            .unwrap();
+        println!(
+            "proxy / cookbook bot: {:.1}x (messages per second, same backend)",
+            proxy_rate / cook
+        );
+        embedded.shutdown().await;
+    }
 }

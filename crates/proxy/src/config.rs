@@ -44,6 +44,13 @@ pub struct Config {
     #[arg(long, env = "EVERDESK_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
 
+    /// The sentence-embedding model (all-MiniLM-L6-v2) the embedded EverOS loads to
+    /// recall by meaning (vector and hybrid search). Unset: the cache `scripts/setup`
+    /// fills (`~/.cache/everdesk/models/all-MiniLM-L6-v2`) when it holds the model;
+    /// `off`: no model (keyword search). Ignored with --everos-base-url.
+    #[arg(long, env = "EVERDESK_EMBEDDING_MODEL")]
+    pub embedding_model: Option<PathBuf>,
+
     /// EverOS search method for recalled episodes (context and history): keyword, vector,
     /// hybrid or agentic. On v2 without embeddings, keyword is used instead (logged and
     /// shown in /readyz). v1 profile facts are always searched with hybrid (keyword drops
@@ -195,6 +202,9 @@ pub struct Config {
     pub log_json: bool,
 }
 
+/// The `--embedding-model` value that turns embeddings off.
+pub const EMBEDDING_OFF: &str = "off";
+
 /// A configuration that must not start, naming the option at fault.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {option}: {reason}")]
@@ -224,6 +234,15 @@ impl Config {
 
     /// Refuses combinations that cannot work, naming the option.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if let (None, Some(dir)) = (&self.everos_base_url, &self.embedding_model) {
+            if dir.as_os_str() != EMBEDDING_OFF && !local_everos::embed::looks_like_model(dir) {
+                return Err(bad(
+                    "--embedding-model",
+                    "is not a model directory (config.json, tokenizer.json, model.safetensors): \
+                     run scripts/setup, or pass off to run without embeddings",
+                ));
+            }
+        }
         if let Some(url) = &self.everos_base_url {
             if !is_http_url(url) {
                 return Err(bad("--everos-base-url", "must be an http(s) URL"));

@@ -166,7 +166,7 @@ impl AppState {
                 None,
             ),
             None => {
-                let e = Embedded::start(&config.data_dir).await?;
+                let e = Embedded::start(&config).await?;
                 (e.base_url(), e.api_key().to_owned(), Some(e))
             }
         };

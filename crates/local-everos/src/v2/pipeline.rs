@@ -4,8 +4,9 @@
 //! is buffered) extracts one narrative and fans it out: every distinct `role: "user"`
 //! sender gets an episode `<sender>_ep_<YYYYMMDD>_<NNNNNNNN>` with the whole cell's text
 //! (so two customers in one session each get the other's words) and profile facts from
-//! their own turns; assistant turns own nothing, and a cell without a user turn makes no
-//! episode.
+//! their own turns (with the embedding model, the episode and facts are embedded at the
+//! cut and their vectors stored with them); assistant turns own nothing, and a cell
+//! without a user turn makes no episode.
 
 use crate::clock::{compact_date, now_ms};
 use crate::error::Error;
@@ -13,6 +14,7 @@ use crate::extract::{self, participants, Extraction};
 use crate::ids::{object_id, solo_group_id};
 use crate::model::{BufferedMessage, Episode, ProfileFact};
 use crate::profile;
+use crate::recall::CellVectors;
 use crate::state::AppState;
 use crate::store::{buffer, episodes, profiles};
 
@@ -164,6 +166,11 @@ async fn store_cell(
         parent_id: object_id(),
         visible_ms: now.saturating_add(lag),
     };
+    // Each owner's episode and facts are embedded before the lock, stored with the rows.
+    let mut vectors = Vec::with_capacity(per_owner.len());
+    for owner in &per_owner {
+        vectors.push(CellVectors::embed(state, &template, &owner.facts).await);
+    }
     state
         .store()
         .call_db(move |db| {
@@ -172,7 +179,7 @@ async fn store_cell(
                 return Ok(false);
             }
             let mut stored = Vec::new();
-            for owner in &per_owner {
+            for (owner, vectors) in per_owner.iter().zip(&vectors) {
                 let user = owner.user_id.as_str();
                 let group_id = solo_group_id(user);
                 let episode = Episode {
@@ -195,6 +202,9 @@ async fn store_cell(
                         source_ts_ms: timestamp_ms,
                     },
                 )?;
+                if let Some(v) = vectors {
+                    v.store(&tx, &episode.id, user, &owner.facts)?;
+                }
                 stored.push(episode);
             }
             tx.commit()?;

@@ -1,9 +1,11 @@
 //! `POST /api/v2/memory/search`: validate like the real `SearchRequest` (extra keys
 //! refused, exactly one owner, `top_k` -1 or 1..100), compile the filters, then answer the
-//! five lists. A user owner gets ranked `episodes` (BM25 through [`crate::store`]; scores
-//! are raw BM25 for `keyword` and squashed into (0, 1) for the other methods, where
-//! `vector` drops hits under `radius` (0.5 by default with `top_k: -1`) and `hybrid` under
-//! `min_score` and nests `atomic_facts`), the profile document with `include_profile`,
+//! five lists. A user owner gets ranked `episodes` through [`Recall`] like v1's: by
+//! meaning when a model is loaded (cosine for `vector`, 0.7 cosine + 0.3 BM25 for
+//! `hybrid`/`agentic`), else BM25 (raw for `keyword`, squashed into (0, 1) for the other
+//! methods); `vector` drops hits under `radius` (0.5 by default with `top_k: -1`) and
+//! `hybrid` under `min_score` and nests `atomic_facts`. With `include_profile` the
+//! profile document follows (its items nearest the query first when ranking by meaning),
 //! and, when `filters.session_id` is a plain top-level string, that session's buffered
 //! messages as `unprocessed_messages` whoever's session it is (the real server's leak).
 //! An agent owner gets empty case and skill lists.
@@ -16,7 +18,8 @@ use serde_json::{json, Value};
 
 use crate::clock::now_ms;
 use crate::error::ApiError;
-use crate::model::Episode;
+use crate::model::{Episode, ProfileItem};
+use crate::recall::Recall;
 use crate::state::AppState;
 use crate::store::{buffer, episodes, profiles};
 use crate::text::query_terms;
@@ -149,11 +152,16 @@ fn squash(bm25: f64) -> f64 {
     bm25 / (bm25 + 1.0)
 }
 
-/// The ranked, filtered and cut episode hits of a user.
+/// The ranked, filtered and cut episode hits of a user. With a model and a method other
+/// than `keyword`, [`Recall`] ranks by meaning (cosine for `vector`, the fused score for
+/// `hybrid`/`agentic`/`llm_multiround`), every visible episode a candidate; otherwise by
+/// BM25, raw for `keyword` (which sees the index `keyword_lag` late) and squashed into
+/// (0, 1) for the others.
 async fn ranked_episodes(
     state: &AppState,
     user: &str,
     req: &SearchRequest,
+    recall: &Recall,
     filter: &Filter,
 ) -> Result<Vec<Value>, ApiError> {
     let terms = query_terms(&req.query);
@@ -164,22 +172,16 @@ async fn ranked_episodes(
     } else {
         now
     };
-    let (u, t) = (vec![user.to_owned()], terms.clone());
+    let (u, r) = (vec![user.to_owned()], recall.clone());
     let hits = state
         .store()
-        .call_db(move |db| episodes::search(db, &u, &[], &t, seen_at))
+        .call_db(move |db| r.episodes(db, &u, &[], seen_at))
         .await?;
+    let raw = req.method == "keyword" || recall.by_meaning();
     let mut hits: Vec<(Episode, f64)> = hits
         .into_iter()
         .filter(|(e, _)| filter.matches(&subject(e)))
-        .map(|(e, s)| {
-            let score = if req.method == "keyword" {
-                s
-            } else {
-                squash(s)
-            };
-            (e, score)
-        })
+        .map(|(e, s)| (e, if raw { s } else { squash(s) }))
         .collect();
     let floor = match req.method.as_str() {
         "vector" => req.radius.or((req.top_k == -1).then_some(UNLIMITED_RADIUS)),
@@ -221,19 +223,47 @@ pub async fn profile_doc(
     user: &str,
     with_score: bool,
 ) -> Result<Option<Value>, ApiError> {
+    profile_doc_for(state, user, with_score, None).await
+}
+
+/// The profile document; with a `recall` that ranks by meaning, its items ordered by
+/// their cosine to the query (nearest first; none dropped), else in stored order.
+async fn profile_doc_for(
+    state: &AppState,
+    user: &str,
+    with_score: bool,
+    recall: Option<&Recall>,
+) -> Result<Option<Value>, ApiError> {
     let (u, lag, now) = (
         user.to_owned(),
         state.config().profile_lag_episodes,
         now_ms(),
     );
-    let items = state
+    let recall = recall.filter(|r| r.by_meaning()).cloned();
+    let (stored, ranked) = state
         .store()
         .call(move |c| {
             let count = episodes::count_for_user(c, &u)?;
-            profiles::document_items(c, &u, now, count, lag)
+            let items = profiles::document_items(c, &u, now, count, lag)?;
+            let Some(recall) = recall else {
+                return Ok((items, None));
+            };
+            let mut scored = recall.profiles(c, &u, items.clone())?;
+            scored.sort_by(|(_, a), (_, b)| b.total_cmp(a));
+            let ranked: Vec<ProfileItem> = scored.into_iter().map(|(i, _)| i).collect();
+            Ok((items, Some(ranked)))
         })
         .await?;
-    Ok(shape::profile_doc(user, &items, with_score))
+    let doc = shape::profile_doc(user, &stored, with_score);
+    let Some(ranked) = ranked else {
+        return Ok(doc);
+    };
+    // The summary stays the document's own; only the lists' order follows the query.
+    let mut ranked_doc = shape::profile_doc(user, &ranked, with_score);
+    if let (Some(d), Some(r)) = (&doc, &mut ranked_doc) {
+        r["profile_data"]["summary"] = d["profile_data"]["summary"].clone();
+    }
+    Ok(ranked_doc)
 }
 
 /// The search handler.
@@ -249,9 +279,12 @@ pub async fn search(
     let mut data = json!({"episodes": [], "profiles": [], "agent_cases": [], "agent_skills": [],
                           "unprocessed_messages": []});
     if let Owner::User(user) = &req.owner {
-        data["episodes"] = Value::Array(ranked_episodes(&state, user, &req, &filter).await?);
+        let users = [user.clone()];
+        let recall = Recall::prepare(&state, &req.query, &req.method, None, &users, &[]).await?;
+        data["episodes"] =
+            Value::Array(ranked_episodes(&state, user, &req, &recall, &filter).await?);
         if req.include_profile {
-            if let Some(doc) = profile_doc(&state, user, true).await? {
+            if let Some(doc) = profile_doc_for(&state, user, true, Some(&recall)).await? {
                 data["profiles"] = json!([doc]);
             }
         }

@@ -28,27 +28,27 @@ fn model_dir() -> PathBuf {
     dir
 }
 
-fn with_model(mut c: Config) -> Config {
+pub fn with_model(mut c: Config) -> Config {
     c.embedding_model = Some(model_dir());
     c
 }
 
-fn in_dir(dir: &Path) -> Config {
+pub fn in_dir(dir: &Path) -> Config {
     let mut c = with_model(test_config());
     c.storage = Storage::DataDir(dir.to_path_buf());
     c.profile_delay = Duration::ZERO;
     c
 }
 
-const RELATED: &[&str] = &[
+pub const RELATED: &[&str] = &[
     "I asked to reset my password three times but the reset email does not arrive.",
     "I re-sent the password reset message and whitelisted our sender domain.",
 ];
-const STRAY: &[&str] = &[
+pub const STRAY: &[&str] = &[
     "The referral link on my dashboard gives a 404 error.",
     "The referral page was moved; I sent you the new link.",
 ];
-const FOLLOW_UP: &str = "the recovery link never reached my inbox";
+pub const FOLLOW_UP: &str = "the recovery link never reached my inbox";
 
 async fn ticket(s: &Srv, user: &str, session: &str, turns: &[&str]) {
     s.add(user, session, convo(user, turns)).await;
@@ -74,7 +74,7 @@ fn sessions(hits: &[Value]) -> Vec<&str> {
 }
 
 /// Opens the server's database beside it (WAL allows a second reader).
-fn vector_rows(dir: &Path) -> (i64, i64) {
+pub fn vector_rows(dir: &Path) -> (i64, i64) {
     let c = rusqlite::Connection::open(dir.join("local-everos.sqlite3")).unwrap();
     c.query_row(
         "SELECT (SELECT COUNT(*) FROM episode_vectors), (SELECT COUNT(*) FROM profile_vectors)",

@@ -84,6 +84,7 @@ fn invalid_config_refuses_to_start_naming_the_option() {
         "--handoff-webhook-url",
         "--store-redaction",
         "--everos-api",
+        "--embedding-model",
     ] {
         assert!(help.contains(flag), "{flag} missing from --help");
     }

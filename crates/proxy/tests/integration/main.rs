@@ -1,7 +1,8 @@
 //! The proxy's integration tests as one test binary (one link, one set of debug info):
 //! the public API over real HTTP against local-everos, identity, idempotency and EverOS
 //! faults (also across a hard kill), replies and hand-offs, the bounds on replies and new
-//! visitors, the LLM stream, close feedback, signed webhooks, the data dir's files, the
+//! visitors, recall by meaning in the product (the embedded EverOS with the embedding
+//! model), the LLM stream, close feedback, signed webhooks, the data dir's files, the
 //! operational surface and the binary itself.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -19,6 +20,7 @@ mod identity;
 mod llm_stream;
 mod operations;
 mod rate_limits;
+mod recall;
 mod replies;
 mod reply_limits;
 mod scenarios;

@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""The EverOS support cookbook's bot, per message, as a load generator (not a test).
+
+`/work/shared/reference/everos-support-cookbook.txt` ("Complete Support Bot
+Implementation") handles a customer message by storing the user turn (v1 add), searching
+the customer's profile and episodic memories (two v1 searches, method "vector", top_k 5),
+building a reply from them and storing the reply (v1 add). This script does exactly those
+four calls with the standard library only (`http.client`, one keep-alive connection per
+customer like the SDK's pooled client), one customer per thread, each
+customer's messages in sequence (the cookbook bot is synchronous), and prints one JSON
+line: {"messages", "wall_s", "msg_per_s", "p50_ms", "p99_ms"}.
+
+`proxy_bench` runs it against the same local-everos as the proxy in the same run:
+`python3 cookbook_bot.py --base URL --key KEY --customers 16 --messages 50`.
+"""
+
+import argparse
+import http.client
+import json
+import threading
+import time
+import urllib.parse
+
+
+class Http:
+    """One keep-alive connection per bot, as the SDK's pooled HTTP client keeps one."""
+
+    def __init__(self, base, key):
+        u = urllib.parse.urlsplit(base)
+        self.host, self.port, self.key = u.hostname, u.port, key
+        self.conn = None
+
+    def post(self, path, body):
+        data = json.dumps(body).encode()
+        headers = {"Content-Type": "application/json", "Authorization": "Bearer " + self.key}
+        for attempt in (1, 2):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+            try:
+                self.conn.request("POST", path, body=data, headers=headers)
+                resp = self.conn.getresponse()
+                raw = resp.read()
+            except (http.client.HTTPException, ConnectionError):
+                self.conn.close()
+                self.conn = None
+                if attempt == 2:
+                    raise
+                continue
+            if resp.status >= 400:
+                raise RuntimeError("%s: %d %s" % (path, resp.status, raw[:200]))
+            return json.loads(raw) if raw else {}
+
+
+class CookbookBot:
+    """The cookbook's CustomerSupportBot, its SDK calls spelled as HTTP."""
+
+    def __init__(self, base, key):
+        self.http = Http(base, key)
+        self.clock = int(time.time() * 1000)
+
+    def _ts(self):
+        # The cookbook stamps int(time.time() * 1000); keep them distinct per customer.
+        self.clock = max(self.clock + 1, int(time.time() * 1000))
+        return self.clock
+
+    def _store(self, customer_id, session_id, role, content):
+        self.http.post("/api/v1/memories", {
+            "user_id": customer_id, "session_id": session_id, "async_mode": False,
+            "messages": [{"role": role, "timestamp": self._ts(), "content": content}],
+        })
+
+    def _search(self, customer_id, query, memory_types, top_k=5):
+        resp = self.http.post("/api/v1/memories/search", {
+            "filters": {"user_id": customer_id}, "query": query, "method": "vector",
+            "memory_types": memory_types, "top_k": top_k,
+        })
+        data = resp.get("data") or {}
+        return data.get("episodes") or []
+
+    def create_ticket(self, customer_id, ticket_id, subject):
+        session_id = "ticket_" + ticket_id
+        self._store(customer_id, session_id, "assistant", "Ticket opened: " + subject)
+        return session_id
+
+    def customer_message(self, customer_id, ticket_id, message):
+        session_id = "ticket_" + ticket_id
+        self._store(customer_id, session_id, "user", message)
+        context = {
+            "profile": self._search(customer_id, message, ["profile"]),
+            "history": self._search(customer_id, message, ["episodic_memory"]),
+        }
+        summary = "; ".join((ep.get("summary") or "")[:50] for ep in context["profile"])
+        response = "[Response using context: %s...]" % summary
+        self._store(customer_id, session_id, "assistant", response)
+        return response
+
+
+def customer(base, key, c, messages, out):
+    bot = CookbookBot(base, key)
+    user = "cookbook_%d" % c
+    bot.create_ticket(user, "cook-%d" % c, "Benchmark ticket")
+    for m in range(messages):
+        t = time.perf_counter()
+        bot.customer_message(user, "cook-%d" % c, "My invoice number %d was charged twice" % m)
+        out.append(time.perf_counter() - t)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--base", required=True)
+    ap.add_argument("--key", required=True)
+    ap.add_argument("--customers", type=int, default=16)
+    ap.add_argument("--messages", type=int, default=50)
+    a = ap.parse_args()
+    lat = []
+    threads = [
+        threading.Thread(target=customer, args=(a.base, a.key, c, a.messages, lat))
+        for c in range(a.customers)
+    ]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - start
+    lat.sort()
+    pct = lambda p: lat[round((len(lat) - 1) * p)] * 1000 if lat else 0.0
+    print(json.dumps({
+        "messages": len(lat), "wall_s": wall, "msg_per_s": len(lat) / wall if wall else 0.0,
+        "p50_ms": pct(0.5), "p99_ms": pct(0.99),
+    }))
+
+
+if __name__ == "__main__":
+    main()
