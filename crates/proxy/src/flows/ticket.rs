@@ -208,7 +208,10 @@ pub async fn escalate(
         everos.profile(&who.id, &query, 5),
         everos.episodes(&who.id, &query, 10)
     );
-    let mut history = history?;
+    // A customer asking for a person is never refused because memory is unavailable:
+    // a failed search (logged and counted by the client) leaves that part empty.
+    let mut history = history.unwrap_or_default();
+    let profile = profile.unwrap_or_default();
     state
         .svc
         .recent
@@ -217,7 +220,7 @@ pub async fn escalate(
     let mut handoff = escalation::build(HandoffInput {
         record: &record,
         name: who.name.as_deref(),
-        profile: &profile?,
+        profile: &profile,
         history,
         reason: reason.as_deref(),
         now: now_ms(),

@@ -299,6 +299,25 @@ async fn webhook_down_means_not_delivered() {
     assert_eq!(r.body["handoff"]["attempted_solutions"], json!([]));
 }
 
+#[tokio::test]
+async fn a_hand_off_still_happens_when_memory_search_fails() {
+    let h = start().await;
+    let t = h.verified("cust_search_down").await;
+    h.ticket(&t, "T", "Broken zip").await;
+    h.say(&t, "T", "m1", "The zip on my jacket broke").await;
+    // Every search fails (past the read retries).
+    h.fault(json!({"route": "search", "status": 500, "times": 20}))
+        .await;
+    let r = h.post("/v1/tickets/T/escalate", Some(&t), json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let ho = &r.body["handoff"];
+    assert_eq!(ho["relevant_history"], json!([]));
+    assert!(
+        ho["issue_summary"].as_str().unwrap().contains("zip"),
+        "{ho}"
+    );
+}
+
 /// A fake LLM that holds its answer until the test opens the gate.
 async fn gated_llm() -> (String, Arc<tokio::sync::Semaphore>, Arc<Mutex<usize>>) {
     let gate = Arc::new(tokio::sync::Semaphore::new(0));
