@@ -20,7 +20,7 @@ pub struct ProfileFact {
 pub struct HistoryEpisode {
     /// EverOS episode id.
     pub id: String,
-    /// EverOS session (`ticket_<id>`).
+    /// EverOS session (`ticket_<ticket id>_<digest of the customer>`, bound to one customer).
     pub session_id: String,
     /// Title.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -30,7 +30,8 @@ pub enum TicketStatus {
 pub struct Ticket {
     /// Client-chosen id, `[A-Za-z0-9_-]{1,64}`.
     pub id: String,
-    /// EverOS session, `ticket_<id>`.
+    /// EverOS session, `ticket_<ticket id>_<32 hex of a SHA-256 of the customer id>`: bound
+    /// to one customer, so two customers who choose one ticket id never share it.
     pub session_id: String,
     /// Subject line.
     pub subject: String,
