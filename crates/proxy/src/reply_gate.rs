@@ -77,6 +77,19 @@ impl ReplyGate {
         })
     }
 
+    /// Waits (at most the configured time) until none of `customer`'s messages is being
+    /// handled, and keeps it so while the returned guard lives: a close or hand-off
+    /// flushes the ticket's EverOS session only after a reply on its way has been stored
+    /// (else the reply would land in the buffer of a flushed session and never become
+    /// memory). Takes no global slot: closing costs no LLM call. 429 after the wait.
+    pub async fn quiet(&self, customer: &str) -> Result<OwnedSemaphorePermit, ProxyError> {
+        let slot = self.customer_slot(customer);
+        match tokio::time::timeout(self.wait, slot.acquire_owned()).await {
+            Ok(Ok(p)) => Ok(p),
+            _ => Err(ProxyError::RateLimited(RETRY_AFTER_SECS)),
+        }
+    }
+
     /// Customers with a slot in the map (held, awaited or not yet swept).
     #[cfg(test)]
     fn tracked(&self) -> usize {

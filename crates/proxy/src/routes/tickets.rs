@@ -43,6 +43,8 @@ pub async fn close(
     if let Some(rating) = feedback.as_ref().and_then(|f| f.rating) {
         tracing::info!(ticket = %id, rating, "ticket rated");
     }
+    // A message still being answered is stored before the session is flushed.
+    let _quiet = state.svc.reply_gate.quiet(&who.id).await?;
     ticket::close(&state, &who, &id, feedback).await.map(Json)
 }
 
@@ -85,6 +87,8 @@ pub async fn escalate(
     TicketPath(id): TicketPath,
     ApiJson(req): ApiJson<EscalateRequest>,
 ) -> Result<Json<EscalateResponse>, ProxyError> {
+    // As for close: the hand-off flushes, so a reply on its way is stored first.
+    let _quiet = state.svc.reply_gate.quiet(&who.id).await?;
     ticket::escalate(&state, &who, &id, req.reason)
         .await
         .map(Json)

@@ -247,3 +247,48 @@ async fn a_flood_of_new_visitors_is_not_a_flood_of_replies() {
     assert_eq!(h.post("/v1/session", None, back).await.status, 200);
     h.verified("cust_after_flood").await;
 }
+
+#[tokio::test]
+async fn a_close_during_a_reply_flushes_after_the_reply_is_stored() {
+    let llm = FakeLlm::start().await;
+    let h = start_with(|c| {
+        llm.configure(c);
+        c.reply_wait_ms = 5_000;
+    })
+    .await;
+    let t = h.verified("cust_close_mid_reply").await;
+    let session = h.ticket(&t, "T", "Closing early").await.body["ticket"]["session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let message = say(&h, &t, "T", "m1");
+    let close = async {
+        llm.wait_for_calls(1).await;
+        // The reply is being generated; the customer closes the ticket meanwhile.
+        let close = h.post("/v1/tickets/T/close", Some(&t), json!({}));
+        let release = async {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            llm.open();
+        };
+        tokio::join!(close, release).0
+    };
+    let (answered, closed) = tokio::join!(message, close);
+    assert_eq!(answered.status, 200, "{}", answered.body);
+    assert_eq!(closed.status, 200, "{}", closed.body);
+    // EverOS saw the reply's add before the flush: the reply is part of the episode.
+    let log = h.requests(None).await;
+    let order: Vec<String> = log
+        .iter()
+        .filter(|r| r["body"]["session_id"] == session.as_str())
+        .filter_map(|r| {
+            let route = r["route"].as_str()?;
+            let role = r["body"]["messages"][0]["role"].as_str().unwrap_or("");
+            Some(format!("{route}:{role}"))
+        })
+        .collect();
+    assert_eq!(
+        order,
+        ["add:assistant", "add:user", "add:assistant", "flush:"],
+        "{log:?}"
+    );
+}
