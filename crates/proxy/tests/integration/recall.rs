@@ -68,6 +68,12 @@ impl Product {
         body
     }
 
+    /// `/readyz`'s JSON.
+    async fn readyz(&self) -> Value {
+        let resp = self.http.get(format!("{}/readyz", self.base)).send();
+        resp.await.unwrap().json().await.unwrap()
+    }
+
     async fn session(&self, user: &str) -> String {
         let hash = hmac_hash::compute(SECRET.as_bytes(), user);
         let s = self
@@ -157,15 +163,7 @@ async fn the_product_recognises_a_differently_worded_follow_up() {
         .await;
     let relevant = h["handoff"]["relevant_history"].to_string();
     assert!(relevant.contains("password reset"), "{h}");
-    let ready: Value = p
-        .http
-        .get(format!("{}/readyz", p.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready = p.readyz().await;
     assert_eq!(ready["everos"]["embeddings"], true, "{ready}");
     assert_eq!(ready["everos"]["search_method"], "hybrid", "{ready}");
 }
@@ -184,15 +182,7 @@ async fn without_the_model_the_follow_up_is_searched_by_keyword() {
             .all(|h| !h["session_id"].as_str().unwrap().contains("pw")),
         "{r}"
     );
-    let ready: Value = p
-        .http
-        .get(format!("{}/readyz", p.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready = p.readyz().await;
     assert_eq!(ready["everos"]["embeddings"], false, "{ready}");
     assert_eq!(ready["everos"]["search_method"], "keyword", "{ready}");
 }
