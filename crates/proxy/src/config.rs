@@ -25,6 +25,20 @@ pub struct Config {
     #[arg(long, env = "EVERDESK_BODY_LIMIT", default_value_t = 64 * 1024)]
     pub body_limit: usize,
 
+    /// Connections served at once; more clients wait in the listen backlog.
+    #[arg(long, env = "EVERDESK_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+
+    /// Seconds a client may take to send a request's head, and to start its next request
+    /// on a kept-alive connection; then the connection is closed.
+    #[arg(long, env = "EVERDESK_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+
+    /// Seconds a client may pause in the middle of a request body; then it gets 400
+    /// `invalid_request` and the connection is closed.
+    #[arg(long, env = "EVERDESK_BODY_TIMEOUT_SECS", default_value_t = 15)]
+    pub body_timeout_secs: u64,
+
     /// EverOS base URL: a self-hosted EverOS (e.g. http://127.0.0.1:1995) or EverOS Cloud
     /// (https://api.evermind.ai). Unset: run the embedded local EverOS.
     #[arg(long, env = "EVEROS_BASE_URL")]
@@ -227,6 +241,15 @@ fn is_http_url(url: &str) -> bool {
 }
 
 impl Config {
+    /// The connection limits [`crate::serve::serve`] applies.
+    pub fn serve_limits(&self) -> crate::serve::Limits {
+        crate::serve::Limits {
+            max_connections: self.max_connections,
+            header_timeout: std::time::Duration::from_secs(self.header_timeout_secs),
+            body_timeout: std::time::Duration::from_secs(self.body_timeout_secs),
+        }
+    }
+
     /// Defaults suitable for tests: ephemeral port, nothing served.
     pub fn for_tests() -> Self {
         Self::parse_from(["everdesk-proxy", "--listen", "127.0.0.1:0"])
@@ -301,6 +324,9 @@ impl Config {
         }
         let positive = [
             ("--body-limit", self.body_limit as u64),
+            ("--max-connections", self.max_connections as u64),
+            ("--header-timeout-secs", self.header_timeout_secs),
+            ("--body-timeout-secs", self.body_timeout_secs),
             ("--everos-timeout-ms", self.everos_timeout_ms),
             (
                 "--everos-connect-timeout-ms",

@@ -174,6 +174,29 @@ impl Ledger {
         self
     }
 
+    /// The entry for this message if the ledger already holds it with this content (a
+    /// retry), without making a new one: for requests that are refused unless they repeat
+    /// an earlier message, so a refused message never takes a slot.
+    pub fn existing(
+        &self,
+        customer: &str,
+        ticket: &str,
+        message_id: &str,
+        content: &str,
+    ) -> Option<Entry> {
+        let key = (
+            customer.to_owned(),
+            ticket.to_owned(),
+            message_id.to_owned(),
+        );
+        let guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        guard
+            .0
+            .get(&key)
+            .filter(|s| s.born.elapsed() < self.ttl && s.content == digest(content))
+            .map(|s| s.entry.clone())
+    }
+
     /// The entry for this message, created if new. Refused if the id was used for
     /// other content, or when making room would mean forgetting an id that may
     /// still be retried (see [`Refused::Full`]).

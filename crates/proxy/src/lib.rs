@@ -27,6 +27,7 @@ pub mod reply_gate;
 pub mod request_id;
 pub mod responder;
 mod routes;
+pub mod serve;
 mod static_files;
 pub mod tickets;
 mod webhook;

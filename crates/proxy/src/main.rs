@@ -1,10 +1,10 @@
 //! The `everdesk-proxy` binary: read config, set up logging and state, bind, print the
 //! listening line, serve until Ctrl-C/SIGTERM, then stop the embedded EverOS.
 
-use std::{net::SocketAddr, process::ExitCode};
+use std::process::ExitCode;
 
 use clap::Parser;
-use everdesk_proxy::{app, AppState, Config};
+use everdesk_proxy::{app, serve::serve, AppState, Config};
 
 fn init_logging(json: bool) {
     let filter =
@@ -51,6 +51,7 @@ async fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let listen = config.listen;
+    let limits = config.serve_limits();
     let (state, embedded) = match AppState::start(config).await {
         Ok(s) => s,
         Err(e) => {
@@ -66,12 +67,9 @@ async fn main() -> ExitCode {
         }
     };
     let addr = listener.local_addr().unwrap_or(listen);
-    let router = app(state).into_make_service_with_connect_info::<SocketAddr>();
     println!("listening on http://{addr}");
     tracing::info!(%addr, "everdesk-proxy ready");
-    let served = axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    let served = serve(listener, app(state), limits, shutdown_signal()).await;
     if let Some(e) = embedded {
         e.shutdown().await;
     }

@@ -86,6 +86,24 @@ pub async fn send(
     let content = validate(&req)?;
     let svc = &state.svc;
     let record = super::ticket::find(state, who, ticket_id)?;
+    if record.ticket.status == TicketStatus::Closed {
+        // Only a retry of a message answered before the close gets an answer (its own);
+        // anything else is refused without taking a ledger slot, so messages to closed
+        // tickets cannot fill the ledger and lock other customers out.
+        let answered = match svc.ledger.existing(&who.id, ticket_id, &req.id, &content) {
+            Some(entry) => entry.lock().await.response.clone(),
+            None => None,
+        };
+        return match answered {
+            Some(done) => {
+                svc.metrics.ledger_hit();
+                emit(events.as_ref(), Event::Context(done.context.clone()));
+                emit(events.as_ref(), Event::Delta(done.reply.content.clone()));
+                Ok(done)
+            }
+            None => Err(ProxyError::Conflict("this ticket is closed".into())),
+        };
+    }
     let entry = svc
         .ledger
         .entry(&who.id, ticket_id, &req.id, &content)
@@ -102,9 +120,6 @@ pub async fn send(
         emit(events, Event::Context(done.context.clone()));
         emit(events, Event::Delta(done.reply.content.clone()));
         return Ok(done.clone());
-    }
-    if record.ticket.status == TicketStatus::Closed {
-        return Err(ProxyError::Conflict("this ticket is closed".into()));
     }
     let before = milestones(&p);
     let attempt = Attempt {

@@ -9,15 +9,19 @@
 //! (`--jwt-secret`, [`Identity::with_jwt_secret`]) closes that: each proof then verifies
 //! only with its own key.
 
+pub mod fences;
 pub mod hmac_hash;
 pub mod jwt;
 pub mod keys;
 pub mod tokens;
 
+use std::sync::Arc;
+
 use everdesk_api::{Customer, CustomerKind, SessionRequest, SessionResponse};
 use rand::RngCore;
 
 use crate::error::ProxyError;
+use fences::Fences;
 use tokens::{SessionClaims, Signer};
 
 /// EverOS `user_id` prefix of anonymous visitors; host ids may not use it.
@@ -34,6 +38,8 @@ pub struct SessionCustomer {
     pub kind: CustomerKind,
     /// Display name, when known.
     pub name: Option<String>,
+    /// When the session token was issued, epoch ms (0 for tokens from before it was kept).
+    pub issued_at: i64,
 }
 
 /// Identity secrets and token lifetimes.
@@ -44,6 +50,8 @@ pub struct Identity {
     jwt_secret: Option<Vec<u8>>,
     signer: Signer,
     session_ttl_ms: i64,
+    /// Forgotten customers (shared by every clone).
+    fences: Arc<Fences>,
 }
 
 fn now_ms() -> i64 {
@@ -78,6 +86,7 @@ impl Identity {
             signer: Signer::new(signing_key),
             session_ttl_ms: i64::try_from(session_ttl_secs.saturating_mul(1000))
                 .unwrap_or(i64::MAX),
+            fences: Arc::default(),
         }
     }
 
@@ -129,6 +138,13 @@ impl Identity {
                     })?,
                     None => new_visitor_id(),
                 };
+                // A forgotten visitor is not resumed: their token now opens a new, empty
+                // identity.
+                let vid = if self.fences.since(&vid).is_some() {
+                    new_visitor_id()
+                } else {
+                    vid
+                };
                 let token = self.signer.visitor(&vid);
                 let customer = Customer {
                     kind: CustomerKind::Visitor,
@@ -138,13 +154,15 @@ impl Identity {
                 (customer, Some(token))
             }
         };
-        let expires_at = now_ms().saturating_add(self.session_ttl_ms);
+        let now = now_ms();
+        let expires_at = now.saturating_add(self.session_ttl_ms);
         let token = self.signer.session(&SessionClaims {
             typ: "session".into(),
             sub: customer.id.clone(),
             kind: customer.kind,
             name: customer.name.clone(),
             exp: expires_at,
+            iat: now,
         });
         Ok(SessionResponse {
             token,
@@ -154,17 +172,42 @@ impl Identity {
         })
     }
 
-    /// The customer of a valid, unexpired session token.
+    /// The customer of a valid, unexpired session token issued after the customer was
+    /// last forgotten.
     pub fn verify_session(&self, token: &str) -> Result<SessionCustomer, ProxyError> {
         let claims = self
             .signer
             .verify_session(token, now_ms())
             .ok_or(ProxyError::Unauthorized)?;
-        Ok(SessionCustomer {
+        let who = SessionCustomer {
             id: claims.sub,
             kind: claims.kind,
             name: claims.name,
-        })
+            issued_at: claims.iat,
+        };
+        self.still_valid(&who)?;
+        Ok(who)
+    }
+
+    /// Refuses a session whose customer was forgotten after its token was issued (checked
+    /// again by flows that started before a forget could have begun).
+    pub fn still_valid(&self, who: &SessionCustomer) -> Result<(), ProxyError> {
+        match self.fences.since(&who.id) {
+            Some(at) if who.issued_at <= at => Err(ProxyError::Unauthorized),
+            _ => Ok(()),
+        }
+    }
+
+    /// Ends `customer`'s identity as of now: their session tokens issued so far are
+    /// refused and, for a visitor, their visitor token no longer resumes them. Returns
+    /// what to pass to [`Identity::unfence`] if the forgetting fails.
+    pub fn fence(&self, customer: &str) -> Option<i64> {
+        self.fences.fence(customer, now_ms())
+    }
+
+    /// Undoes [`Identity::fence`] (nothing was forgotten after all).
+    pub fn unfence(&self, customer: &str, prior: Option<i64>) {
+        self.fences.restore(customer, prior);
     }
 }
 

@@ -25,6 +25,9 @@ pub struct SessionClaims {
     pub name: Option<String>,
     /// Expiry, epoch ms.
     pub exp: i64,
+    /// Issued at, epoch ms (0 in tokens from before it was kept).
+    #[serde(default)]
+    pub iat: i64,
 }
 
 /// Claims of a visitor token.
@@ -120,6 +123,7 @@ mod tests {
             kind: CustomerKind::Verified,
             name: None,
             exp,
+            iat: 0,
         }
     }
 

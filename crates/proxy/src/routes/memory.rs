@@ -60,15 +60,33 @@ pub async fn profile(
     Ok(Json(ProfileResponse { facts }))
 }
 
-/// Forgets this customer: EverOS delete by `user_id`, the proxy's ticket state and the
-/// idempotency ledger's entries (stored messages and replies) for them. On an EverOS
+/// Forgets this customer: ends their identity (their session tokens and, for a visitor,
+/// their visitor token stop working), then EverOS delete by `user_id`, the proxy's ticket
+/// state and the idempotency ledger's entries (stored messages and replies) for them. On an EverOS
 /// without delete (everos 1.5.1) nothing is deleted anywhere and the answer is `501
 /// not_supported`, so the customer is told the truth.
 pub async fn forget(
     State(state): State<AppState>,
     Authed(who): Authed,
 ) -> Result<StatusCode, ProxyError> {
-    state.svc.everos.delete_user(&who.id).await?;
+    // The identity ends first: from here on every request with a token issued so far
+    // is refused, so nothing new starts; then the messages already in flight finish
+    // (their words would otherwise land in EverOS after the delete), then the delete.
+    let prior = state.svc.identity.fence(&who.id);
+    let deleted = async {
+        let _quiet = state.svc.reply_gate.quiet(&who.id).await?;
+        state
+            .svc
+            .everos
+            .delete_user(&who.id)
+            .await
+            .map_err(ProxyError::from)
+    }
+    .await;
+    if let Err(e) = deleted {
+        state.svc.identity.unfence(&who.id, prior);
+        return Err(e);
+    }
     state.svc.tickets.forget_customer(&who.id);
     state.svc.recent.forget(&who.id);
     state.svc.ledger.forget_customer(&who.id).await;

@@ -48,6 +48,9 @@ pub async fn send(
 ) -> Result<Response, ProxyError> {
     if !wants_sse(&headers) {
         let permit = state.svc.reply_gate.acquire(&who.id).await?;
+        // A forget that began while this waited has ended the session: nothing more of
+        // this customer's may reach EverOS.
+        state.svc.identity.still_valid(&who)?;
         // Spawned, so a client that goes away mid-request (a reload, a closed tab)
         // cannot cancel the flow between an EverOS add and the ledger update: the
         // retry with the same message id then finds the finished outcome.
@@ -66,6 +69,9 @@ pub async fn send(
     message::validate(&req)?;
     crate::flows::ticket::find(&state, &who, &ticket_id)?;
     let permit = state.svc.reply_gate.acquire(&who.id).await?;
+    // A forget that began while this waited has ended the session: nothing more of
+    // this customer's may reach EverOS.
+    state.svc.identity.still_valid(&who)?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<SseEvent>();
     let (ev_tx, mut ev_rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let id = request_id::current();

@@ -140,6 +140,10 @@ async fn ticket_message_close_history_profile_and_forget() {
     assert_eq!(forgot.status, 204);
     let del = h.requests(Some("delete")).await;
     assert_eq!(del[0]["body"], json!({"user_id": "cust_dana"}));
+    // Forgetting ends the session; signing in again starts from nothing.
+    let old = h.get("/v1/history", Some(&t)).await;
+    assert_eq!((old.status, old.code()), (401, "unauthorized"));
+    let t = h.verified("cust_dana").await;
     assert!(h.get("/v1/history", Some(&t)).await.body["episodes"]
         .as_array()
         .unwrap()

@@ -9,7 +9,6 @@
 
 use std::{
     io::{BufRead, BufReader},
-    net::SocketAddr,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::Duration,
@@ -187,15 +186,14 @@ async fn serve_started(config: Config) -> Stoppable {
     assert!(embedded.is_none(), "tests give an EverOS URL");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let router = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let limits = state.config.serve_limits();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let served = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
+        everdesk_proxy::serve::serve(listener, app(state), limits, async move {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap();
     });
     Stoppable {
         base: format!("http://{addr}"),
@@ -208,8 +206,14 @@ async fn serve_started(config: Config) -> Stoppable {
 pub async fn serve(config: Config) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let router = app(AppState::new(config)).into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let limits = config.serve_limits();
+    let never = std::future::pending::<()>();
+    tokio::spawn(everdesk_proxy::serve::serve(
+        listener,
+        app(AppState::new(config)),
+        limits,
+        never,
+    ));
     format!("http://{addr}")
 }
 

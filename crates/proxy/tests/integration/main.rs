@@ -9,6 +9,7 @@
 
 mod common;
 
+mod abuse;
 mod api;
 mod binary;
 mod close_feedback;
@@ -24,5 +25,6 @@ mod recall;
 mod replies;
 mod reply_limits;
 mod scenarios;
+mod slow_clients;
 mod v2_rules;
 mod webhooks;
