@@ -111,3 +111,20 @@ async fn forgetting_a_verified_customer_refuses_their_old_sessions() {
     assert_eq!((list.status, list.body["episodes"].clone()), (200, json!([])));
     assert_eq!(h.ticket(&again, "T-1", "Refund").await.status, 201);
 }
+
+/// `/readyz` answers from a cached, single-flight check: a flood of readiness probes
+/// reaches EverOS a handful of times, not once per probe.
+#[tokio::test]
+async fn a_flood_of_readiness_probes_does_not_reach_everos() {
+    let h = start_with(|_| {}).await;
+    assert_eq!(h.get("/readyz", None).await.status, 200);
+    let before = h.requests(Some("health")).await.len();
+    let probes = (0..200).map(|_| h.get("/readyz", None));
+    let answers = futures::future::join_all(probes).await;
+    assert!(answers.iter().all(|r| r.status == 200));
+    let reached = h.requests(Some("health")).await.len() - before;
+    assert!(
+        reached <= 2,
+        "200 probes reached EverOS's /health {reached} times"
+    );
+}
