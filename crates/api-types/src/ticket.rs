@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::memory::{HistoryEpisode, ProfileFact};
+use crate::session::Customer;
 use crate::{json_str_enum, json_struct};
 
 /// Who wrote a message.
@@ -153,11 +154,17 @@ pub struct EscalateRequest {
 pub struct Handoff {
     /// The ticket.
     pub ticket_id: String,
+    /// Who the customer is, as their identity vouches: the EverOS user id, verified or
+    /// visitor, and a name only when the host signed it (a JWT's `name`); a name a page
+    /// merely passed along is never here. Absent in hand-offs from before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<Customer>,
     /// Who the customer is (from the profile).
     pub customer_summary: String,
     /// The problem in this ticket.
     pub issue_summary: String,
-    /// Replies already given in this ticket.
+    /// What was tried in this ticket: steps the customer says they took, steps a reply
+    /// suggested (never greetings or acknowledgements).
     pub attempted_solutions: Vec<String>,
     /// e.g. `frustrated`, `neutral`, `positive`.
     pub customer_sentiment: String,
@@ -217,6 +224,7 @@ json_struct!(CloseResponse { status, memory });
 json_struct!(EscalateRequest { reason: opt });
 json_struct!(Handoff {
     ticket_id,
+    customer: opt,
     customer_summary,
     issue_summary,
     attempted_solutions,

@@ -2,9 +2,9 @@
 //! exchanges and relevant episodes; sentiment by a small lexicon (or the LLM when
 //! configured); everything redacted before it can reach a webhook.
 
-use everdesk_api::{Handoff, HistoryEpisode, ProfileFact};
+use everdesk_api::{Customer, Handoff, HistoryEpisode, ProfileFact};
 
-use crate::{prompt, redact, tickets::TicketRecord};
+use crate::{attempts, identity::SessionCustomer, prompt, redact, tickets::TicketRecord};
 
 const NEGATIVE: [&str; 16] = [
     "angry",
@@ -54,8 +54,8 @@ pub fn sentiment(messages: &[String]) -> String {
 pub struct HandoffInput<'a> {
     /// The ticket.
     pub record: &'a TicketRecord,
-    /// Display name from the session.
-    pub name: Option<&'a str>,
+    /// The customer, as the session token names them.
+    pub customer: &'a SessionCustomer,
     /// Profile facts.
     pub profile: &'a [ProfileFact],
     /// Episodes (top 10).
@@ -70,9 +70,21 @@ pub struct HandoffInput<'a> {
 pub fn build(input: HandoffInput<'_>) -> Handoff {
     let r = input.record;
     let facts = prompt::safe_profile(input.profile);
-    let customer_summary = match (input.name, facts.is_empty()) {
-        (Some(n), true) => format!("{}. No profile facts remembered yet.", redact::for_llm(n)),
-        (Some(n), false) => format!("{}. {}", redact::for_llm(n), facts.join("; ")),
+    let who = input.customer;
+    // Only a name the host signed is stated as the customer's; one a page passed along
+    // is reported as such, so a signed hand-off never vouches for it.
+    let name = who
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(|n| match who.name_vouched {
+            true => redact::for_llm(n),
+            false => format!("Says their name is {} (not verified)", redact::for_llm(n)),
+        });
+    let customer_summary = match (name, facts.is_empty()) {
+        (Some(n), true) => format!("{n}. No profile facts remembered yet."),
+        (Some(n), false) => format!("{n}. {}", facts.join("; ")),
         (None, true) => "No profile facts remembered yet.".to_owned(),
         (None, false) => facts.join("; "),
     };
@@ -105,9 +117,17 @@ pub fn build(input: HandoffInput<'_>) -> Handoff {
     };
     Handoff {
         ticket_id: r.ticket.id.clone(),
+        customer: Some(Customer {
+            kind: who.kind,
+            id: who.id.clone(),
+            name: who.name.clone().filter(|_| who.name_vouched),
+        }),
         customer_summary,
         issue_summary: issue,
-        attempted_solutions: r.replies.iter().map(|s| redact::for_llm(s)).collect(),
+        attempted_solutions: attempts::attempted(&r.customer_messages, &r.replies)
+            .iter()
+            .map(|s| redact::for_llm(s))
+            .collect(),
         customer_sentiment: sentiment(&r.customer_messages),
         relevant_history: history,
         handoff_note: note,

@@ -136,6 +136,11 @@ fn every_wire_type_agrees_with_serde() {
     agrees(EscalateResponse {
         handoff: Handoff {
             ticket_id: "t1".into(),
+            customer: Some(Customer {
+                kind: CustomerKind::Verified,
+                id: "u1".into(),
+                name: Some("Ada".into()),
+            }),
             customer_summary: "Ada".into(),
             issue_summary: "Double charge".into(),
             attempted_solutions: vec!["Checked order".into()],

@@ -219,7 +219,7 @@ pub async fn escalate(
     history.retain(|ep| ep.session_id != record.ticket.session_id);
     let mut handoff = escalation::build(HandoffInput {
         record: &record,
-        name: who.name.as_deref(),
+        customer: who,
         profile: &profile,
         history,
         reason: reason.as_deref(),

@@ -40,6 +40,9 @@ pub struct SessionCustomer {
     pub name: Option<String>,
     /// When the session token was issued, epoch ms (0 for tokens from before it was kept).
     pub issued_at: i64,
+    /// Whether the host signed the name (a JWT's `name`); a name passed beside a user
+    /// hash is the page's word only.
+    pub name_vouched: bool,
 }
 
 /// Identity secrets and token lifetimes.
@@ -110,7 +113,7 @@ impl Identity {
 
     /// Exchanges an identity proof for a session.
     pub fn open_session(&self, req: SessionRequest) -> Result<SessionResponse, ProxyError> {
-        let (customer, visitor_token) = match req {
+        let (customer, visitor_token, name_vouched) = match req {
             SessionRequest::Hmac {
                 user_id,
                 user_hash,
@@ -123,13 +126,14 @@ impl Identity {
                         "user_hash does not match".into(),
                     ));
                 }
-                (verified(user_id, name), None)
+                (verified(user_id, name), None, false)
             }
             SessionRequest::Jwt { jwt } => {
                 let claims = jwt::verify(self.jwt_secret()?, &jwt, now_ms() / 1000)
                     .map_err(|e| ProxyError::InvalidIdentity(format!("JWT refused: {e}")))?;
                 check_host_user_id(&claims.sub)?;
-                (verified(claims.sub, claims.name), None)
+                let vouched = claims.name.is_some();
+                (verified(claims.sub, claims.name), None, vouched)
             }
             SessionRequest::Visitor { visitor_token } => {
                 let vid = match visitor_token {
@@ -151,7 +155,7 @@ impl Identity {
                     id: vid,
                     name: None,
                 };
-                (customer, Some(token))
+                (customer, Some(token), false)
             }
         };
         let now = now_ms();
@@ -163,6 +167,7 @@ impl Identity {
             name: customer.name.clone(),
             exp: expires_at,
             iat: now,
+            name_vouched,
         });
         Ok(SessionResponse {
             token,
@@ -184,6 +189,7 @@ impl Identity {
             kind: claims.kind,
             name: claims.name,
             issued_at: claims.iat,
+            name_vouched: claims.name_vouched,
         };
         self.still_valid(&who)?;
         Ok(who)

@@ -28,6 +28,9 @@ pub struct SessionClaims {
     /// Issued at, epoch ms (0 in tokens from before it was kept).
     #[serde(default)]
     pub iat: i64,
+    /// Whether the host signed `name` (a JWT claim) rather than just passing it along.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub name_vouched: bool,
 }
 
 /// Claims of a visitor token.
@@ -124,6 +127,7 @@ mod tests {
             name: None,
             exp,
             iat: 0,
+            name_vouched: false,
         }
     }
 

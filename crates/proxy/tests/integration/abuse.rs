@@ -65,7 +65,10 @@ async fn forgetting_a_visitor_ends_their_tokens() {
     );
     let vid = r.body["customer"]["id"].as_str().unwrap().to_owned();
     assert_eq!(h.ticket(&session, "T-1", "Lost parcel").await.status, 201);
-    assert_eq!(h.say(&session, "T-1", "m-1", "where is it").await.status, 200);
+    assert_eq!(
+        h.say(&session, "T-1", "m-1", "where is it").await.status,
+        200
+    );
     // Before the forget, the visitor token resumes the same visitor.
     let again = h
         .post("/v1/session", None, json!({"visitor_token": visitor}))
@@ -108,7 +111,10 @@ async fn forgetting_a_verified_customer_refuses_their_old_sessions() {
     assert_eq!(h.delete("/v1/me", &t).await.status, 401);
     let again = h.verified("cust_forgotten").await;
     let list = h.get("/v1/history", Some(&again)).await;
-    assert_eq!((list.status, list.body["episodes"].clone()), (200, json!([])));
+    assert_eq!(
+        (list.status, list.body["episodes"].clone()),
+        (200, json!([]))
+    );
     assert_eq!(h.ticket(&again, "T-1", "Refund").await.status, 201);
 }
 

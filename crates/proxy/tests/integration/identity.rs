@@ -239,3 +239,55 @@ async fn a_user_hash_turned_into_a_jwt_works_only_with_one_shared_secret() {
         .iter()
         .all(|r| user_of(r).as_deref() != Some("victim")));
 }
+
+/// The hand-off names the customer as the identity vouches: a name the host signed in
+/// a JWT is the customer's name; a name a page passed beside a user hash is reported as
+/// unverified and never put in `customer`.
+#[tokio::test]
+async fn the_handoff_names_only_what_the_identity_vouches_for() {
+    let h = start().await;
+    let signed = jwt::sign(
+        SECRET.as_bytes(),
+        &json!({"sub": "cust_jwt_named", "exp": now_secs() + 600, "name": "Ada Lovelace"}),
+    );
+    let r = h.post("/v1/session", None, json!({"jwt": signed})).await;
+    let t = r.body["token"].as_str().unwrap().to_owned();
+    h.ticket(&t, "T-1", "Billing").await;
+    let ho = h.post("/v1/tickets/T-1/escalate", Some(&t), json!({})).await;
+    assert_eq!(
+        ho.body["handoff"]["customer"],
+        json!({"kind": "verified", "id": "cust_jwt_named", "name": "Ada Lovelace"})
+    );
+    assert!(ho.body["handoff"]["customer_summary"]
+        .as_str()
+        .unwrap()
+        .starts_with("Ada Lovelace."));
+
+    let hash = hmac_hash::compute(SECRET.as_bytes(), "cust_page_named");
+    let r = h
+        .post(
+            "/v1/session",
+            None,
+            json!({"user_id": "cust_page_named", "user_hash": hash, "name": "Alice Admin"}),
+        )
+        .await;
+    let t = r.body["token"].as_str().unwrap().to_owned();
+    h.ticket(&t, "T-1", "Billing").await;
+    let ho = h.post("/v1/tickets/T-1/escalate", Some(&t), json!({})).await;
+    assert_eq!(
+        ho.body["handoff"]["customer"],
+        json!({"kind": "verified", "id": "cust_page_named"})
+    );
+    let summary = ho.body["handoff"]["customer_summary"].as_str().unwrap();
+    assert!(summary.contains("Alice Admin (not verified)"), "{summary}");
+
+    let r = h.post("/v1/session", None, json!({})).await;
+    let t = r.body["token"].as_str().unwrap().to_owned();
+    let vid = r.body["customer"]["id"].as_str().unwrap().to_owned();
+    h.ticket(&t, "T-1", "Billing").await;
+    let ho = h.post("/v1/tickets/T-1/escalate", Some(&t), json!({})).await;
+    assert_eq!(
+        ho.body["handoff"]["customer"],
+        json!({"kind": "visitor", "id": vid})
+    );
+}

@@ -283,6 +283,10 @@ pub async fn forget_me_deletes_or_says_it_cannot(b: &Backend) {
     if b.can_delete {
         assert_eq!(r.status, 204, "{}", r.body);
         assert!(b.episodes_of(&ada).await.is_empty());
+        // The identity ended with the forget: the old session is refused, a new one
+        // starts from nothing.
+        assert_eq!(s.get("/v1/history", Some(&t)).await.status, 401);
+        let t = s.verified(&ada, None).await;
         assert!(s.history(&t, None).await.is_empty());
     } else {
         assert_eq!(r.status, 501, "{}", r.body);
@@ -296,6 +300,7 @@ pub async fn forget_me_deletes_or_says_it_cannot(b: &Backend) {
             !b.episodes_of(&ada).await.is_empty(),
             "nothing deleted, nothing pretended"
         );
+        // Nothing was forgotten, so the session goes on.
         let listed = s.history(&t, None).await;
         assert_eq!(listed[0]["session_id"], session.as_str());
     }
