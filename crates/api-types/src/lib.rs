@@ -6,12 +6,19 @@
 //! the widget with the small codec in [`json`], which the tests hold to serde's JSON. Field lists are the
 //! spec's minimum; optional fields are skipped when absent so bodies stay small.
 
+mod agent;
 mod error;
 pub mod json;
 mod memory;
 mod session;
 mod ticket;
 
+pub use agent::{
+    Agent, AgentReplyRequest, AgentReplyResponse, AgentSessionRequest, AgentSessionResponse,
+    AgentTicketResponse, Author, FeedbackView, LiveEvent, LiveEventKind, QueueItem,
+    QueueResponse, QueueState, TicketListResponse, TicketSummary, TranscriptMessage,
+    TranscriptPage,
+};
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use memory::{HistoryEpisode, HistoryQuery, HistoryResponse, ProfileFact, ProfileResponse};
 pub use session::{Customer, CustomerKind, SessionRequest, SessionResponse};
@@ -40,6 +47,39 @@ pub mod routes {
     pub const READYZ: &str = "/readyz";
     /// `GET`: Prometheus metrics.
     pub const METRICS: &str = "/metrics";
+    /// `GET`: the signed-in customer's live events (SSE, resumable with `Last-Event-ID`).
+    pub const EVENTS: &str = "/v1/events";
+    /// `POST`: an agent signs in (JWT with `role: "agent"`, or the agent API key).
+    pub const AGENT_SESSION: &str = "/v1/agent/session";
+    /// `GET`: the agents' queue.
+    pub const AGENT_QUEUE: &str = "/v1/agent/queue";
+    /// `GET`: live events for agents (SSE, resumable with `Last-Event-ID`).
+    pub const AGENT_EVENTS: &str = "/v1/agent/events";
+
+    /// `GET`: one ticket's transcript, for its customer.
+    pub fn transcript(ticket_id: &str) -> String {
+        format!("/v1/tickets/{ticket_id}/transcript")
+    }
+    /// `GET`: one ticket for an agent, by its session id.
+    pub fn agent_ticket(session_id: &str) -> String {
+        format!("/v1/agent/tickets/{session_id}")
+    }
+    /// `POST`: claim a ticket (`409 conflict` when another agent holds it).
+    pub fn agent_claim(session_id: &str) -> String {
+        format!("/v1/agent/tickets/{session_id}/claim")
+    }
+    /// `POST`: an agent's reply.
+    pub fn agent_reply(session_id: &str) -> String {
+        format!("/v1/agent/tickets/{session_id}/messages")
+    }
+    /// `POST`: an agent closes a ticket.
+    pub fn agent_close(session_id: &str) -> String {
+        format!("/v1/agent/tickets/{session_id}/close")
+    }
+    /// `POST`: an agent is typing (the customer's stream shows it).
+    pub fn agent_typing(session_id: &str) -> String {
+        format!("/v1/agent/tickets/{session_id}/typing")
+    }
 
     /// `POST`: send a customer message to a ticket.
     pub fn messages(ticket_id: &str) -> String {
