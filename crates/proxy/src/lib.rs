@@ -2,6 +2,7 @@
 //! tests drive exactly what `main` serves; `AppState::start` is the production set-up
 //! (signing key, embedded EverOS, persisted ticket state and idempotency ledger).
 
+mod agent_page;
 pub mod attempts;
 pub mod client_ip;
 pub mod clock;
