@@ -15,9 +15,8 @@ mod ticket;
 
 pub use agent::{
     Agent, AgentReplyRequest, AgentReplyResponse, AgentSessionRequest, AgentSessionResponse,
-    AgentTicketResponse, Author, FeedbackView, LiveEvent, LiveEventKind, QueueItem,
-    QueueResponse, QueueState, TicketListResponse, TicketSummary, TranscriptMessage,
-    TranscriptPage,
+    AgentTicketResponse, Author, FeedbackView, LiveEvent, LiveEventKind, QueueItem, QueueResponse,
+    QueueState, TicketListResponse, TicketSummary, TranscriptMessage, TranscriptPage,
 };
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use memory::{HistoryEpisode, HistoryQuery, HistoryResponse, ProfileFact, ProfileResponse};

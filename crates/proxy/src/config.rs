@@ -107,6 +107,12 @@ pub struct Config {
     #[arg(long, env = "EVERDESK_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
 
+    /// Agent API key (≥ 24 chars) for integrations (a helpdesk, a chat tool) that answer
+    /// customers through the agent routes. Unset: agents sign in only with a JWT that has
+    /// `role: "agent"`.
+    #[arg(long, env = "EVERDESK_AGENT_API_KEY", hide_env_values = true)]
+    pub agent_api_key: Option<String>,
+
     /// Proxy key signing session and visitor tokens (≥ 32 chars). Unset: generated once, kept in the data dir.
     #[arg(long, env = "EVERDESK_SIGNING_KEY", hide_env_values = true)]
     pub signing_key: Option<String>,
@@ -283,6 +289,11 @@ impl Config {
             .is_some_and(|s| s.len() < 16)
         {
             return Err(bad("--identity-secret", "must be at least 16 characters"));
+        }
+        if let Some(key) = self.agent_api_key.as_deref() {
+            if key.len() < 24 {
+                return Err(bad("--agent-api-key", "must be at least 24 characters"));
+            }
         }
         if let Some(jwt) = self.jwt_secret.as_deref() {
             if jwt.len() < 16 {

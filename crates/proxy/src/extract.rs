@@ -47,16 +47,7 @@ impl FromRequestParts<AppState> for Authed {
     type Rejection = ProxyError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ProxyError> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .ok_or(ProxyError::Unauthorized)?;
+        let token = bearer(parts).ok_or(ProxyError::Unauthorized)?;
         let customer = state.svc.identity.verify_session(token)?;
         state
             .svc
@@ -65,6 +56,38 @@ impl FromRequestParts<AppState> for Authed {
             .map_err(ProxyError::RateLimited)?;
         Ok(Authed(customer))
     }
+}
+
+/// The agent of the request's agent token (customer session tokens are refused).
+#[derive(Debug, Clone)]
+pub struct AgentAuthed(pub everdesk_api::Agent);
+
+impl FromRequestParts<AppState> for AgentAuthed {
+    type Rejection = ProxyError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ProxyError> {
+        let token = bearer(parts).ok_or(ProxyError::Unauthorized)?;
+        let agent = state.svc.identity.verify_agent(token)?;
+        state
+            .svc
+            .customer_limit
+            .check(&format!("agent:{}", agent.id))
+            .map_err(ProxyError::RateLimited)?;
+        Ok(AgentAuthed(agent))
+    }
+}
+
+/// The Bearer token of a request, trimmed.
+fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
 }
 
 /// A `{ticket_id}` path segment in the spec's format.

@@ -7,6 +7,7 @@ pub mod attempts;
 pub mod client_ip;
 pub mod clock;
 pub mod config;
+pub mod conversations;
 mod cors;
 mod data_dir;
 mod embedded;
@@ -19,6 +20,7 @@ mod frame_page;
 pub mod identity;
 pub mod jsonl;
 pub mod ledger;
+pub mod live;
 pub mod llm;
 pub mod metrics;
 mod prompt;
@@ -92,6 +94,10 @@ pub(crate) struct Services {
     pub metrics: Arc<Metrics>,
     pub llm: Option<Llm>,
     pub webhook: Option<Webhook>,
+    /// Transcripts and the team's view of each ticket.
+    pub conversations: conversations::Conversations,
+    /// Live events for customers' devices and agents.
+    pub live: live::Live,
 }
 
 /// Why the proxy could not start.
@@ -226,7 +232,8 @@ impl AppState {
                 signing_key.as_bytes(),
                 config.session_ttl_secs,
             )
-            .with_jwt_secret(config.jwt_secret.as_deref()),
+            .with_jwt_secret(config.jwt_secret.as_deref())
+            .with_agent_api_key(config.agent_api_key.as_deref()),
             tickets,
             ledger,
             clock: clock::SessionClock::default(),
@@ -246,6 +253,8 @@ impl AppState {
             metrics,
             llm,
             webhook,
+            conversations: conversations::Conversations::default(),
+            live: live::Live::default(),
         };
         Self {
             config: Arc::new(config),

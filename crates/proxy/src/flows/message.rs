@@ -51,19 +51,25 @@ fn emit(events: Option<&UnboundedSender<Event>>, e: Event) {
     }
 }
 
-/// Checks the message id and content; returns the trimmed content.
-pub fn validate(req: &SendMessageRequest) -> Result<String, ProxyError> {
-    let id_ok = !req.id.is_empty()
-        && req.id.len() <= MAX_MESSAGE_ID_LEN
-        && req
-            .id
+/// Checks a client-chosen message id: 1-128 plain characters (a UUID).
+pub fn validate_id(id: &str) -> Result<(), ProxyError> {
+    let id_ok = !id.is_empty()
+        && id.len() <= MAX_MESSAGE_ID_LEN
+        && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
-    if !id_ok {
-        return Err(ProxyError::InvalidRequest(
+    if id_ok {
+        Ok(())
+    } else {
+        Err(ProxyError::InvalidRequest(
             "message id must be 1-128 plain characters (a UUID)".into(),
-        ));
+        ))
     }
+}
+
+/// Checks the message id and content; returns the trimmed content.
+pub fn validate(req: &SendMessageRequest) -> Result<String, ProxyError> {
+    validate_id(&req.id)?;
     let content = req.content.trim();
     let n = content.chars().count();
     if n == 0 || n > limits::MAX_MESSAGE_CHARS {
@@ -306,6 +312,12 @@ async fn run(
         },
         context,
     };
+    super::conversation::record(
+        state,
+        who,
+        &record.ticket,
+        &[response.message.clone(), response.reply.clone()],
+    );
     p.response = Some(response.clone());
     Ok(response)
 }

@@ -1,6 +1,8 @@
 //! The EverOS flows behind the routes, independent of HTTP framing: ticket create,
 //! message (with the idempotency ledger), close, escalate, and context gathering.
 
+pub mod agent;
+pub mod conversation;
 pub mod message;
 pub mod ticket;
 

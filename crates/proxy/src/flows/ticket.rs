@@ -91,6 +91,12 @@ pub async fn create(
     match added {
         Ok(()) => {
             svc.tickets.insert(&who.id, record.clone());
+            super::conversation::record(
+                state,
+                who,
+                &record.ticket,
+                std::slice::from_ref(&record.opening),
+            );
             Ok((true, response(&record)))
         }
         Err(e) => {
@@ -167,6 +173,7 @@ pub async fn close(
             tickets.close(&who.id, ticket_id, feedback);
             let closed = find(state, who, ticket_id).unwrap_or(record);
             state.svc.recent.remember(&who.id, &closed, now_ms());
+            super::conversation::closed(state, &who.id, &closed.ticket);
             Ok(done(memory))
         }
         Err(e) => {
@@ -246,6 +253,7 @@ pub async fn escalate(
         let body = serde_json::to_vec(&handoff).map_err(|_| ProxyError::Internal)?;
         handoff.delivered = webhook.deliver(body).await;
     }
+    super::conversation::escalated(state, who, &record.ticket, &handoff);
     // What was said so far becomes memory now, so the agent and the next ticket can
     // recall it; later messages form the next episode when the ticket closes. A failure
     // here does not undo the hand-off (the close flushes again).

@@ -44,6 +44,8 @@ pub struct JwtClaims {
     pub name: Option<String>,
     /// Email.
     pub email: Option<String>,
+    /// `role`: `"agent"` for a support agent; absent for customers.
+    pub role: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -57,6 +59,7 @@ struct RawClaims {
     exp: Option<serde_json::Value>,
     name: Option<String>,
     email: Option<String>,
+    role: Option<String>,
 }
 
 fn decode_json<T: serde::de::DeserializeOwned>(part: &str) -> Result<T, JwtError> {
@@ -102,6 +105,7 @@ pub fn verify(secret: &[u8], token: &str, now_secs: i64) -> Result<JwtClaims, Jw
         sub,
         name: claims.name,
         email: claims.email,
+        role: claims.role,
     })
 }
 

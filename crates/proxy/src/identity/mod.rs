@@ -9,6 +9,7 @@
 //! (`--jwt-secret`, [`Identity::with_jwt_secret`]) closes that: each proof then verifies
 //! only with its own key.
 
+pub mod agents;
 pub mod fences;
 pub mod hmac_hash;
 pub mod jwt;
@@ -55,6 +56,8 @@ pub struct Identity {
     session_ttl_ms: i64,
     /// Forgotten customers (shared by every clone).
     fences: Arc<Fences>,
+    /// `--agent-api-key`, for integrations.
+    agent_api_key: Option<Vec<u8>>,
 }
 
 fn now_ms() -> i64 {
@@ -90,7 +93,14 @@ impl Identity {
             session_ttl_ms: i64::try_from(session_ttl_secs.saturating_mul(1000))
                 .unwrap_or(i64::MAX),
             fences: Arc::default(),
+            agent_api_key: None,
         }
+    }
+
+    /// Integrations sign in as agents with this key (`None`: only agent JWTs).
+    pub fn with_agent_api_key(mut self, key: Option<&str>) -> Self {
+        self.agent_api_key = key.filter(|k| !k.is_empty()).map(|k| k.as_bytes().to_vec());
+        self
     }
 
     /// JWTs verify only with `jwt_secret` when one is given (user hashes then only with
@@ -131,6 +141,12 @@ impl Identity {
             SessionRequest::Jwt { jwt } => {
                 let claims = jwt::verify(self.jwt_secret()?, &jwt, now_ms() / 1000)
                     .map_err(|e| ProxyError::InvalidIdentity(format!("JWT refused: {e}")))?;
+                if claims.role.is_some() {
+                    // An agent's (or any other role's) token never acts as a customer.
+                    return Err(ProxyError::InvalidIdentity(
+                        "this JWT carries a role; customers sign in without one".into(),
+                    ));
+                }
                 check_host_user_id(&claims.sub)?;
                 let vouched = claims.name.is_some();
                 (verified(claims.sub, claims.name), None, vouched)

@@ -33,6 +33,19 @@ pub struct SessionClaims {
     pub name_vouched: bool,
 }
 
+/// Claims of an agent session token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentClaims {
+    /// Always `"agent"`.
+    pub typ: String,
+    /// The agent's id (the JWT's `sub`, or `integration`).
+    pub sub: String,
+    /// Display name.
+    pub name: String,
+    /// Expiry, epoch ms.
+    pub exp: i64,
+}
+
 /// Claims of a visitor token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VisitorClaims {
@@ -97,6 +110,12 @@ impl Signer {
     pub fn verify_session(&self, token: &str, now_ms: i64) -> Option<SessionClaims> {
         let claims: SessionClaims = self.verify(token)?;
         (claims.typ == "session" && claims.exp > now_ms).then_some(claims)
+    }
+
+    /// Verifies an agent token and that it has not expired at `now_ms`.
+    pub fn verify_agent(&self, token: &str, now_ms: i64) -> Option<AgentClaims> {
+        let claims: AgentClaims = self.verify(token)?;
+        (claims.typ == "agent" && claims.exp > now_ms).then_some(claims)
     }
 
     /// A visitor token for `vid`.

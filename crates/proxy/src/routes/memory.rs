@@ -88,6 +88,8 @@ pub async fn forget(
         return Err(e);
     }
     state.svc.tickets.forget_customer(&who.id);
+    state.svc.conversations.forget_customer(&who.id);
+    state.svc.live.forget_customer(&who.id);
     state.svc.recent.forget(&who.id);
     state.svc.ledger.forget_customer(&who.id).await;
     Ok(StatusCode::NO_CONTENT)

@@ -1,6 +1,9 @@
 //! The router: operational routes and the v1 API, with the per-IP rate limit on the API
 //! (which also tells handlers the client's key, [`ClientKey`]).
 
+mod agent;
+mod conversations;
+mod live;
 mod memory;
 mod messages;
 mod ops;
@@ -24,7 +27,26 @@ use crate::{client_ip, error::ProxyError, AppState};
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route(routes::SESSION, post(session::open))
-        .route(routes::TICKETS, post(tickets::create))
+        .route(
+            routes::TICKETS,
+            post(tickets::create).get(conversations::list),
+        )
+        .route(
+            "/v1/tickets/{ticket_id}/transcript",
+            get(conversations::transcript),
+        )
+        .route(routes::EVENTS, get(live::customer_events))
+        .route(routes::AGENT_SESSION, post(agent::session))
+        .route(routes::AGENT_QUEUE, get(agent::queue))
+        .route(routes::AGENT_EVENTS, get(live::agent_events))
+        .route("/v1/agent/tickets/{session_id}", get(agent::ticket))
+        .route("/v1/agent/tickets/{session_id}/claim", post(agent::claim))
+        .route(
+            "/v1/agent/tickets/{session_id}/messages",
+            post(agent::reply),
+        )
+        .route("/v1/agent/tickets/{session_id}/close", post(agent::close))
+        .route("/v1/agent/tickets/{session_id}/typing", post(agent::typing))
         .route("/v1/tickets/{ticket_id}/messages", post(messages::send))
         .route("/v1/tickets/{ticket_id}/close", post(tickets::close))
         .route("/v1/tickets/{ticket_id}/escalate", post(tickets::escalate))

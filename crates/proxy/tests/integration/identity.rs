@@ -253,7 +253,9 @@ async fn the_handoff_names_only_what_the_identity_vouches_for() {
     let r = h.post("/v1/session", None, json!({"jwt": signed})).await;
     let t = r.body["token"].as_str().unwrap().to_owned();
     h.ticket(&t, "T-1", "Billing").await;
-    let ho = h.post("/v1/tickets/T-1/escalate", Some(&t), json!({})).await;
+    let ho = h
+        .post("/v1/tickets/T-1/escalate", Some(&t), json!({}))
+        .await;
     assert_eq!(
         ho.body["handoff"]["customer"],
         json!({"kind": "verified", "id": "cust_jwt_named", "name": "Ada Lovelace"})
@@ -273,7 +275,9 @@ async fn the_handoff_names_only_what_the_identity_vouches_for() {
         .await;
     let t = r.body["token"].as_str().unwrap().to_owned();
     h.ticket(&t, "T-1", "Billing").await;
-    let ho = h.post("/v1/tickets/T-1/escalate", Some(&t), json!({})).await;
+    let ho = h
+        .post("/v1/tickets/T-1/escalate", Some(&t), json!({}))
+        .await;
     assert_eq!(
         ho.body["handoff"]["customer"],
         json!({"kind": "verified", "id": "cust_page_named"})
@@ -285,7 +289,9 @@ async fn the_handoff_names_only_what_the_identity_vouches_for() {
     let t = r.body["token"].as_str().unwrap().to_owned();
     let vid = r.body["customer"]["id"].as_str().unwrap().to_owned();
     h.ticket(&t, "T-1", "Billing").await;
-    let ho = h.post("/v1/tickets/T-1/escalate", Some(&t), json!({})).await;
+    let ho = h
+        .post("/v1/tickets/T-1/escalate", Some(&t), json!({}))
+        .await;
     assert_eq!(
         ho.body["handoff"]["customer"],
         json!({"kind": "visitor", "id": vid})

@@ -10,6 +10,7 @@
 mod common;
 
 mod abuse;
+mod agents;
 mod api;
 mod binary;
 mod close_feedback;

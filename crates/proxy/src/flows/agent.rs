@@ -1,0 +1,241 @@
+//! The agent flows: the queue across customers, one ticket with what EverOS remembers,
+//! claim (one agent per ticket), reply (stored in EverOS as an assistant turn named
+//! after the agent, shown live to the customer), close, typing.
+
+use everdesk_api::{
+    Agent, AgentReplyRequest, AgentTicketResponse, Author, CloseResponse, FeedbackView,
+    LiveEventKind, QueueItem, QueueState, TicketStatus, TranscriptMessage,
+};
+
+use crate::{
+    clock::now_ms,
+    conversations::{ClaimError, Conversation},
+    error::ProxyError,
+    everos::WireMessage,
+    identity::SessionCustomer,
+    tickets::TicketRecord,
+    AppState,
+};
+
+/// Most tickets the queue lists.
+const QUEUE_LIMIT: usize = 200;
+/// Longest agent reply, characters.
+const MAX_REPLY_CHARS: usize = 4_000;
+/// Longest queue preview, characters.
+const PREVIEW_CHARS: usize = 140;
+
+/// The ticket record of a conversation (its status, subject, feedback).
+fn record_of(state: &AppState, c: &Conversation) -> Option<TicketRecord> {
+    state.svc.tickets.get(&c.customer.id, &c.ticket_id)
+}
+
+/// The queue entry of a conversation.
+fn item(c: &Conversation, record: &TicketRecord) -> QueueItem {
+    let state = if record.ticket.status == TicketStatus::Closed {
+        QueueState::Closed
+    } else if c.escalated_at.is_some() {
+        QueueState::Escalated
+    } else {
+        QueueState::Open
+    };
+    let preview = c
+        .transcript
+        .iter()
+        .rev()
+        .find(|m| m.author == Author::Customer)
+        .map(|m| m.content.chars().take(PREVIEW_CHARS).collect());
+    QueueItem {
+        ticket: record.ticket.clone(),
+        customer: c.customer.clone(),
+        state,
+        escalated_at: c.escalated_at,
+        claimed_by: c.claimed_by.clone(),
+        last_message_at: c.last_message_at(),
+        preview,
+    }
+}
+
+/// Escalated tickets first (longest waiting first), then open ones (latest activity
+/// first); closed ones are not listed.
+pub fn queue(state: &AppState) -> Vec<QueueItem> {
+    let mut items: Vec<QueueItem> = state
+        .svc
+        .conversations
+        .all()
+        .iter()
+        .filter_map(|(_, c)| record_of(state, c).map(|r| item(c, &r)))
+        .filter(|i| i.state != QueueState::Closed)
+        .collect();
+    items.sort_by(|a, b| match (a.escalated_at, b.escalated_at) {
+        (Some(x), Some(y)) => x.cmp(&y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => b.last_message_at.cmp(&a.last_message_at),
+    });
+    items.truncate(QUEUE_LIMIT);
+    items
+}
+
+fn find(state: &AppState, session_id: &str) -> Result<(Conversation, TicketRecord), ProxyError> {
+    let c = state
+        .svc
+        .conversations
+        .get(session_id)
+        .ok_or(ProxyError::NotFound)?;
+    let r = record_of(state, &c).ok_or(ProxyError::NotFound)?;
+    Ok((c, r))
+}
+
+/// One ticket for an agent, with the customer's profile and relevant past tickets.
+pub async fn ticket(state: &AppState, session_id: &str) -> Result<AgentTicketResponse, ProxyError> {
+    let (c, r) = find(state, session_id)?;
+    let query: String = std::iter::once(r.ticket.subject.as_str())
+        .chain(r.customer_messages.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(1000)
+        .collect();
+    let everos = &state.svc.everos;
+    let (profile, history) = tokio::join!(
+        everos.profile(&c.customer.id, &query, 10),
+        everos.episodes(&c.customer.id, &query, 10)
+    );
+    // The agent still sees the conversation when memory is unavailable.
+    let mut history = history.unwrap_or_default();
+    history.retain(|e| e.session_id != session_id);
+    Ok(AgentTicketResponse {
+        item: item(&c, &r),
+        handoff: c.handoff.clone(),
+        transcript: c.transcript.clone(),
+        profile: profile.unwrap_or_default(),
+        history,
+        feedback: r.feedback.as_ref().map(|f| FeedbackView {
+            rating: f.rating,
+            comment: f.comment.clone(),
+        }),
+    })
+}
+
+/// Claims a ticket; `409 conflict` when another agent holds it.
+pub fn claim(state: &AppState, session_id: &str, agent: &Agent) -> Result<QueueItem, ProxyError> {
+    let (before, r) = find(state, session_id)?;
+    let c = state
+        .svc
+        .conversations
+        .claim(session_id, agent)
+        .map_err(|e| match e {
+            ClaimError::NotFound => ProxyError::NotFound,
+            ClaimError::Taken(holder) => {
+                ProxyError::Conflict(format!("{} already claimed this ticket", holder.name))
+            }
+        })?;
+    if before.claimed_by.as_ref().is_none_or(|h| h.id != agent.id) {
+        state.svc.live.publish(
+            &c.customer.id,
+            &c.ticket_id,
+            session_id,
+            LiveEventKind::Claimed {
+                agent: agent.clone(),
+            },
+        );
+    }
+    Ok(item(&c, &r))
+}
+
+/// An agent's reply: only by the agent holding the claim, on an open ticket; a retry
+/// with the same id returns the stored message.
+pub async fn reply(
+    state: &AppState,
+    session_id: &str,
+    agent: &Agent,
+    req: AgentReplyRequest,
+) -> Result<TranscriptMessage, ProxyError> {
+    crate::flows::message::validate_id(&req.id)?;
+    let content = req.content.trim();
+    let n = content.chars().count();
+    if n == 0 || n > MAX_REPLY_CHARS {
+        return Err(ProxyError::InvalidRequest(format!(
+            "content must be 1-{MAX_REPLY_CHARS} characters after trimming"
+        )));
+    }
+    let (c, r) = find(state, session_id)?;
+    let id = format!("agent_{}", req.id);
+    if let Some(done) = state.svc.conversations.message(session_id, &id) {
+        return Ok(done);
+    }
+    if c.claimed_by.as_ref().is_none_or(|h| h.id != agent.id) {
+        return Err(ProxyError::Conflict(
+            "claim the ticket before replying".into(),
+        ));
+    }
+    if r.ticket.status == TicketStatus::Closed {
+        return Err(ProxyError::Conflict("this ticket is closed".into()));
+    }
+    let stored = if state.config.store_redaction {
+        crate::redact::for_store(content)
+    } else {
+        content.to_owned()
+    };
+    let ts = state.svc.clock.next(&c.customer.id, session_id);
+    state
+        .svc
+        .everos
+        .add(
+            &c.customer.id,
+            session_id,
+            &[WireMessage {
+                role: "assistant",
+                timestamp: ts,
+                content: &stored,
+                sender_name: Some(&agent.name),
+            }],
+        )
+        .await?;
+    let message = TranscriptMessage {
+        id,
+        author: Author::Agent,
+        name: Some(agent.name.clone()),
+        content: stored,
+        created_at: ts,
+    };
+    if state.svc.conversations.append(session_id, message.clone()) {
+        state.svc.live.publish(
+            &c.customer.id,
+            &c.ticket_id,
+            session_id,
+            LiveEventKind::Message {
+                message: message.clone(),
+            },
+        );
+    }
+    Ok(message)
+}
+
+/// Closes a ticket for its customer (the same flush as the customer's own close).
+pub async fn close(state: &AppState, session_id: &str) -> Result<CloseResponse, ProxyError> {
+    let (c, _) = find(state, session_id)?;
+    let who = SessionCustomer {
+        id: c.customer.id.clone(),
+        kind: c.customer.kind,
+        name: c.customer.name.clone(),
+        issued_at: now_ms(),
+        name_vouched: c.customer.name.is_some(),
+    };
+    let _quiet = state.svc.reply_gate.quiet(&who.id).await?;
+    super::ticket::close(state, &who, &c.ticket_id, None).await
+}
+
+/// Tells the customer an agent is typing.
+pub fn typing(state: &AppState, session_id: &str) -> Result<(), ProxyError> {
+    let (c, _) = find(state, session_id)?;
+    state.svc.live.publish(
+        &c.customer.id,
+        &c.ticket_id,
+        session_id,
+        LiveEventKind::Typing {
+            author: Author::Agent,
+        },
+    );
+    Ok(())
+}

@@ -1,0 +1,88 @@
+//! The customer's conversations on the server: their tickets and one ticket's
+//! transcript, paged — what a second device of a verified customer starts from.
+
+use axum::{
+    extract::{Query, State},
+    Json,
+};
+use everdesk_api::{QueueState, TicketListResponse, TicketStatus, TicketSummary, TranscriptPage};
+use serde::Deserialize;
+
+use crate::{
+    error::ProxyError,
+    everos::ids,
+    extract::{Authed, TicketPath},
+    AppState,
+};
+
+/// Largest transcript page.
+const MAX_PAGE: usize = 200;
+
+/// `GET /v1/tickets`: the customer's tickets, newest first.
+pub async fn list(State(state): State<AppState>, Authed(who): Authed) -> Json<TicketListResponse> {
+    let mut tickets: Vec<TicketSummary> = state
+        .svc
+        .conversations
+        .of_customer(&who.id)
+        .into_iter()
+        .filter_map(|(_, c)| {
+            let r = state.svc.tickets.get(&who.id, &c.ticket_id)?;
+            let state = if r.ticket.status == TicketStatus::Closed {
+                QueueState::Closed
+            } else if c.escalated_at.is_some() {
+                QueueState::Escalated
+            } else {
+                QueueState::Open
+            };
+            Some(TicketSummary {
+                last_message_at: c.last_message_at().max(r.ticket.created_at),
+                ticket: r.ticket,
+                state,
+                agent: c.claimed_by,
+            })
+        })
+        .collect();
+    tickets.sort_by_key(|t| std::cmp::Reverse(t.ticket.created_at));
+    Json(TicketListResponse { tickets })
+}
+
+/// Paging of a transcript.
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    /// Only messages older than this (epoch ms).
+    before: Option<i64>,
+    /// Page size, 1-200 (default 50).
+    limit: Option<usize>,
+}
+
+/// `GET /v1/tickets/{ticket_id}/transcript?before=&limit=`: one page, oldest first.
+pub async fn transcript(
+    State(state): State<AppState>,
+    Authed(who): Authed,
+    TicketPath(ticket_id): TicketPath,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<TranscriptPage>, ProxyError> {
+    state
+        .svc
+        .tickets
+        .get(&who.id, &ticket_id)
+        .ok_or(ProxyError::NotFound)?;
+    let session_id = ids::session_id(&who.id, &ticket_id);
+    let all = state
+        .svc
+        .conversations
+        .get(&session_id)
+        .map(|c| c.transcript)
+        .unwrap_or_default();
+    let limit = q.limit.unwrap_or(50).clamp(1, MAX_PAGE);
+    let older: Vec<_> = all
+        .into_iter()
+        .filter(|m| q.before.is_none_or(|b| m.created_at < b))
+        .collect();
+    let start = older.len().saturating_sub(limit);
+    let messages = older[start..].to_vec();
+    let before = (start > 0)
+        .then(|| messages.first().map(|m| m.created_at))
+        .flatten();
+    Ok(Json(TranscriptPage { messages, before }))
+}
