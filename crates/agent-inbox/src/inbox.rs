@@ -375,6 +375,13 @@ impl Inbox {
                 .map(|i| i.ticket.subject.clone())
         });
         let open = self.is_open(&event.session_id);
+        // A message the open ticket already shows (the agent's own reply) is not news.
+        let seen = match &event.kind {
+            LiveEventKind::Message { message } if open => self
+                .transcript
+                .with_untracked(|t| t.iter().any(|m| m.id == message.id)),
+            _ => false,
+        };
         if open {
             let mut follow = Follow::Done;
             let mut transcript = self.transcript.get_untracked();
@@ -389,7 +396,7 @@ impl Inbox {
             }
         }
         match &event.kind {
-            LiveEventKind::Message { message } if message.author == Author::Customer => {
+            LiveEventKind::Message { message } if message.author == Author::Customer && !seen => {
                 if open {
                     self.customer_typing.set(false);
                 }
