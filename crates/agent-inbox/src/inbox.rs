@@ -57,6 +57,9 @@ pub struct Inbox {
     pub live: RwSignal<LiveStatus>,
     typing: StoredValue<Throttle>,
     typing_timer: StoredValue<Option<i32>>,
+    /// Bumped whenever the open ticket's item changes here (claim, live events), so a
+    /// ticket fetch that started before cannot overwrite it with an older copy.
+    item_rev: StoredValue<u64>,
 }
 
 impl Default for Inbox {
@@ -86,6 +89,7 @@ impl Inbox {
             live: RwSignal::new(LiveStatus::Off),
             typing: StoredValue::new(Throttle::new(TYPING_INTERVAL_MS)),
             typing_timer: StoredValue::new(None),
+            item_rev: StoredValue::new(0),
         }
     }
 
@@ -238,6 +242,7 @@ impl Inbox {
         let Some(token) = self.token() else {
             return;
         };
+        let rev = self.item_rev.get_value();
         spawn_local(async move {
             let result = api::ticket(&token, &session_id).await;
             if !self.is_open(&session_id) {
@@ -245,7 +250,9 @@ impl Inbox {
             }
             match result {
                 Ok(ticket) => {
-                    self.item.set(Some(ticket.item.clone()));
+                    if self.item_rev.get_value() == rev {
+                        self.item.set(Some(ticket.item.clone()));
+                    }
                     // Messages the stream delivered meanwhile are kept.
                     self.transcript.update(|t| {
                         for m in ticket.transcript.iter().cloned() {
@@ -282,6 +289,7 @@ impl Inbox {
                         }
                     });
                     self.item.set(Some(item));
+                    self.item_rev.update_value(|r| *r += 1);
                 }
                 Err(e) => {
                     if e.is_conflict() {
@@ -308,6 +316,7 @@ impl Inbox {
                     self.queue
                         .update(|q| q.retain(|i| i.ticket.session_id != sid));
                     if self.is_open(&sid) {
+                        self.item_rev.update_value(|r| *r += 1);
                         self.item.update(|i| {
                             if let Some(i) = i {
                                 i.state = everdesk_api::QueueState::Closed;
@@ -391,6 +400,9 @@ impl Inbox {
                 }
             });
             self.transcript.set(transcript);
+            if !matches!(event.kind, LiveEventKind::Typing { .. }) {
+                self.item_rev.update_value(|r| *r += 1);
+            }
             if follow == Follow::Refetch {
                 self.load_ticket(event.session_id.clone());
             }

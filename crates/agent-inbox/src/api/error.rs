@@ -65,7 +65,6 @@ impl ApiError {
     pub fn user_message(&self) -> String {
         match self {
             Self::Network(_) => "The proxy cannot be reached. Check the connection and try again.".into(),
-            Self::Status { status: 401, .. } => "Your agent session has ended. Sign in again.".into(),
             Self::Status {
                 code: ErrorCode::Conflict,
                 ..
@@ -74,6 +73,7 @@ impl ApiError {
                 code: ErrorCode::InvalidIdentity,
                 ..
             } => "That token was refused: it must be an agent JWT (role \"agent\") signed with the host's secret and not expired.".into(),
+            Self::Status { status: 401, .. } => "Your agent session has ended. Sign in again.".into(),
             Self::Status {
                 code: ErrorCode::NotFound,
                 ..
@@ -98,6 +98,11 @@ mod tests {
         let e = ApiError::from_response(401, "not json");
         assert!(e.is_unauthorized());
         assert!(e.user_message().contains("Sign in again"));
+        let body =
+            r#"{"error":{"code":"invalid_identity","message":"not an agent","request_id":"r2"}}"#;
+        assert!(ApiError::from_response(401, body)
+            .user_message()
+            .contains("refused"));
         let e = ApiError::from_response(500, "");
         assert_eq!(
             e,

@@ -1,6 +1,6 @@
 //! The reply box: the agent's answer to the customer, sent with a client-chosen id so a
 //! retry after a failure is answered once; Ctrl+Enter sends; typing tells the customer
-//! (throttled). Replying needs the agent's claim.
+//! (throttled). Replying needs the agent's claim; when it lands, focus moves here.
 
 use leptos::{html, prelude::*, task::spawn_local};
 
@@ -55,6 +55,25 @@ pub fn ReplyBox(
             }
         });
     };
+    // Once the agent's claim lands, the next thing to do is write: focus moves here
+    // (after the field is enabled, on the next turn of the event loop).
+    Effect::new(move |was: Option<bool>| {
+        let now = can_write();
+        if was == Some(false) && now {
+            let focus = wasm_bindgen::closure::Closure::once_into_js(move || {
+                if let Some(el) = field.get_untracked() {
+                    let _ = el.focus();
+                }
+            });
+            if let Some(w) = web_sys::window() {
+                let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(
+                    wasm_bindgen::JsCast::unchecked_ref(&focus),
+                    0,
+                );
+            }
+        }
+        now
+    });
     view! {
         <form
             class="ei-form ei-reply"
