@@ -349,3 +349,95 @@ async fn signed_out_the_page_is_a_labelled_sign_in_form() {
         "Paste an agent JWT first."
     );
 }
+
+/// A fake `window.fetch` for the event stream: the first connection sends two events
+/// (split across chunks) and ends, the second sends one more, the third is refused.
+const FAKE_EVENTS_FETCH: &str = r#"
+  const real = window.fetch;
+  const calls = [];
+  const ev = (seq, type, extra) => `id: ${seq}\nevent: ${type}\ndata: ${JSON.stringify(
+    { seq, ticket_id: 't1', session_id: 's1', type, ...extra })}\n\n`;
+  const bodies = [
+    ev(1, 'claimed', { agent: { id: 'sam', name: 'Sam' } }) + ': keep-alive\n\n' +
+      ev(2, 'message', { message: { id: 'm1', author: 'customer', content: 'hé', created_at: 5 } }),
+    ev(3, 'closed', {}),
+  ];
+  window.fetch = (url, init) => {
+    calls.push({ url, auth: init.headers.get('Authorization'), last: init.headers.get('Last-Event-ID') });
+    const body = bodies[calls.length - 1];
+    if (body === undefined) {
+      return Promise.resolve(new Response(
+        '{"error":{"code":"unauthorized","message":"expired","request_id":"r"}}', { status: 401 }));
+    }
+    const bytes = new TextEncoder().encode(body);
+    const stream = new ReadableStream({ start(c) {
+      c.enqueue(bytes.slice(0, 9)); c.enqueue(bytes.slice(9, 60)); c.enqueue(bytes.slice(60)); c.close();
+    } });
+    return Promise.resolve(new Response(stream, { status: 200, headers: { 'content-type': 'text/event-stream' } }));
+  };
+  return { calls, restore: () => { window.fetch = real; } };
+"#;
+
+#[wasm_bindgen_test]
+async fn the_event_stream_resumes_after_the_last_event_and_stops_when_refused() {
+    use everdesk_agent_inbox::live::{self, Hooks, LiveStatus};
+    use std::{cell::RefCell, rc::Rc};
+
+    let fake = js_sys::Function::new_no_args(FAKE_EVENTS_FETCH)
+        .call0(&wasm_bindgen::JsValue::NULL)
+        .unwrap();
+    let events = Rc::new(RefCell::new(Vec::<LiveEvent>::new()));
+    let opened = Rc::new(RefCell::new(0));
+    let statuses = Rc::new(RefCell::new(Vec::<LiveStatus>::new()));
+    let hooks = Hooks {
+        current: Box::new(|| true),
+        opened: Box::new({
+            let opened = opened.clone();
+            move || *opened.borrow_mut() += 1
+        }),
+        event: Box::new({
+            let events = events.clone();
+            move |e| events.borrow_mut().push(e)
+        }),
+        status: Box::new({
+            let statuses = statuses.clone();
+            move |s| statuses.borrow_mut().push(s)
+        }),
+    };
+    let outcome = live::run("tok".into(), hooks).await;
+    let restore: js_sys::Function = js_sys::Reflect::get(&fake, &"restore".into())
+        .unwrap()
+        .unchecked_into();
+    restore.call0(&wasm_bindgen::JsValue::NULL).unwrap();
+
+    assert!(
+        outcome.unwrap_err().is_unauthorized(),
+        "a refused token ends it"
+    );
+    let seqs: Vec<i64> = events.borrow().iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, [1, 2, 3], "each event once, in order");
+    match &events.borrow()[1].kind {
+        LiveEventKind::Message { message } => assert_eq!(message.content, "hé"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(*opened.borrow(), 2, "each (re)connection refetches");
+    assert!(statuses.borrow().contains(&LiveStatus::Reconnecting));
+    let calls = js_sys::Array::from(&js_sys::Reflect::get(&fake, &"calls".into()).unwrap());
+    let call = |i: u32, field: &str| {
+        js_sys::Reflect::get(&calls.get(i), &field.into())
+            .unwrap()
+            .as_string()
+    };
+    assert_eq!(calls.length(), 3);
+    for i in 0..3 {
+        assert_eq!(
+            call(i, "url").as_deref(),
+            Some("/v1/agent/events"),
+            "no token in the URL"
+        );
+        assert_eq!(call(i, "auth").as_deref(), Some("Bearer tok"));
+    }
+    assert_eq!(call(0, "last"), None);
+    assert_eq!(call(1, "last").as_deref(), Some("2"));
+    assert_eq!(call(2, "last").as_deref(), Some("3"));
+}
