@@ -29,6 +29,7 @@ pub mod responder;
 mod routes;
 mod static_files;
 pub mod tickets;
+pub mod visitor_cookie;
 mod webhook;
 
 use std::{sync::Arc, time::Duration};

@@ -24,6 +24,10 @@ use crate::{client_ip, error::ProxyError, AppState};
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route(routes::SESSION, post(session::open))
+        .route(
+            routes::SESSION_COOKIE,
+            post(session::open_with_cookie).delete(session::clear_cookie),
+        )
         .route(routes::TICKETS, post(tickets::create))
         .route("/v1/tickets/{ticket_id}/messages", post(messages::send))
         .route("/v1/tickets/{ticket_id}/close", post(tickets::close))

@@ -25,4 +25,5 @@ mod replies;
 mod reply_limits;
 mod scenarios;
 mod v2_rules;
+mod visitor_cookie;
 mod webhooks;
