@@ -42,7 +42,7 @@ pub fn read(headers: &HeaderMap) -> Option<String> {
         .filter_map(|pair| pair.trim().split_once('='))
         .filter(|(name, value)| *name == NAME && !value.is_empty())
         .map(|(_, value)| value.to_owned())
-        .last()
+        .next_back()
 }
 
 /// The `Set-Cookie` value that stores `token`.
