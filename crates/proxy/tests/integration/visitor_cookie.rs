@@ -2,7 +2,7 @@
 //! `HttpOnly; Secure; SameSite=None; Partitioned` and no path of its own, the visitor
 //! resumed from it only on same-origin requests (cross-site, same-site, foreign `Origin`
 //! or no browser headers at all: `403`, nothing set), never in a response body, never
-//! a bearer; the body-token protocol of older clients unchanged.
+//! a bearer, never in the binary's log; the body-token protocol of older clients unchanged.
 
 use crate::common::{start, Harness};
 use reqwest::{header, RequestBuilder};
@@ -247,4 +247,64 @@ async fn the_frame_clears_the_cookie_and_old_clients_keep_their_protocol() {
         "the body route does not read the cookie"
     );
     assert!(with_cookie.set_cookie.is_empty());
+}
+
+#[tokio::test]
+async fn the_binary_never_logs_the_cookie() {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_everdesk-proxy"))
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env_remove("EVEROS_BASE_URL")
+        .env_remove("EVEROS_API_KEY")
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = crate::common::listening_base(&mut child).await;
+    let http = reqwest::Client::new();
+    let frame = |req: RequestBuilder| {
+        req.header("sec-fetch-site", "same-origin")
+            .header(header::ORIGIN, base.clone())
+    };
+    let first = frame(http.post(format!("{base}{ROUTE}")).json(&json!({})))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 200);
+    let line = first.headers()[header::SET_COOKIE].to_str().unwrap();
+    let cookie = value(line);
+    let cookie_header = format!("everdesk_visitor={cookie}");
+    let again = frame(http.post(format!("{base}{ROUTE}")).json(&json!({})))
+        .header(header::COOKIE, &cookie_header)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 200);
+    // Refused and cleared ones, too.
+    let cross = http
+        .post(format!("{base}{ROUTE}"))
+        .header("sec-fetch-site", "cross-site")
+        .header(header::COOKIE, &cookie_header)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross.status(), 403);
+    let del = frame(http.delete(format!("{base}{ROUTE}")))
+        .header(header::COOKIE, &cookie_header)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(del.status(), 204);
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    let (payload, signature) = cookie.split_once('.').unwrap();
+    assert!(
+        !log.contains(payload) && !log.contains(signature),
+        "the visitor cookie is in the log: {log}"
+    );
 }
