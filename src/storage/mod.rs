@@ -5,7 +5,9 @@
 //! Reading is forgiving: a corrupt or wrongly shaped value drops only its own key; a
 //! value from an older layout is migrated; one from a newer version is left alone.
 //! Nothing is written until the caller first calls [`Store::set`]: opening the store
-//! only writes and immediately removes [`PROBE_KEY`].
+//! only writes and immediately removes [`PROBE_KEY`]. When the frame's own storage is
+//! blocked, values are mirrored into the host page's storage, except credentials
+//! ([`is_secret`]), which then live in memory only.
 
 use std::{cell::RefCell, rc::Rc};
 
