@@ -145,7 +145,9 @@ pub enum FrameToHost {
         code: String,
     },
     /// Keep this key in the host page's first-party storage (the frame's own storage
-    /// is blocked); `None` removes it. The loader accepts only `everdesk:` keys.
+    /// is blocked); `None` removes it. The loader accepts only `everdesk:` keys. Never
+    /// sent with a credential (`storage::is_secret`): every host-page script reads that
+    /// storage.
     Store {
         /// The key.
         key: String,

@@ -219,6 +219,7 @@ async fn handoff_card_renders_summary_and_keeps_payloads_inert() {
     let root = container();
     let handoff = Handoff {
         ticket_id: "t".into(),
+        customer: None,
         customer_summary: "Ada, Pro plan".into(),
         issue_summary: "<img src=x onerror=alert(1)> Refund not received".into(),
         attempted_solutions: vec!["Checked the invoice".into(), "Re-sent the receipt".into()],

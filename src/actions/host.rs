@@ -205,8 +205,19 @@ impl Chat {
     }
 
     /// Forgets everything local: storage, tickets, outbox, session; tells other tabs.
+    /// Without storage of our own the visitor lives in the proxy's cookie: that is
+    /// forgotten too, so the next person on this browser is a new visitor.
     pub fn wipe_local(&self) {
-        if self.store().wipe().is_err() {
+        let store = self.store();
+        if !store.has_own_storage() {
+            self.fresh_visitor.set_value(true);
+            if let Ok(api) = self.api() {
+                leptos::task::spawn_local(async move {
+                    let _ = api.call(None, &crate::api::Endpoint::forget_cookie()).await;
+                });
+            }
+        }
+        if store.wipe().is_err() {
             self.storage_degraded.set(true);
         }
         self.forget_in_memory();
@@ -217,6 +228,12 @@ impl Chat {
     /// The in-memory half of a wipe (this tab's, or another tab's we heard of).
     pub(super) fn forget_in_memory(&self) {
         self.epoch.update_value(|e| *e = e.wrapping_add(1));
+        let store = self.store();
+        if !store.has_own_storage() {
+            // Tokens in memory only: no other tab's wipe removes them for us.
+            store.remove(&Key::Session);
+            store.remove(&Key::Visitor);
+        }
         self.recheck_owner();
         self.tickets.set(Vec::new());
         self.current.set(None);

@@ -148,6 +148,9 @@ pub struct Chat {
     epoch: StoredValue<u32, LocalStorage>,
     link: StoredValue<Option<Link>, LocalStorage>,
     sync: StoredValue<Option<TabSync>, LocalStorage>,
+    /// This tab wiped its customer while the visitor lives in the proxy's cookie: the
+    /// next visitor session starts a new visitor, whatever the cookie still says.
+    fresh_visitor: StoredValue<bool, LocalStorage>,
 }
 
 impl Chat {
@@ -184,6 +187,7 @@ impl Chat {
             epoch: StoredValue::new_local(0),
             link: StoredValue::new_local(None),
             sync: StoredValue::new_local(None),
+            fresh_visitor: StoredValue::new_local(false),
         }
     }
 

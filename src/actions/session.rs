@@ -1,5 +1,10 @@
 //! The session: exchange the host's identity proof (or our visitor token) for a
 //! session token, keep it in storage, renew it when it expires or is refused.
+//!
+//! Without storage of our own (third-party storage blocked) neither token may go to the
+//! host page's mirror (see `storage::is_secret`): both stay in memory, a verified
+//! customer is re-verified from the host's proof on each load, and a visitor is kept by
+//! the proxy's `HttpOnly` visitor cookie on our origin (`POST /v1/session/cookie`).
 
 use everdesk_api::json_struct;
 use everdesk_api::{ErrorCode, SessionRequest, SessionResponse};
@@ -57,6 +62,22 @@ impl Chat {
     /// A visitor session; a visitor token the proxy refuses (rotated key, tampering)
     /// is dropped and a new visitor started.
     async fn visitor_session(&self, api: &ApiClient) -> Result<SessionResponse, ApiError> {
+        if !self.store().has_own_storage() {
+            let fresh = self.fresh_visitor.get_value();
+            match api.call(None, &Endpoint::cookie_session(fresh)).await {
+                Ok(text) => {
+                    self.fresh_visitor.set_value(false);
+                    return decode(&text);
+                }
+                // A proxy on another origin, or one without the route: the visitor
+                // token in the body, kept in memory only (a new visitor per load).
+                Err(ApiError::Http {
+                    code: ErrorCode::Forbidden | ErrorCode::NotFound,
+                    ..
+                }) => {}
+                Err(e) => return Err(e),
+            }
+        }
         let visitor_token = self.store().get::<String>(&Key::Visitor);
         let retry_fresh = visitor_token.is_some();
         let ask = |visitor_token| Endpoint::session(&SessionRequest::Visitor { visitor_token });

@@ -93,6 +93,26 @@ impl Endpoint {
         Self::post(routes::SESSION.into(), req)
     }
 
+    /// `POST /v1/session/cookie`: a visitor session, the visitor kept in the proxy's
+    /// `HttpOnly` cookie on our origin (for a frame without storage of its own);
+    /// `fresh` starts a new visitor.
+    pub fn cookie_session(fresh: bool) -> Self {
+        Self {
+            method: Method::Post,
+            path: routes::SESSION_COOKIE.into(),
+            body: Some(if fresh { r#"{"fresh":true}"# } else { "{}" }.into()),
+        }
+    }
+
+    /// `DELETE /v1/session/cookie`: forget the visitor cookie.
+    pub fn forget_cookie() -> Self {
+        Self {
+            method: Method::Delete,
+            path: routes::SESSION_COOKIE.into(),
+            body: None,
+        }
+    }
+
     /// `POST /v1/tickets`: create the ticket (idempotent on its id).
     pub fn create_ticket(req: &CreateTicketRequest) -> Self {
         Self::post(routes::TICKETS.into(), req)

@@ -5,7 +5,9 @@
 //! Reading is forgiving: a corrupt or wrongly shaped value drops only its own key; a
 //! value from an older layout is migrated; one from a newer version is left alone.
 //! Nothing is written until the caller first calls [`Store::set`]: opening the store
-//! only writes and immediately removes [`PROBE_KEY`].
+//! only writes and immediately removes [`PROBE_KEY`]. When the frame's own storage is
+//! blocked, values are mirrored into the host page's storage, except credentials
+//! ([`is_secret`]), which then live in memory only.
 
 use std::{cell::RefCell, rc::Rc};
 
@@ -41,6 +43,13 @@ pub enum Key {
     Visitor,
     /// Customer preferences: `everdesk:v1:prefs`.
     Prefs,
+}
+
+/// Whether the value under `name` is a credential (the session token, the visitor
+/// token): kept in the frame's own storage or in memory, never mirrored to the host
+/// page, where any script of the page could read and replay it.
+pub fn is_secret(name: &str) -> bool {
+    matches!(Key::parse(name), Some(Key::Session | Key::Visitor))
 }
 
 impl Key {
@@ -168,10 +177,17 @@ impl Store {
         self.inner.storage.is_some() || self.inner.mirror.borrow().is_some()
     }
 
+    /// True when values live in the frame's own origin storage, out of the host page's
+    /// reach; false while they live in memory (and the host mirror).
+    pub fn has_own_storage(&self) -> bool {
+        self.inner.storage.is_some()
+    }
+
     /// Our own storage is blocked (browsers that block third-party storage): keep
     /// data in memory, seeded from the host page's `everdesk:` keys (`snapshot`), and
-    /// hand every write to `write`, which the loader stores first-party. No-op (false)
-    /// when our own storage works.
+    /// hand every write to `write`, which the loader stores first-party. Credentials
+    /// ([`is_secret`]) are never handed over, and copies an older widget left in the
+    /// host's storage are ignored and removed. No-op (false) when our own storage works.
     pub fn mirror_to_host(
         &self,
         snapshot: impl IntoIterator<Item = (String, String)>,
@@ -183,7 +199,9 @@ impl Store {
         {
             let mut memory = self.inner.memory.borrow_mut();
             for (name, raw) in snapshot {
-                if name.starts_with(NAMESPACE) && name != PROBE_KEY {
+                if is_secret(&name) {
+                    write(&name, None);
+                } else if name.starts_with(NAMESPACE) && name != PROBE_KEY {
                     memory.insert_new(name, raw);
                 }
             }
@@ -194,9 +212,9 @@ impl Store {
     }
 
     /// Another tab changed the host page's copy of `name`: take it over without
-    /// mirroring it back.
+    /// mirroring it back. Credentials never come from the host page.
     pub fn apply_host_change(&self, name: &str, raw: Option<String>) {
-        if self.inner.mirror.borrow().is_none() || !name.starts_with(NAMESPACE) {
+        if self.inner.mirror.borrow().is_none() || !name.starts_with(NAMESPACE) || is_secret(name) {
             return;
         }
         let mut memory = self.inner.memory.borrow_mut();
@@ -267,7 +285,9 @@ impl Store {
     fn set_raw(&self, key: &Key, raw: String) -> Result<(), StorageError> {
         let name = key.name();
         let Some(storage) = &self.inner.storage else {
-            self.mirror(&name, Some(&raw));
+            if !is_secret(&name) {
+                self.mirror(&name, Some(&raw));
+            }
             self.inner.memory.borrow_mut().insert(name, raw);
             return Ok(());
         };

@@ -107,7 +107,7 @@ fn blocked_storage_mirrors_to_the_host_and_reloads_from_it() {
     let log = writes.clone();
     let store = Store::in_memory();
     let snapshot = vec![
-        ("everdesk:v1:visitor".to_owned(), encode("v-7")),
+        ("everdesk:v1:outbox".to_owned(), encode(&vec![7u8])),
         ("everdesk:v1:probe".to_owned(), "1".to_owned()),
         ("shop:cart".to_owned(), "[]".to_owned()),
     ];
@@ -115,10 +115,11 @@ fn blocked_storage_mirrors_to_the_host_and_reloads_from_it() {
         log.borrow_mut().push((k.to_owned(), v.map(str::to_owned)))
     }));
     assert!(store.is_persistent());
+    assert!(!store.has_own_storage());
     // What the host kept from last time is readable; foreign keys are not taken.
-    assert_eq!(store.get::<String>(&Key::Visitor).as_deref(), Some("v-7"));
+    assert_eq!(store.get::<Vec<u8>>(&Key::Outbox), Some(vec![7]));
     store.set(&Key::Prefs, &Prefs { sound: true }).unwrap();
-    store.remove(&Key::Visitor);
+    store.remove(&Key::Outbox);
     // Another tab's change arrives without being echoed back.
     store.apply_host_change("everdesk:v1:tickets", Some(encode(&Vec::<u8>::new())));
     assert_eq!(store.get::<Vec<u8>>(&Key::Tickets), Some(vec![]));
@@ -129,11 +130,46 @@ fn blocked_storage_mirrors_to_the_host_and_reloads_from_it() {
         .map(|(k, v)| (k.as_str(), v.is_some()))
         .collect();
     assert_eq!(names[0], ("everdesk:v1:prefs", true));
-    assert_eq!(names[1], ("everdesk:v1:visitor", false));
+    assert_eq!(names[1], ("everdesk:v1:outbox", false));
     assert!(names[2..].iter().all(|(_, set)| !set), "wipe only removes");
     assert!(names[2..].contains(&("everdesk:v1:prefs", false)));
     assert!(names[2..].contains(&("everdesk:v1:tickets", false)));
     assert_eq!(store.get::<Vec<u8>>(&Key::Tickets), None);
+}
+
+#[test]
+fn credentials_never_reach_the_host_mirror() {
+    use std::{cell::RefCell, rc::Rc};
+    type Writes = Rc<RefCell<Vec<(String, Option<String>)>>>;
+    assert!(is_secret("everdesk:v1:session") && is_secret("everdesk:v1:visitor"));
+    assert!(!is_secret("everdesk:v1:tickets") && !is_secret("everdesk:v1:prefs"));
+    let writes: Writes = Rc::default();
+    let log = writes.clone();
+    let store = Store::in_memory();
+    // An older widget left both tokens in the host's storage.
+    let snapshot = vec![
+        ("everdesk:v1:visitor".to_owned(), encode("v-7")),
+        ("everdesk:v1:session".to_owned(), encode("s-7")),
+    ];
+    store.mirror_to_host(snapshot, move |k, v| {
+        log.borrow_mut().push((k.to_owned(), v.map(str::to_owned)))
+    });
+    assert_eq!(store.get::<String>(&Key::Visitor), None, "not adopted");
+    assert_eq!(store.get::<String>(&Key::Session), None, "not adopted");
+    // A host script planting one later is ignored too.
+    store.apply_host_change("everdesk:v1:session", Some(encode("planted")));
+    assert_eq!(store.get::<String>(&Key::Session), None);
+    // The frame's own tokens live in memory only.
+    store.set(&Key::Visitor, "v-8").unwrap();
+    store.set(&Key::Session, "s-8").unwrap();
+    assert_eq!(store.get::<String>(&Key::Session).as_deref(), Some("s-8"));
+    let writes = writes.borrow();
+    assert!(
+        writes.iter().all(|(_, v)| v.is_none()),
+        "only removals reach the host: {writes:?}"
+    );
+    let removed: Vec<&str> = writes.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(removed, ["everdesk:v1:visitor", "everdesk:v1:session"]);
 }
 
 #[test]

@@ -76,9 +76,10 @@ async function stop(child) {
  * a separate `local-everos --test-controls` is started and the proxy pointed at it
  * (the EverOS Cloud code path), so tests can read its request log and inject faults.
  * Only the demo host origin may embed the widget, as with scripts/run
- * (`anyHost: true`: no allow-list, any site may).
+ * (`anyHost: true`: no allow-list, any site may). `corsHost: true` also lets the demo
+ * host origin call the API from its own scripts (CORS), as an integrator's site may.
  */
-export async function startStack({ everos = false, anyHost = false, env = {} } = {}) {
+export async function startStack({ everos = false, anyHost = false, corsHost = false, env = {} } = {}) {
   const port = await freePort();
   const work = mkdtempSync(join(tmpdir(), 'everdesk-e2e-'));
   const widgetOrigin = `http://localhost:${port}`;
@@ -88,6 +89,7 @@ export async function startStack({ everos = false, anyHost = false, env = {} } =
   const proxyEnv = { ...process.env, RUST_LOG: 'warn', EVERDESK_IDENTITY_SECRET: DEMO.DEMO_IDENTITY_SECRET };
   delete proxyEnv.EVERDESK_ALLOWED_HOSTS;
   if (!anyHost) proxyEnv.EVERDESK_ALLOWED_HOSTS = `http://127.0.0.1:${port}`;
+  if (corsHost) proxyEnv.EVERDESK_ALLOWED_ORIGINS = `http://127.0.0.1:${port}`;
   Object.assign(proxyEnv, env);
   try {
     if (everos) {

@@ -32,6 +32,9 @@ pub use ticket::{
 pub mod routes {
     /// `POST`: open a session (identity exchange).
     pub const SESSION: &str = "/v1/session";
+    /// `POST`: a visitor session kept in the proxy's `HttpOnly` visitor cookie (the
+    /// frame's own origin only); `DELETE`: forget that cookie.
+    pub const SESSION_COOKIE: &str = "/v1/session/cookie";
     /// `POST`: create (or re-open idempotently) a ticket.
     pub const TICKETS: &str = "/v1/tickets";
     /// `GET`: recalled history across the customer's tickets.

@@ -34,6 +34,7 @@ mod routes;
 pub mod serve;
 mod static_files;
 pub mod tickets;
+pub mod visitor_cookie;
 mod webhook;
 
 use std::{sync::Arc, time::Duration};

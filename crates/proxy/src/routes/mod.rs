@@ -28,6 +28,10 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route(routes::SESSION, post(session::open))
         .route(
+            routes::SESSION_COOKIE,
+            post(session::open_with_cookie).delete(session::clear_cookie),
+        )
+        .route(
             routes::TICKETS,
             post(tickets::create).get(conversations::list),
         )

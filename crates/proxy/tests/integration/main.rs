@@ -3,7 +3,7 @@
 //! faults (also across a hard kill), replies and hand-offs, the bounds on replies and new
 //! visitors, recall by meaning in the product (the embedded EverOS with the embedding
 //! model), the LLM stream, close feedback, signed webhooks, the data dir's files, the
-//! operational surface and the binary itself.
+//! operational surface, the visitor cookie and the binary itself.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -28,4 +28,5 @@ mod reply_limits;
 mod scenarios;
 mod slow_clients;
 mod v2_rules;
+mod visitor_cookie;
 mod webhooks;
