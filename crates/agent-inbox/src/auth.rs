@@ -4,7 +4,9 @@
 //! origin's `sessionStorage` by a same-origin page that then opens `/agent/` in the tab
 //! (key [`HANDOFF_KEY`], read once and removed), or posted by the window that opened
 //! the inbox (`{type: "everdesk-agent-jwt", jwt}`; only messages whose source is
-//! `window.opener` count, and the acknowledgement goes back to that exact origin).
+//! `window.opener` count, and the acknowledgement goes back to that exact origin). Any
+//! opener may hand over a JWT: the JWT itself is the proof, checked by the proxy, and the
+//! acknowledgement carries nothing.
 
 use std::cell::RefCell;
 
