@@ -150,6 +150,8 @@ test('an agent sees the escalated ticket first, claims it and replies; the custo
   assert.equal(claimed.agent.name, 'Sam');
   const reply = 'Hi Dana, a replacement pole is on its way.';
   await page.getByLabel('Your reply').fill(reply);
+  // Typing reaches the customer (throttled: one notice for the whole burst).
+  await stream.next((e) => e.type === 'typing' && e.author === 'agent' && e.ticket_id === ticketId);
   const sentAt = performance.now();
   await page.getByRole('button', { name: 'Send reply' }).click();
   const got = await stream.next((e) => e.type === 'message' && e.message.author === 'agent');
