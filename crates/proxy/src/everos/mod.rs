@@ -308,8 +308,7 @@ impl Everos {
                 profile: profile.clone(),
                 has_episodes: !episodes.is_empty() || !newest.is_empty(),
             };
-            self.known
-                .keep(user_id, snapshot, read_at, Instant::now());
+            self.known.keep(user_id, snapshot, read_at, Instant::now());
         }
         (profile, episodes)
     }
