@@ -4,7 +4,9 @@
 //! (empty) history. Only trusted while nothing can have changed it behind the proxy's
 //! back: forgotten when this proxy flushes or deletes the customer's memory, never kept
 //! within [`SETTLE`] of such a flush (EverOS extracts and indexes after answering the
-//! flush), and at most [`FRESH`] old (another proxy instance may have flushed).
+//! flush), and at most [`FRESH`] old: another proxy instance or another app may have
+//! flushed one of the customer's sessions (the embedded EverOS has no other client); a
+//! minute is also how far EverOS's own keyword index may lag (everos-v2.md §3).
 
 use std::{
     collections::HashMap,
@@ -14,8 +16,9 @@ use std::{
 
 use everdesk_api::ProfileFact;
 
-/// How long a snapshot is reused.
-pub const FRESH: Duration = Duration::from_secs(5);
+/// How long a snapshot is reused: long enough to span a ticket's messages at a human's
+/// pace, short enough that a change by another writer shows within a minute.
+pub const FRESH: Duration = Duration::from_secs(60);
 /// How long after a flush nothing is cached for the customer: EverOS may still be
 /// extracting the profile and indexing the episode (keyword search can lag up to a
 /// minute, everos-v2.md §3).
@@ -70,6 +73,12 @@ impl Known {
     /// The customer's snapshot, when one may be reused as of `now`.
     pub fn fresh(&self, customer: &str, now: Instant) -> Option<Snapshot> {
         self.lock().get(customer)?.fresh(now).cloned()
+    }
+
+    /// Whether a snapshot read now could be kept (the customer's memory is not settling
+    /// after a change by this proxy).
+    pub fn may_keep(&self, customer: &str, now: Instant) -> bool {
+        self.lock().get(customer).is_none_or(|s| !s.settling(now))
     }
 
     /// Keeps `snapshot`, whose reads began at `read_at`, unless the customer's memory was
@@ -127,8 +136,11 @@ mod tests {
         let t0 = Instant::now();
         k.keep("c", snap(false), t0, t0);
         let flush = t0 + Duration::from_secs(1);
+        assert!(k.may_keep("c", flush));
         k.changing("c", flush);
         assert_eq!(k.fresh("c", flush), None);
+        assert!(!k.may_keep("c", flush + Duration::from_secs(2)));
+        assert!(k.may_keep("other", flush));
         // Read before the flush, or soon after it: not kept.
         k.keep("c", snap(false), t0, flush + Duration::from_millis(1));
         let later = flush + Duration::from_secs(2);
@@ -136,6 +148,7 @@ mod tests {
         assert_eq!(k.fresh("c", later), None);
         // Once settled, kept again.
         let settled = flush + SETTLE;
+        assert!(k.may_keep("c", settled));
         k.keep("c", snap(true), settled, settled);
         assert_eq!(k.fresh("c", settled), Some(snap(true)));
     }

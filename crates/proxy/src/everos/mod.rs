@@ -271,7 +271,7 @@ impl Everos {
 
     /// The context of a customer's message: [`Self::profile`] and [`Self::episodes`] for
     /// `query`. On v2 the profile document and whether the customer has any episode are
-    /// reused for a few seconds (see `known`: forgotten when this proxy flushes or deletes
+    /// reused for up to a minute (see `known`: forgotten when this proxy flushes or deletes
     /// the customer's memory), so a message re-reads neither, and a customer without
     /// episodes costs no search (nor the query's embedding) at all.
     pub async fn context(
@@ -298,6 +298,13 @@ impl Everos {
             return (Ok(known.profile), episodes);
         }
         let read_at = Instant::now();
+        if !self.known.may_keep(user_id, read_at) {
+            // Just flushed by this proxy: read as before, keep nothing.
+            return tokio::join!(
+                self.profile(user_id, query, top_k),
+                self.episodes(user_id, query, top_k)
+            );
+        }
         let (profile, episodes, newest) = tokio::join!(
             self.profile(user_id, query, top_k),
             self.episodes(user_id, query, top_k),
