@@ -4,7 +4,8 @@
 //! flush, delete) are sent exactly once — never retried blindly (a timed-out add may
 //! still land); reads retry (see `http`). Every call is scoped to one customer.
 //!
-//! - `http`: transport, retries and [`UpstreamError`] (both v2 error shapes);
+//! - `http`: transport (HTTP, or in-process to the embedded EverOS), retries and
+//!   [`UpstreamError`] (both v2 error shapes);
 //! - `ids`: session ids bound to one customer, sender ids, v2 owner ids;
 //! - `v1`, `v2`: the two wire formats; `parse`: lenient readers both share;
 //! - `caps`: what the server can do (embeddings, delete); `check`: asking it, cached;
@@ -119,6 +120,13 @@ impl Everos {
             checking: Arc::default(),
             known: Arc::default(),
         }
+    }
+
+    /// This client calling `router` (the embedded EverOS's routes) in-process instead of
+    /// over HTTP: the same requests and answers, no socket.
+    pub fn in_process(mut self, router: axum::Router) -> Self {
+        self.transport = self.transport.in_process(router);
+        self
     }
 
     /// The base URL in use, as it may be shown or logged: credentials in it (user info,
