@@ -330,6 +330,9 @@ impl Ledger {
         };
         let (customer, ticket, message_id) = key;
         let record = Record::new(customer, ticket, message_id, &content, born_ms, state);
+        if journal.try_append(&record) {
+            return;
+        }
         let journal = journal.clone();
         if let Err(e) = tokio::task::spawn_blocking(move || journal.append(&record, now_ms())).await
         {

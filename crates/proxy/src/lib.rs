@@ -148,6 +148,7 @@ impl AppState {
             api_key,
             TicketStore::in_memory(),
             ledger,
+            None,
         )
     }
 
@@ -180,12 +181,14 @@ impl AppState {
                 (e.base_url(), e.api_key().to_owned(), Some(e))
             }
         };
+        // The embedded EverOS is called in-process (its HTTP port still serves others).
+        let in_process = embedded.as_ref().map(Embedded::router);
         let tickets = TicketStore::persisted(
             config.data_dir.join("tickets.jsonl"),
             &config.data_dir.join("tickets.json"),
         );
         let ledger = persisted_ledger(&config).await;
-        let state = Self::build(config, &key, base, api_key, tickets, ledger);
+        let state = Self::build(config, &key, base, api_key, tickets, ledger, in_process);
         // What EverOS can do (embeddings, delete), logged once; `/readyz` re-checks.
         state.svc.everos.check().await;
         Ok((state, embedded))
@@ -198,9 +201,10 @@ impl AppState {
         api_key: String,
         tickets: TicketStore,
         ledger: Ledger,
+        in_process: Option<axum::Router>,
     ) -> Self {
         let metrics = Arc::new(Metrics::default());
-        let everos = Everos::new(
+        let mut everos = Everos::new(
             EverosSettings {
                 base_url,
                 api_key,
@@ -212,6 +216,9 @@ impl AppState {
             },
             metrics.clone(),
         );
+        if let Some(router) = in_process {
+            everos = everos.in_process(router);
+        }
         let llm = match (&config.llm_base_url, &config.llm_model) {
             (Some(url), Some(model)) => Some(Llm::new(llm::LlmSettings {
                 base_url: url.clone(),
