@@ -44,6 +44,11 @@ pub struct Config {
     #[arg(long, env = "EVERDESK_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
 
+    /// PostgreSQL database for the proxy's state (`postgres://user:pass@host/db`), shared
+    /// by several replicas. Unset: SQLite, `everdesk.db` in the data dir. Never logged.
+    #[arg(long, env = "EVERDESK_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
     /// The sentence-embedding model (all-MiniLM-L6-v2) the embedded EverOS loads to
     /// recall by meaning (vector and hybrid search). Unset: the cache `scripts/setup`
     /// fills (`~/.cache/everdesk/models/all-MiniLM-L6-v2`) when it holds the model;

@@ -69,8 +69,11 @@ pub async fn forget(
     Authed(who): Authed,
 ) -> Result<StatusCode, ProxyError> {
     state.svc.everos.delete_user(&who.id).await?;
-    state.svc.tickets.forget_customer(&who.id);
+    state
+        .svc
+        .store
+        .forget_customer(&who.id, crate::clock::now_ms())
+        .await?;
     state.svc.recent.forget(&who.id);
-    state.svc.ledger.forget_customer(&who.id).await;
     Ok(StatusCode::NO_CONTENT)
 }
