@@ -80,7 +80,7 @@ pub async fn start_persisted(data_dir: &Path) -> Harness {
 pub async fn start_binary(data_dir: &Path, api: &'static str) -> Harness {
     let (running, _) = everos_and_config().await;
     let everos = running.base_url();
-    let process = ProxyProcess::spawn(&everos, data_dir, api).await;
+    let process = ProxyProcess::spawn(&everos, data_dir, api, Vec::new()).await;
     Harness {
         base: process.base.clone(),
         everos,
@@ -89,6 +89,47 @@ pub async fn start_binary(data_dir: &Path, api: &'static str) -> Harness {
         persisted: None,
         process: Some(process),
     }
+}
+
+/// The signing key replicas share (their session tokens are good on each other).
+const REPLICA_SIGNING_KEY: &str = "replica-signing-key-0123456789-0123456789";
+
+/// Two proxy binaries, replicas A and B, on one PostgreSQL database (`database_url`)
+/// and one local-everos, sharing the signing key; the harness speaks to A (`base`), B's
+/// base URL is returned. Each has its own data dir under `root`.
+pub async fn start_replicas(root: &Path, database_url: &str) -> (Harness, ReplicaB) {
+    let (running, _) = everos_and_config().await;
+    let everos = running.base_url();
+    let extra = vec![
+        "--database-url".to_owned(),
+        database_url.to_owned(),
+        "--signing-key".to_owned(),
+        REPLICA_SIGNING_KEY.to_owned(),
+    ];
+    let a = ProxyProcess::spawn(&everos, &root.join("a"), "v2", extra.clone()).await;
+    let b = ProxyProcess::spawn(&everos, &root.join("b"), "v2", extra).await;
+    let harness = Harness {
+        base: a.base.clone(),
+        everos,
+        http: reqwest::Client::new(),
+        _everos: running,
+        persisted: None,
+        process: Some(a),
+    };
+    (
+        harness,
+        ReplicaB {
+            base: b.base.clone(),
+            _process: b,
+        },
+    )
+}
+
+/// Replica B of [`start_replicas`]; stopped when dropped.
+pub struct ReplicaB {
+    /// B's base URL.
+    pub base: String,
+    _process: ProxyProcess,
 }
 
 /// The base URL a proxy binary started with piped stdout prints first
@@ -114,17 +155,20 @@ struct ProxyProcess {
     base: String,
     data_dir: PathBuf,
     api: &'static str,
+    /// More command-line options (kept for a restart).
+    extra: Vec<String>,
 }
 
 impl ProxyProcess {
     /// Starts the binary against `everos` on `data_dir` and waits until it listens.
-    async fn spawn(everos: &str, data_dir: &Path, api: &'static str) -> Self {
+    async fn spawn(everos: &str, data_dir: &Path, api: &'static str, extra: Vec<String>) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_everdesk-proxy"))
             .args(["--listen", "127.0.0.1:0", "--everos-base-url", everos])
             .args(["--everos-api", api])
             .args(["--everos-api-key", EVEROS_KEY, "--identity-secret", SECRET])
             .args(["--everos-timeout-ms", "10000", "--data-dir"])
             .arg(data_dir)
+            .args(&extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -135,6 +179,7 @@ impl ProxyProcess {
             base,
             data_dir: data_dir.to_owned(),
             api,
+            extra,
         }
     }
 }
@@ -285,12 +330,17 @@ impl Harness {
             .process
             .take()
             .expect("kill_and_restart needs start_binary");
-        let (data_dir, api) = (old.data_dir.clone(), old.api);
+        let (data_dir, api, extra) = (old.data_dir.clone(), old.api, old.extra.clone());
         drop(old);
         self.http = reqwest::Client::new();
-        let process = ProxyProcess::spawn(&self.everos, &data_dir, api).await;
+        let process = ProxyProcess::spawn(&self.everos, &data_dir, api, extra).await;
         self.base = process.base.clone();
         self.process = Some(process);
+    }
+
+    /// Kills the proxy binary outright (SIGKILL), without a restart.
+    pub fn kill(&mut self) {
+        drop(self.process.take().expect("kill needs a proxy binary"));
     }
 
     /// POST JSON with an optional bearer token.
