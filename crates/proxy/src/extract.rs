@@ -62,6 +62,7 @@ impl FromRequestParts<AppState> for Authed {
             .svc
             .customer_limit
             .check(&customer.id)
+            .await
             .map_err(ProxyError::RateLimited)?;
         Ok(Authed(customer))
     }

@@ -228,7 +228,7 @@ impl AppState {
                 config.session_ttl_secs,
             )
             .with_jwt_secret(config.jwt_secret.as_deref()),
-            store,
+            store: store.clone(),
             tickets,
             ledger,
             clock: clock::SessionClock::default(),
@@ -237,9 +237,12 @@ impl AppState {
             customer_limit: RateLimiter::new(
                 config.rate_customer_per_min,
                 config.rate_customer_burst,
-            ),
-            ip_limit: RateLimiter::new(config.rate_ip_per_min, config.rate_ip_burst),
-            visitor_limit: RateLimiter::new(config.rate_visitor_per_min, config.rate_visitor_burst),
+            )
+            .shared(&store, "customer"),
+            ip_limit: RateLimiter::new(config.rate_ip_per_min, config.rate_ip_burst)
+                .shared(&store, "ip"),
+            visitor_limit: RateLimiter::new(config.rate_visitor_per_min, config.rate_visitor_burst)
+                .shared(&store, "visitor"),
             reply_gate: ReplyGate::new(
                 usize::try_from(config.max_concurrent_replies).unwrap_or(usize::MAX),
                 Duration::from_millis(config.reply_wait_ms),

@@ -37,6 +37,7 @@ pub async fn open(
             .svc
             .visitor_limit
             .check(&key)
+            .await
             .map_err(ProxyError::RateLimited)?;
     }
     state.svc.identity.open_session(req).map(Json)

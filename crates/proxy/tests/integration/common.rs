@@ -95,17 +95,18 @@ pub async fn start_binary(data_dir: &Path, api: &'static str) -> Harness {
 const REPLICA_SIGNING_KEY: &str = "replica-signing-key-0123456789-0123456789";
 
 /// Two proxy binaries, replicas A and B, on one PostgreSQL database (`database_url`)
-/// and one local-everos, sharing the signing key; the harness speaks to A (`base`), B's
-/// base URL is returned. Each has its own data dir under `root`.
-pub async fn start_replicas(root: &Path, database_url: &str) -> (Harness, ReplicaB) {
+/// and one local-everos, sharing the signing key, with `more` options; the harness
+/// speaks to A (`base`), B's base URL is returned. Each has its own data dir under `root`.
+pub async fn start_replicas(root: &Path, database_url: &str, more: &[&str]) -> (Harness, ReplicaB) {
     let (running, _) = everos_and_config().await;
     let everos = running.base_url();
-    let extra = vec![
+    let mut extra = vec![
         "--database-url".to_owned(),
         database_url.to_owned(),
         "--signing-key".to_owned(),
         REPLICA_SIGNING_KEY.to_owned(),
     ];
+    extra.extend(more.iter().map(|s| (*s).to_owned()));
     let a = ProxyProcess::spawn(&everos, &root.join("a"), "v2", extra.clone()).await;
     let b = ProxyProcess::spawn(&everos, &root.join("b"), "v2", extra).await;
     let harness = Harness {

@@ -2,7 +2,7 @@
 //! ticket made on A is read and closed on B; a retry landing on B while A is mid-add
 //! waits, then gets 503 with `Retry-After`, and never adds twice; A killed (SIGKILL)
 //! mid-add: B takes over once A's claim expires and resolves the message as one proxy
-//! would. Skipped, with a notice, when `EVERDESK_TEST_DATABASE_URL` is unset.
+//! would; a customer's rate limit holds across both, not twice over. Skipped, with a notice, when `EVERDESK_TEST_DATABASE_URL` is unset.
 
 use std::time::{Duration, Instant};
 
@@ -24,11 +24,16 @@ fn database_url(test: &str) -> Option<String> {
 
 /// Two replicas on a fresh schema of the test database.
 async fn replicas(url: &str, root: &std::path::Path) -> (Harness, ReplicaB) {
+    replicas_with(url, root, &[]).await
+}
+
+/// As [`replicas`], with more options for both.
+async fn replicas_with(url: &str, root: &std::path::Path, more: &[&str]) -> (Harness, ReplicaB) {
     let schema = format!("r_{}", uuid::Uuid::new_v4().simple());
     Store::postgres_in_schema(url, Some(&schema)).await.unwrap();
     let sep = if url.contains('?') { '&' } else { '?' };
     let scoped = format!("{url}{sep}options=-c%20search_path%3D{schema}");
-    start_replicas(root, &scoped).await
+    start_replicas(root, &scoped, more).await
 }
 
 async fn post_to(h: &Harness, base: &str, path: &str, token: &str, body: Value) -> Reply {
@@ -208,5 +213,32 @@ async fn a_killed_mid_add_is_resolved_by_b_once_its_claim_expires() {
         h.raw_message_checks().await,
         1,
         "found by the buffered-message check"
+    );
+}
+
+#[tokio::test]
+async fn a_customers_rate_limit_holds_across_replicas() {
+    let Some(url) = database_url("a_customers_rate_limit_holds_across_replicas") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let limits = ["--rate-customer-per-min", "1", "--rate-customer-burst", "4"];
+    let (h, b) = replicas_with(&url, dir.path(), &limits).await;
+    let t = h.verified("cust_limited").await;
+    assert_eq!(h.ticket(&t, "T", "Parcel").await.status, 201);
+    let create = json!({"ticket_id": "T", "subject": "Parcel"});
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        let base = if i % 2 == 0 { &b.base } else { &h.base };
+        statuses.push(
+            post_to(&h, base, "/v1/tickets", &t, create.clone())
+                .await
+                .status,
+        );
+    }
+    assert_eq!(
+        statuses,
+        [200, 200, 200, 429, 429, 429],
+        "one bucket of 4 for both"
     );
 }
