@@ -114,6 +114,11 @@ pub struct Config {
     #[arg(long, env = "EVERDESK_LEDGER_TTL_SECS", default_value_t = 24 * 3600)]
     pub ledger_ttl_secs: u64,
 
+    /// Idempotency ledger: how long a replica's claim on a message in flight holds without
+    /// renewal (renewed while held), ms; a replica killed mid-message is taken over after it.
+    #[arg(long, env = "EVERDESK_LEDGER_LEASE_MS", default_value_t = 10_000)]
+    pub ledger_lease_ms: u64,
+
     /// Rate limit per customer: sustained requests per minute.
     #[arg(long, env = "EVERDESK_RATE_CUSTOMER_PER_MIN", default_value_t = 60)]
     pub rate_customer_per_min: u32,
@@ -314,6 +319,7 @@ impl Config {
             ("--session-ttl-secs", self.session_ttl_secs),
             ("--ledger-capacity", self.ledger_capacity as u64),
             ("--ledger-ttl-secs", self.ledger_ttl_secs),
+            ("--ledger-lease-ms", self.ledger_lease_ms),
             (
                 "--rate-customer-per-min",
                 u64::from(self.rate_customer_per_min),

@@ -112,7 +112,8 @@ pub enum ClaimRefused {
 /// Ids younger than this are never evicted to make room unless their own client is over
 /// its share: a client retries within minutes, so evicting one could store it twice.
 const RETRY_WINDOW: Duration = Duration::from_secs(10 * 60);
-/// How long a claim holds without renewal (a dead replica's claim expires after this).
+/// How long a claim holds without renewal by default (a dead replica's claim expires
+/// after this; `--ledger-lease-ms`).
 pub const LEASE: Duration = Duration::from_secs(10);
 /// How long a request waits for another replica's claim before `503`.
 const CLAIM_WAIT: Duration = Duration::from_secs(3);
@@ -182,9 +183,16 @@ impl Ledger {
         self
     }
 
-    /// As [`Ledger::new`] with another lease and claim wait (tests).
-    pub fn with_lease(mut self, lease: Duration, wait: Duration) -> Self {
-        self.lease = lease;
+    /// As [`Ledger::new`] with another claim lease; a request waits for another
+    /// replica's claim at most [`CLAIM_WAIT`] and never longer than the lease.
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease.max(Duration::from_millis(300));
+        self.claim_wait = CLAIM_WAIT.min(self.lease);
+        self
+    }
+
+    /// As [`Ledger::new`] with another claim wait (tests).
+    pub fn with_claim_wait(mut self, wait: Duration) -> Self {
         self.claim_wait = wait;
         self
     }

@@ -191,7 +191,8 @@ impl AppState {
             store.clone(),
             config.ledger_capacity,
             Duration::from_secs(config.ledger_ttl_secs),
-        );
+        )
+        .with_lease(Duration::from_millis(config.ledger_lease_ms));
         let tickets = TicketStore::new(store.clone());
         let metrics = Arc::new(Metrics::default());
         let everos = Everos::new(

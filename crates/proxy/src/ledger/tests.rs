@@ -178,7 +178,10 @@ async fn replicas_take_turns_and_take_over_a_dead_claim() {
         eprintln!("NOTICE: replicas_take_turns_and_take_over_a_dead_claim skipped (no PostgreSQL)");
         return;
     };
-    let fast = |l: Ledger| l.with_lease(Duration::from_millis(600), Duration::from_millis(300));
+    let fast = |l: Ledger| {
+        l.with_lease(Duration::from_millis(600))
+            .with_claim_wait(Duration::from_millis(300))
+    };
     let a = fast(Ledger::new(s.clone(), 10, HOUR));
     let b = fast(Ledger::new(s.clone(), 10, HOUR));
     let on_a = a.entry("u", "t", "m", "hi", "").await.unwrap();

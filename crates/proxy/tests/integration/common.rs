@@ -34,7 +34,7 @@ pub struct Harness {
     _everos: local_everos::Running,
     /// The proxy config and running proxy, when started on a data dir.
     persisted: Option<(Config, Stoppable)>,
-    /// The proxy binary, when started by [`start_binary`].
+    /// The proxy binary, when started by [`start_binary_with`].
     process: Option<ProxyProcess>,
 }
 
@@ -77,10 +77,12 @@ pub async fn start_persisted(data_dir: &Path) -> Harness {
 /// Starts local-everos in process and the `everdesk-proxy` binary as a child process on
 /// `data_dir`, speaking EverOS `api` (`v1` or `v2`), so [`Harness::kill_and_restart`]
 /// can kill it outright, mid-request.
-pub async fn start_binary(data_dir: &Path, api: &'static str) -> Harness {
+/// `more` command-line options are kept for the restart.
+pub async fn start_binary_with(data_dir: &Path, api: &'static str, more: &[&str]) -> Harness {
     let (running, _) = everos_and_config().await;
     let everos = running.base_url();
-    let process = ProxyProcess::spawn(&everos, data_dir, api, Vec::new()).await;
+    let extra = more.iter().map(|s| (*s).to_owned()).collect();
+    let process = ProxyProcess::spawn(&everos, data_dir, api, extra).await;
     Harness {
         base: process.base.clone(),
         everos,
@@ -89,6 +91,25 @@ pub async fn start_binary(data_dir: &Path, api: &'static str) -> Harness {
         persisted: None,
         process: Some(process),
     }
+}
+
+/// A database URL for a proxy binary on the test PostgreSQL (`EVERDESK_TEST_DATABASE_URL`),
+/// scoped to a fresh schema of its own (created and migrated here); `None`, with a notice
+/// naming `test`, when that variable is unset.
+pub async fn test_database(test: &str) -> Option<String> {
+    let url = match std::env::var("EVERDESK_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => {
+            eprintln!("NOTICE: {test}: EVERDESK_TEST_DATABASE_URL is unset, PostgreSQL skipped");
+            return None;
+        }
+    };
+    let schema = format!("p_{}", uuid::Uuid::new_v4().simple());
+    everdesk_proxy::store::Store::postgres_in_schema(&url, Some(&schema))
+        .await
+        .unwrap();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    Some(format!("{url}{sep}options=-c%20search_path%3D{schema}"))
 }
 
 /// The signing key replicas share (their session tokens are good on each other).
@@ -325,12 +346,12 @@ impl Harness {
     }
 
     /// Kills the proxy binary outright (SIGKILL: no graceful shutdown, no cleanup) and
-    /// starts it again on the same data dir (only for a harness from [`start_binary`]).
+    /// starts it again on the same data dir (only for a harness from [`start_binary_with`]).
     pub async fn kill_and_restart(&mut self) {
         let old = self
             .process
             .take()
-            .expect("kill_and_restart needs start_binary");
+            .expect("kill_and_restart needs start_binary_with");
         let (data_dir, api, extra) = (old.data_dir.clone(), old.api, old.extra.clone());
         drop(old);
         self.http = reqwest::Client::new();

@@ -6,34 +6,23 @@
 
 use std::time::{Duration, Instant};
 
-use everdesk_proxy::store::Store;
 use serde_json::{json, Value};
 
-use crate::common::{start_replicas, Harness, ReplicaB, Reply};
+use crate::common::{start_replicas, test_database, Harness, ReplicaB, Reply};
 
-/// The test database, or `None` (with a notice) when not configured.
-fn database_url(test: &str) -> Option<String> {
-    match std::env::var("EVERDESK_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            eprintln!("NOTICE: {test} skipped: EVERDESK_TEST_DATABASE_URL is unset");
-            None
-        }
-    }
-}
-
-/// Two replicas on a fresh schema of the test database.
-async fn replicas(url: &str, root: &std::path::Path) -> (Harness, ReplicaB) {
-    replicas_with(url, root, &[]).await
+/// Two replicas on a fresh schema of the test database, or `None` (with a notice).
+async fn replicas(test: &str, root: &std::path::Path) -> Option<(Harness, ReplicaB)> {
+    replicas_with(test, root, &[]).await
 }
 
 /// As [`replicas`], with more options for both.
-async fn replicas_with(url: &str, root: &std::path::Path, more: &[&str]) -> (Harness, ReplicaB) {
-    let schema = format!("r_{}", uuid::Uuid::new_v4().simple());
-    Store::postgres_in_schema(url, Some(&schema)).await.unwrap();
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let scoped = format!("{url}{sep}options=-c%20search_path%3D{schema}");
-    start_replicas(root, &scoped, more).await
+async fn replicas_with(
+    test: &str,
+    root: &std::path::Path,
+    more: &[&str],
+) -> Option<(Harness, ReplicaB)> {
+    let url = test_database(test).await?;
+    Some(start_replicas(root, &url, more).await)
 }
 
 async fn post_to(h: &Harness, base: &str, path: &str, token: &str, body: Value) -> Reply {
@@ -97,11 +86,11 @@ async fn until_added(h: &Harness, content: &str) {
 
 #[tokio::test]
 async fn a_ticket_made_on_a_is_used_and_closed_on_b() {
-    let Some(url) = database_url("a_ticket_made_on_a_is_used_and_closed_on_b") else {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((h, b)) = replicas("a_ticket_made_on_a_is_used_and_closed_on_b", dir.path()).await
+    else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let (h, b) = replicas(&url, dir.path()).await;
     let t = h.verified("cust_replicas").await;
     assert_eq!(h.ticket(&t, "T", "Parcel").await.status, 201);
     // A repeat create on B is the same ticket, not a new one.
@@ -132,12 +121,15 @@ async fn a_ticket_made_on_a_is_used_and_closed_on_b() {
 
 #[tokio::test]
 async fn a_retry_on_b_while_a_is_mid_add_waits_and_never_adds_twice() {
-    let Some(url) = database_url("a_retry_on_b_while_a_is_mid_add_waits_and_never_adds_twice")
+    let dir = tempfile::tempdir().unwrap();
+    let Some((h, b)) = replicas(
+        "a_retry_on_b_while_a_is_mid_add_waits_and_never_adds_twice",
+        dir.path(),
+    )
+    .await
     else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let (h, b) = replicas(&url, dir.path()).await;
     let t = h.verified("cust_mid_add").await;
     assert_eq!(h.ticket(&t, "T", "Parcel").await.status, 201);
     // EverOS stores the customer turn, then holds A's answer back for 5 s.
@@ -169,11 +161,15 @@ async fn a_retry_on_b_while_a_is_mid_add_waits_and_never_adds_twice() {
 
 #[tokio::test]
 async fn a_killed_mid_add_is_resolved_by_b_once_its_claim_expires() {
-    let Some(url) = database_url("a_killed_mid_add_is_resolved_by_b_once_its_claim_expires") else {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((mut h, b)) = replicas(
+        "a_killed_mid_add_is_resolved_by_b_once_its_claim_expires",
+        dir.path(),
+    )
+    .await
+    else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let (mut h, b) = replicas(&url, dir.path()).await;
     let t = h.verified("cust_killed_a").await;
     assert_eq!(h.ticket(&t, "T", "Parcel").await.status, 201);
     h.fault(json!({"route": "add", "delay_ms": 5000})).await;
@@ -218,12 +214,17 @@ async fn a_killed_mid_add_is_resolved_by_b_once_its_claim_expires() {
 
 #[tokio::test]
 async fn a_customers_rate_limit_holds_across_replicas() {
-    let Some(url) = database_url("a_customers_rate_limit_holds_across_replicas") else {
-        return;
-    };
     let dir = tempfile::tempdir().unwrap();
     let limits = ["--rate-customer-per-min", "1", "--rate-customer-burst", "4"];
-    let (h, b) = replicas_with(&url, dir.path(), &limits).await;
+    let Some((h, b)) = replicas_with(
+        "a_customers_rate_limit_holds_across_replicas",
+        dir.path(),
+        &limits,
+    )
+    .await
+    else {
+        return;
+    };
     let t = h.verified("cust_limited").await;
     assert_eq!(h.ticket(&t, "T", "Parcel").await.status, 201);
     let create = json!({"ticket_id": "T", "subject": "Parcel"});
