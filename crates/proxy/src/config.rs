@@ -49,6 +49,14 @@ pub struct Config {
     #[arg(long, env = "EVEROS_API", default_value = "v2", value_parser = ["v1", "v2"])]
     pub everos_api: String,
 
+    /// Reuse a customer's profile document and whether they have any episode for up to a
+    /// minute across a ticket's messages (v2): `auto` = only with the embedded EverOS,
+    /// whose only writer is this proxy; `on` also for an external EverOS (safe only when
+    /// this one proxy writes to it: another replica's or app's flush would show up to a
+    /// minute late); `off` = read on every message.
+    #[arg(long, env = "EVERDESK_MEMORY_SNAPSHOTS", default_value = "auto", value_parser = ["auto", "on", "off"])]
+    pub memory_snapshots: String,
+
     /// EverOS API key: required for EverOS Cloud v1, sent as a Bearer key to Cloud v2;
     /// a self-hosted EverOS needs none. Never logged, never returned.
     #[arg(long, env = "EVEROS_API_KEY", hide_env_values = true)]

@@ -221,6 +221,12 @@ impl AppState {
             },
             metrics.clone(),
         );
+        let snapshots = match config.memory_snapshots.as_str() {
+            "on" => true,
+            "off" => false,
+            _ => in_process.is_some(),
+        };
+        everos = everos.with_memory_snapshots(snapshots);
         if let Some(router) = in_process {
             everos = everos.in_process(router);
         }

@@ -86,6 +86,8 @@ pub struct Everos {
     checking: Arc<tokio::sync::Mutex<()>>,
     /// Customers' memory as last read (v2).
     known: Arc<known::Known>,
+    /// Whether [`Self::context`] reuses `known` (only when this proxy is EverOS's one writer).
+    snapshots: bool,
     /// The base URL as logged: without user info, query or fragment.
     shown_url: Arc<str>,
 }
@@ -119,7 +121,15 @@ impl Everos {
             caps: Arc::new(RwLock::new(caps)),
             checking: Arc::default(),
             known: Arc::default(),
+            snapshots: false,
         }
+    }
+
+    /// Lets [`Self::context`] reuse a customer's memory as last read (see `known`): only
+    /// when nothing but this proxy writes to this EverOS.
+    pub fn with_memory_snapshots(mut self, on: bool) -> Self {
+        self.snapshots = on;
+        self
     }
 
     /// This client calling `router` (the embedded EverOS's routes) in-process instead of
@@ -291,7 +301,7 @@ impl Everos {
         Result<Vec<ProfileFact>, UpstreamError>,
         Result<Vec<HistoryEpisode>, UpstreamError>,
     ) {
-        if self.settings.api == Api::V1 {
+        if self.settings.api == Api::V1 || !self.snapshots {
             return tokio::join!(
                 self.profile(user_id, query, top_k),
                 self.episodes(user_id, query, top_k)

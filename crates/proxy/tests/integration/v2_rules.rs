@@ -299,7 +299,14 @@ async fn a_failed_delete_is_answered_as_such_and_not_retried() {
 /// ticket reads and searches again and finds the closed one.
 #[tokio::test]
 async fn a_customers_memory_is_read_once_per_ticket_and_again_after_a_flush() {
-    let h = start_v2(1_500).await;
+    // Snapshots are on by default only with the embedded EverOS (the proxy its one
+    // writer); this local-everos has no other client either.
+    let h = start_with(|c| {
+        c.everos_api = "v2".into();
+        c.everos_settle_ms = 1_500;
+        c.memory_snapshots = "on".into();
+    })
+    .await;
     let t = h.verified("cust_v2_known").await;
     open(&h, &t, "T1", "Invoice").await;
     for (id, text) in [
@@ -352,4 +359,23 @@ async fn a_customers_memory_is_read_once_per_ticket_and_again_after_a_flush() {
             .is_some_and(|s| s.contains("charged twice"))),
         "the closed ticket is recalled: {history:?}"
     );
+}
+
+/// With an external EverOS (the default `auto`), other replicas or apps may write to it,
+/// so nothing read of a customer's memory is reused: every message reads it again.
+#[tokio::test]
+async fn with_an_external_everos_every_message_reads_the_memory() {
+    let h = start_v2(1_500).await;
+    let t = h.verified("cust_v2_external").await;
+    open(&h, &t, "T1", "Invoice").await;
+    for (id, text) in [("m1", "I was charged twice"), ("m2", "for invoice 42")] {
+        assert_eq!(h.say(&t, "T1", id, text).await.status, 200);
+    }
+    let profile_reads = h
+        .requests(Some("get"))
+        .await
+        .iter()
+        .filter(|r| r["body"]["memory_type"] == "profile")
+        .count();
+    assert_eq!(profile_reads, 2, "one profile read per message");
 }
