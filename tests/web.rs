@@ -29,6 +29,9 @@ wasm_bindgen_test_configure!(run_in_browser);
 /// Whose data a tab shows: customers switching, pages without identity, other tabs.
 #[path = "web/customers.rs"]
 mod customers;
+/// Live events: agent replies, joined, closed, typing; server sync bound to the customer.
+#[path = "web/live.rs"]
+mod live;
 /// Requests in flight while the customer changes, against a fake `window.fetch`.
 #[path = "web/races.rs"]
 mod races;
@@ -219,6 +222,7 @@ async fn handoff_card_renders_summary_and_keeps_payloads_inert() {
     let root = container();
     let handoff = Handoff {
         ticket_id: "t".into(),
+        customer: None,
         customer_summary: "Ada, Pro plan".into(),
         issue_summary: "<img src=x onerror=alert(1)> Refund not received".into(),
         attempted_solutions: vec!["Checked the invoice".into(), "Re-sent the receipt".into()],

@@ -2,7 +2,7 @@
 //! the hand-off card, recalled past tickets, the ticket actions (talk to a
 //! person, close) and the composer — or, once closed, a read-only notice.
 
-use leptos::prelude::*;
+use leptos::{either, prelude::*};
 
 use super::{
     close_form::CloseForm,
@@ -14,7 +14,10 @@ use super::{
     message_item::MessageItem,
     reactive::{dynamic, either, when},
 };
-use crate::actions::{focus_later, Chat};
+use crate::{
+    actions::{focus_later, Chat},
+    i18n::fill,
+};
 
 /// The open ticket's conversation.
 #[component]
@@ -41,6 +44,30 @@ pub fn Conversation(
         chat.current
             .with(|c| c.as_ref().and_then(|r| r.handoff.clone()))
     };
+    let agent = move || {
+        chat.current
+            .with(|c| c.as_ref().and_then(|r| r.agent.clone()))
+    };
+    let id = move || {
+        chat.current
+            .with(|c| c.as_ref().map(|r| r.id.clone()).unwrap_or_default())
+    };
+    // "<name> is typing…" for this ticket, from the event stream.
+    let agent_typing = move || {
+        chat.agent_typing.with(|t| {
+            t.as_ref()
+                .filter(|(ticket, _)| {
+                    chat.current
+                        .with(|c| c.as_ref().is_some_and(|r| &r.id == ticket))
+                })
+                .map(|(_, name)| fill(s.agent_typing, name))
+                .unwrap_or_default()
+        })
+    };
+    let older = move || {
+        chat.older
+            .with(|o| o.as_ref().filter(|(t, _)| *t == id()).map(|(_, b)| *b))
+    };
     let recalled = move || {
         chat.current
             .with(|c| c.as_ref().map(|r| r.recalled.clone()).unwrap_or_default())
@@ -57,6 +84,16 @@ pub fn Conversation(
     view! {
         <div class="ed-conversation" class:ed-conversation--closed=move || !is_open()>
             <h2 class="ed-conversation__subject">{dynamic(subject)}</h2>
+            {when(move || older().is_some(), move || button(
+                "ed-link-button ed-earlier",
+                s.earlier,
+                enabled(),
+                dynamic(move || {
+                    if let Some(before) = older() {
+                        chat.load_transcript(id(), Some(before));
+                    }
+                }),
+            ))}
             <ol class="ed-messages" aria-label=s.conversations>
                 // By position (no keyed diff in the wasm); each message is rebuilt only
                 // when it changed.
@@ -73,7 +110,21 @@ pub fn Conversation(
                     {s.typing}
                 </p>
             })}
-            {move || handoff().map(|h| keyed(h.clone(), view! { <HandoffCard handoff=h strings=s /> }))}
+            <p class="ed-typing ed-typing--agent" aria-live="polite" data-testid="agent-typing">
+                {dynamic(agent_typing)}
+            </p>
+            {move || {
+                let joined = agent();
+                match handoff() {
+                    Some(h) => either::Either::Left(keyed(
+                        (h.clone(), joined.clone()),
+                        view! { <HandoffCard handoff=h strings=s agent=joined /> },
+                    )),
+                    None => either::Either::Right(joined.map(|name| view! {
+                        <p class="ed-notice ed-handoff__joined" data-testid="joined">{fill(s.agent_joined, name)}</p>
+                    })),
+                }
+            }}
             {when(move || !recalled().is_empty(), move || view! {
                 <details class="ed-recalled">
                     <summary>{s.past_tickets}</summary>

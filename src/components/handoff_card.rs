@@ -5,7 +5,7 @@ use everdesk_api::Handoff;
 use leptos::prelude::*;
 
 use super::{history_list::HistoryList, rich_text::RichText};
-use crate::i18n::Strings;
+use crate::i18n::{fill, Strings};
 
 /// The hand-off summary.
 #[component]
@@ -14,10 +14,16 @@ pub fn HandoffCard(
     handoff: Handoff,
     /// Strings of the widget's language.
     strings: &'static Strings,
+    /// The person who joined (claimed the ticket), once one has.
+    #[prop(default = None)]
+    agent: Option<String>,
 ) -> impl IntoView {
     view! {
         <section class="ed-handoff" aria-labelledby="ed-handoff-title" data-testid="handoff" tabindex="-1">
             <h2 id="ed-handoff-title" class="ed-heading">{strings.handoff_title}</h2>
+            {agent.map(|name| view! {
+                <p class="ed-handoff__joined" data-testid="joined">{fill(strings.agent_joined, name)}</p>
+            })}
             <h3 class="ed-subheading">{strings.handoff_issue}</h3>
             <RichText text=handoff.issue_summary />
             <h3 class="ed-subheading">{strings.handoff_tried}</h3>

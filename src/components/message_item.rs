@@ -2,7 +2,7 @@
 //! customer's own messages the delivery state with a retry when it failed.
 
 use everdesk_api::Role;
-use leptos::prelude::*;
+use leptos::{either, prelude::*};
 
 use super::{
     controls::{button, enabled},
@@ -26,6 +26,8 @@ pub fn MessageItem(
 ) -> impl IntoView {
     let mine = message.role == Role::User;
     let author = if mine { strings.you } else { strings.support };
+    // A person's reply shows their name; the assistant's stays "Support" (hidden).
+    let name = message.name.clone();
     let (state, label) = match &message.delivery {
         Delivery::Sending => ("sending", strings.sending.to_owned()),
         Delivery::Sent => ("sent", strings.sent.to_owned()),
@@ -41,7 +43,14 @@ pub fn MessageItem(
             data-delivery=state
             data-message-id=message.id.clone()
         >
-            <span class="ed-visually-hidden">{author}": "</span>
+            {match name {
+                Some(name) => either::Either::Left(view! {
+                    <span class="ed-msg__author" data-testid="author">{name}<span class="ed-visually-hidden">": "</span></span>
+                }),
+                None => either::Either::Right(view! {
+                    <span class="ed-visually-hidden">{author}": "</span>
+                }),
+            }}
             <div class="ed-msg__bubble">
                 <RichText text=message.content.clone() />
             </div>
