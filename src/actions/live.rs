@@ -3,7 +3,7 @@
 //! backoff), the server's ticket list merged for verified customers, transcripts
 //! loaded on demand — and what each live event changes.
 
-use std::{cell::Cell, rc::Rc};
+use std::{cell::Cell, future::Future, pin::Pin, rc::Rc};
 
 use everdesk_api::{
     routes, Author, LiveEvent, LiveEventKind, TicketListResponse, TicketStatus, TranscriptPage,
@@ -18,6 +18,13 @@ use crate::{
     state::{ChatMessage, TicketRecord},
     storage::Key,
 };
+
+/// A type-erased future: each async body below exists once in the wasm instead of
+/// being inlined into every caller's state machine.
+type Task<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// Most transcript pages loaded when a ticket from another device is opened.
+const MAX_TRANSCRIPT_PAGES: usize = 10;
 
 /// How long "… is typing" stays without a new typing event, ms.
 const TYPING_SHOWN_MS: i32 = 6_000;
@@ -41,7 +48,7 @@ impl Chat {
     }
 
     /// Runs `task` bound to the current customer's scope (see `live::scope`).
-    fn spawn_for_customer(&self, task: std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>) {
+    fn spawn_for_customer(&self, task: Task<'static, ()>) {
         if let Some(handle) = self.with_scope(Scope::handle) {
             spawn_scoped(handle, task);
         }
@@ -52,7 +59,6 @@ impl Chat {
     pub(super) fn close_scope(&self) {
         self.scope.set_value(None);
         self.agent_typing.set(None);
-        self.older.set(None);
     }
 
     /// Whether this tab's customer is verified (their tickets live on the server).
@@ -98,9 +104,11 @@ impl Chat {
         let mut backoff = live::BACKOFF_START_MS;
         loop {
             if verified {
-                let _ = self.sync_server().await;
+                self.sync_server().await;
             }
-            match self.read_live(&signal, &last, &mut backoff).await {
+            let read: Task<'_, Result<bool, ApiError>> = Box::pin(self.read_live(&signal, &last));
+            match read.await {
+                Ok(true) => backoff = live::BACKOFF_START_MS,
                 Err(e) if e.is_unauthorized() => self.store().remove(&Key::Session),
                 _ => {}
             }
@@ -109,17 +117,17 @@ impl Chat {
         }
     }
 
-    /// One connection of the stream, read to its end.
+    /// One connection of the stream, read to its end; true if it was connected.
     async fn read_live(
         self,
         signal: &web_sys::AbortSignal,
         last: &Cell<Option<i64>>,
-        backoff: &mut i32,
-    ) -> Result<(), ApiError> {
+    ) -> Result<bool, ApiError> {
         let url = self.api()?.url(routes::EVENTS);
-        let token = self.token().await?;
-        let stream = open_stream(&url, &token, last.get(), signal).await?;
-        *backoff = live::BACKOFF_START_MS;
+        let token: Task<'_, Result<String, ApiError>> = Box::pin(self.token());
+        let token = token.await?;
+        let open: Task<'_, _> = Box::pin(open_stream(&url, &token, last.get(), signal));
+        let stream = open.await?;
         let mut parser = SseParser::default();
         while let Some(chunk) = stream.next().await? {
             for frame in parser.push(&chunk) {
@@ -133,13 +141,23 @@ impl Chat {
                 }
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Merges the server's ticket list into the local one: tickets opened on another
     /// device appear (their messages load when opened); closed and joined states follow.
-    async fn sync_server(self) -> Result<(), ApiError> {
-        let list: TicketListResponse = decode(&self.authed(Endpoint::tickets()).await?)?;
+    fn sync_server(self) -> Task<'static, ()> {
+        Box::pin(async move {
+            if let Ok(text) = self.authed(Endpoint::tickets()).await {
+                if let Ok(list) = decode::<TicketListResponse>(&text) {
+                    self.merge_server_tickets(list);
+                }
+            }
+        })
+    }
+
+    /// [`Chat::sync_server`]'s answer, merged.
+    fn merge_server_tickets(self, list: TicketListResponse) {
         for summary in list.tickets {
             let id = summary.ticket.id.clone();
             if self.record(&id).is_none() {
@@ -150,37 +168,41 @@ impl Chat {
             }
             self.update_record(&id, |r| r.merge_server(&summary));
         }
-        Ok(())
     }
 
-    /// Loads a page of the ticket's transcript from the server (the newest, or the one
-    /// before `before`) and merges it; remembers where the previous page starts.
-    pub fn load_transcript(self, id: String, before: Option<i64>) {
+    /// Loads the ticket's transcript from the server, newest page first, back to its
+    /// start (at most [`MAX_TRANSCRIPT_PAGES`] pages), merging each page as it comes.
+    pub fn load_transcript(self, id: String) {
         self.spawn_for_customer(Box::pin(async move {
-            let Ok(text) = self.authed(Endpoint::transcript(&id, before)).await else {
-                return;
-            };
-            let Ok(page) = decode::<TranscriptPage>(&text) else {
-                return;
-            };
-            self.update_record(&id, |r| {
-                for m in page.messages {
-                    r.add_from_server(ChatMessage::from_transcript(m));
+            let mut before = None;
+            for _ in 0..MAX_TRANSCRIPT_PAGES {
+                let Ok(text) = self.authed(Endpoint::transcript(&id, before)).await else {
+                    return;
+                };
+                let Ok(page) = decode::<TranscriptPage>(&text) else {
+                    return;
+                };
+                before = page.before;
+                self.update_record(&id, |r| {
+                    for m in page.messages {
+                        r.add_from_server(ChatMessage::from_transcript(m));
+                    }
+                });
+                if before.is_none() {
+                    return;
                 }
-            });
-            self.older.set(page.before.map(|b| (id, b)));
+            }
         }));
     }
 
     /// Applies one live event to the ticket it names.
+    #[inline(never)]
     pub fn apply_live(self, event: LiveEvent) {
         let id = event.ticket_id;
         if self.record(&id).is_none() {
             // A ticket this device has not seen yet: the server's list brings it.
             if self.verified() {
-                self.spawn_for_customer(Box::pin(async move {
-                    let _ = self.sync_server().await;
-                }));
+                self.spawn_for_customer(self.sync_server());
             }
             return;
         }

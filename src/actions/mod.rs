@@ -139,8 +139,6 @@ pub struct Chat {
     pub panel_open: RwSignal<bool>,
     /// "<name> is typing…" for (ticket id, agent name), from the event stream.
     pub agent_typing: RwSignal<Option<(String, String)>>,
-    /// The open ticket's older transcript page: (ticket id, `before` cursor).
-    pub older: RwSignal<Option<(String, i64)>>,
     /// The current customer's scope: their event stream and server sync are bound to
     /// it, and it is dropped when the customer changes (see `live::scope`).
     scope: StoredValue<Option<crate::live::Scope>, LocalStorage>,
@@ -191,7 +189,6 @@ impl Chat {
             storage_degraded: RwSignal::new(degraded),
             panel_open: RwSignal::new(true),
             agent_typing: RwSignal::new(None),
-            older: RwSignal::new(None),
             scope: StoredValue::new_local(None),
             typing_gen: StoredValue::new_local(0),
             store: StoredValue::new_local(store),
@@ -329,6 +326,22 @@ impl Chat {
         &self,
         id: &str,
         change: impl FnOnce(&mut TicketRecord),
+    ) -> Option<TicketRecord> {
+        let mut change = Some(change);
+        self.update_record_dyn(id, &mut |r| {
+            if let Some(change) = change.take() {
+                change(r);
+            }
+        })
+    }
+
+    /// [`Chat::update_record`] with the change type-erased: its body exists once in
+    /// the wasm, not once per caller.
+    #[inline(never)]
+    fn update_record_dyn(
+        &self,
+        id: &str,
+        change: &mut dyn FnMut(&mut TicketRecord),
     ) -> Option<TicketRecord> {
         let mut record = self.record(id)?;
         change(&mut record);

@@ -80,12 +80,11 @@ impl Chat {
         // Opened on another device: its messages are on the server.
         let remote = record.synced && record.messages.is_empty();
         self.error.set(None);
-        self.older.set(None);
         self.current.set(Some(record));
         self.view.set(View::Ticket(id.to_owned()));
         self.update_record(id, |_| {});
         if remote {
-            self.load_transcript(id.to_owned(), None);
+            self.load_transcript(id.to_owned());
         }
     }
 

@@ -2,7 +2,7 @@
 //! the hand-off card, recalled past tickets, the ticket actions (talk to a
 //! person, close) and the composer — or, once closed, a read-only notice.
 
-use leptos::{either, prelude::*};
+use leptos::prelude::*;
 
 use super::{
     close_form::CloseForm,
@@ -48,9 +48,10 @@ pub fn Conversation(
         chat.current
             .with(|c| c.as_ref().and_then(|r| r.agent.clone()))
     };
-    let id = move || {
-        chat.current
-            .with(|c| c.as_ref().map(|r| r.id.clone()).unwrap_or_default())
+    let joined = move || {
+        agent()
+            .map(|name| fill(s.agent_joined, name))
+            .unwrap_or_default()
     };
     // "<name> is typing…" for this ticket, from the event stream.
     let agent_typing = move || {
@@ -63,10 +64,6 @@ pub fn Conversation(
                 .map(|(_, name)| fill(s.agent_typing, name))
                 .unwrap_or_default()
         })
-    };
-    let older = move || {
-        chat.older
-            .with(|o| o.as_ref().filter(|(t, _)| *t == id()).map(|(_, b)| *b))
     };
     let recalled = move || {
         chat.current
@@ -84,16 +81,6 @@ pub fn Conversation(
     view! {
         <div class="ed-conversation" class:ed-conversation--closed=move || !is_open()>
             <h2 class="ed-conversation__subject">{dynamic(subject)}</h2>
-            {when(move || older().is_some(), move || button(
-                "ed-link-button ed-earlier",
-                s.earlier,
-                enabled(),
-                dynamic(move || {
-                    if let Some(before) = older() {
-                        chat.load_transcript(id(), Some(before));
-                    }
-                }),
-            ))}
             <ol class="ed-messages" aria-label=s.conversations>
                 // By position (no keyed diff in the wasm); each message is rebuilt only
                 // when it changed.
@@ -113,18 +100,7 @@ pub fn Conversation(
             <p class="ed-typing ed-typing--agent" aria-live="polite" data-testid="agent-typing">
                 {dynamic(agent_typing)}
             </p>
-            {move || {
-                let joined = agent();
-                match handoff() {
-                    Some(h) => either::Either::Left(keyed(
-                        (h.clone(), joined.clone()),
-                        view! { <HandoffCard handoff=h strings=s agent=joined /> },
-                    )),
-                    None => either::Either::Right(joined.map(|name| view! {
-                        <p class="ed-notice ed-handoff__joined" data-testid="joined">{fill(s.agent_joined, name)}</p>
-                    })),
-                }
-            }}
+            {move || handoff().map(|h| keyed(h.clone(), view! { <HandoffCard handoff=h strings=s joined=dynamic(joined) /> }))}
             {when(move || !recalled().is_empty(), move || view! {
                 <details class="ed-recalled">
                     <summary>{s.past_tickets}</summary>

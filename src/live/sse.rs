@@ -29,6 +29,7 @@ pub struct SseParser {
 
 impl SseParser {
     /// Feeds a chunk; returns the events it completed, in order.
+    #[inline(never)]
     pub fn push(&mut self, chunk: &[u8]) -> Vec<Frame> {
         let mut out = Vec::new();
         for &b in chunk {
@@ -52,10 +53,11 @@ impl SseParser {
             let frame = std::mem::take(&mut self.frame);
             return std::mem::take(&mut self.has_data).then_some(frame);
         }
-        let line = String::from_utf8_lossy(line);
+        // Lines are whole, so their UTF-8 is too (the proxy sends nothing else).
+        let line = std::str::from_utf8(line).unwrap_or_default();
         let (field, value) = match line.split_once(':') {
             Some((field, value)) => (field, value.strip_prefix(' ').unwrap_or(value)),
-            None => (&*line, ""),
+            None => (line, ""),
         };
         match field {
             "event" => self.frame.event = value.to_owned(),

@@ -82,7 +82,12 @@ async fn a_claim_says_who_joined_typing_shows_once_and_close_makes_it_read_only(
         },
     ));
     leptos::task::tick().await;
-    assert_eq!(text(&q(&root, "[data-testid=joined]")), "Sam has joined");
+    let record = chat.current.get_untracked().unwrap();
+    assert_eq!(
+        record.agent.as_deref(),
+        Some("Sam"),
+        "the card says who joined"
+    );
     let typing = q(&root, "[data-testid=agent-typing]");
     assert_eq!(typing.get_attribute("aria-live").as_deref(), Some("polite"));
     assert_eq!(text(&typing), "");
@@ -128,7 +133,7 @@ async fn the_handoff_card_says_who_joined() {
         delivered: true,
     };
     leptos::mount::mount_to(root.clone(), move || {
-        view! { <HandoffCard handoff=handoff.clone() strings=&everdesk::i18n::ES agent=Some("Sam".to_owned()) /> }
+        view! { <HandoffCard handoff=handoff.clone() strings=&everdesk::i18n::ES joined=everdesk::components::reactive::dynamic(|| "Sam se ha unido".to_owned()) /> }
     })
     .forget();
     let card = q(&root, "[data-testid=handoff]");
@@ -157,6 +162,16 @@ fn fake_proxy_with_server_tickets() {
     .unwrap();
 }
 
+/// Waits up to 3 s for `cond`.
+async fn until(cond: impl Fn() -> bool) {
+    for _ in 0..60 {
+        if cond() {
+            return;
+        }
+        sleep(50).await;
+    }
+}
+
 fn subjects(chat: Chat) -> Vec<String> {
     chat.tickets
         .get_untracked()
@@ -175,13 +190,24 @@ async fn a_verified_customer_gets_server_tickets_and_transcripts() {
     chat.handle_host(HostToFrame::Identify {
         identity: Some(hmac("carol")),
     });
-    sleep(400).await;
+    until(|| !subjects(chat).is_empty()).await;
     assert_eq!(subjects(chat), ["CAROL SECRET"]);
     chat.open_ticket("srv-carol");
-    sleep(400).await;
+    until(|| {
+        root.query_selector("[data-message-id=x-carol]")
+            .unwrap()
+            .is_some()
+    })
+    .await;
     let bubble = q(&root, "[data-message-id=x-carol]");
     assert!(text(&bubble).contains("CAROL TRANSCRIPT"));
-    assert_eq!(text(&q(&root, "[data-testid=joined]")), "Sam has joined");
+    assert_eq!(text(&q(&bubble, "[data-testid=author]")), "Sam: ");
+    let record = chat.current.get_untracked().unwrap();
+    assert_eq!(
+        record.agent.as_deref(),
+        Some("Sam"),
+        "who joined, from the server"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -199,7 +225,8 @@ async fn a_previous_customers_server_answers_never_reach_the_next() {
     chat.handle_host(HostToFrame::Identify {
         identity: Some(hmac("bob")),
     });
-    sleep(500).await;
+    until(|| !subjects(chat).is_empty()).await;
+    sleep(300).await;
     assert_eq!(subjects(chat), ["BOB SECRET"], "only Bob's ticket");
     // Bob opens his ticket; Alice signs back in while its transcript is in flight.
     chat.open_ticket("srv-bob");
@@ -207,7 +234,8 @@ async fn a_previous_customers_server_answers_never_reach_the_next() {
     chat.handle_host(HostToFrame::Identify {
         identity: Some(hmac("alice")),
     });
-    sleep(500).await;
+    until(|| !subjects(chat).is_empty()).await;
+    sleep(300).await;
     assert!(!text(&root).contains("BOB"), "{}", text(&root));
     assert_eq!(subjects(chat), ["ALICE SECRET"]);
 }
