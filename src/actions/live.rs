@@ -102,32 +102,41 @@ impl Chat {
         last: Rc<Cell<Option<i64>>>,
     ) {
         let mut backoff = live::BACKOFF_START_MS;
+        let connected = Cell::new(false);
         loop {
             if verified {
                 self.sync_server().await;
             }
-            let read: Task<'_, Result<bool, ApiError>> = Box::pin(self.read_live(&signal, &last));
-            match read.await {
-                Ok(true) => backoff = live::BACKOFF_START_MS,
-                Err(e) if e.is_unauthorized() => self.store().remove(&Key::Session),
-                _ => {}
+            let read: Task<'_, Result<(), ApiError>> =
+                Box::pin(self.read_live(&signal, &last, &connected));
+            if let Err(e) = read.await {
+                if e.is_unauthorized() {
+                    self.store().remove(&Key::Session);
+                }
+            }
+            // A stream that was up starts the backoff again; failed tries double it.
+            if connected.replace(false) {
+                backoff = live::BACKOFF_START_MS;
             }
             sleep(backoff).await;
             backoff = live::next_backoff(backoff);
         }
     }
 
-    /// One connection of the stream, read to its end; true if it was connected.
+    /// One connection of the stream, read to its end; `connected` is set once the
+    /// proxy answered.
     async fn read_live(
         self,
         signal: &web_sys::AbortSignal,
         last: &Cell<Option<i64>>,
-    ) -> Result<bool, ApiError> {
+        connected: &Cell<bool>,
+    ) -> Result<(), ApiError> {
         let url = self.api()?.url(routes::EVENTS);
         let token: Task<'_, Result<String, ApiError>> = Box::pin(self.token());
         let token = token.await?;
         let open: Task<'_, _> = Box::pin(open_stream(&url, &token, last.get(), signal));
         let stream = open.await?;
+        connected.set(true);
         let mut parser = SseParser::default();
         while let Some(chunk) = stream.next().await? {
             for frame in parser.push(&chunk) {
@@ -141,7 +150,7 @@ impl Chat {
                 }
             }
         }
-        Ok(true)
+        Ok(())
     }
 
     /// Merges the server's ticket list into the local one: tickets opened on another
