@@ -118,6 +118,7 @@ async fn render_errors(mut req: Request, next: Next) -> Response {
 pub struct Running {
     addr: SocketAddr,
     embeddings: bool,
+    router: Router,
     stop: oneshot::Sender<()>,
     task: JoinHandle<()>,
 }
@@ -131,6 +132,12 @@ impl Running {
     /// Whether the embedding model loaded (vector and hybrid search rank by meaning).
     pub fn embeddings_enabled(&self) -> bool {
         self.embeddings
+    }
+
+    /// The routes this server serves, over the same state and store, to call in-process
+    /// (a `tower` service) without going through the HTTP port.
+    pub fn router(&self) -> Router {
+        self.router.clone()
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -158,8 +165,9 @@ pub async fn spawn(config: Config) -> Result<Running, Error> {
     let (stop, stopped) = oneshot::channel::<()>();
     let embeddings = state.embeddings_enabled();
     let router = app(state);
+    let served = router.clone();
     let task = tokio::spawn(async move {
-        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+        let serve = axum::serve(listener, served).with_graceful_shutdown(async move {
             // A send or a dropped `Running` both end the server.
             let _ = stopped.await;
         });
@@ -170,6 +178,7 @@ pub async fn spawn(config: Config) -> Result<Running, Error> {
     Ok(Running {
         addr,
         embeddings,
+        router,
         stop,
         task,
     })

@@ -6,12 +6,16 @@ Implementation") handles a customer message by storing the user turn (v1 add), s
 the customer's profile and episodic memories (two v1 searches, method "vector", top_k 5),
 building a reply from them and storing the reply (v1 add). This script does exactly those
 four calls with the standard library only (`http.client`, one keep-alive connection per
-customer like the SDK's pooled client), one customer per thread, each
-customer's messages in sequence (the cookbook bot is synchronous), and prints one JSON
-line: {"messages", "wall_s", "msg_per_s", "p50_ms", "p99_ms"}.
+customer like the SDK's pooled client), one customer per thread — the same 16
+concurrent customers as `proxy_bench` sends through the proxy — each customer's messages
+in sequence (the cookbook bot is synchronous), and prints one JSON line:
+{"messages", "wall_s", "msg_per_s", "p50_ms", "p99_ms", "cpu_s"}. The clock starts when
+every customer has opened its ticket (and, with `--history`, first had one ticket
+answered and closed — the cookbook's `close_ticket`, a flush — so its searches rank a
+past episode); `cpu_s` is this process's CPU time over the whole run.
 
 `proxy_bench` runs it against the same local-everos as the proxy in the same run:
-`python3 cookbook_bot.py --base URL --key KEY --customers 16 --messages 50`.
+`python3 cookbook_bot.py --base URL --key KEY --customers 16 --messages 50 [--history]`.
 """
 
 import argparse
@@ -94,11 +98,21 @@ class CookbookBot:
         self._store(customer_id, session_id, "assistant", response)
         return response
 
+    def close_ticket(self, customer_id, ticket_id):
+        self.http.post("/api/v1/memories/flush", {
+            "user_id": customer_id, "session_id": "ticket_" + ticket_id,
+        })
 
-def customer(base, key, c, messages, out):
+
+def customer(base, key, c, messages, history, ready, out):
     bot = CookbookBot(base, key)
     user = "cookbook_%d" % c
+    if history:
+        bot.create_ticket(user, "past-%d" % c, "Card payment failed")
+        bot.customer_message(user, "past-%d" % c, "My card payment failed at checkout")
+        bot.close_ticket(user, "past-%d" % c)
     bot.create_ticket(user, "cook-%d" % c, "Benchmark ticket")
+    ready.wait()
     for m in range(messages):
         t = time.perf_counter()
         bot.customer_message(user, "cook-%d" % c, "My invoice number %d was charged twice" % m)
@@ -111,23 +125,28 @@ def main():
     ap.add_argument("--key", required=True)
     ap.add_argument("--customers", type=int, default=16)
     ap.add_argument("--messages", type=int, default=50)
+    ap.add_argument("--history", action="store_true")
     a = ap.parse_args()
     lat = []
+    started = []
+    ready = threading.Barrier(a.customers, action=lambda: started.append(time.perf_counter()))
     threads = [
-        threading.Thread(target=customer, args=(a.base, a.key, c, a.messages, lat))
+        threading.Thread(
+            target=customer, args=(a.base, a.key, c, a.messages, a.history, ready, lat))
         for c in range(a.customers)
     ]
-    start = time.perf_counter()
+    cpu = time.process_time()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    wall = time.perf_counter() - start
+    wall = time.perf_counter() - started[0]
+    cpu = time.process_time() - cpu
     lat.sort()
     pct = lambda p: lat[round((len(lat) - 1) * p)] * 1000 if lat else 0.0
     print(json.dumps({
         "messages": len(lat), "wall_s": wall, "msg_per_s": len(lat) / wall if wall else 0.0,
-        "p50_ms": pct(0.5), "p99_ms": pct(0.99),
+        "p50_ms": pct(0.5), "p99_ms": pct(0.99), "cpu_s": cpu,
     }))
 
 

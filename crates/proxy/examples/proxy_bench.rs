@@ -3,7 +3,14 @@
 //! data dir), first without the embedding model, then with it; against the same EverOS
 //! calls made directly (user add, profile + episodic search, reply add; the difference is
 //! the latency the proxy adds) and against the cookbook's Python bot (`cookbook_bot.py`:
-//! user add, two vector searches, reply add) on the same backend in the same run.
+//! user add, two vector searches, reply add) on the same backend in the same run, with
+//! the same 16 concurrent customers. Each mode runs twice: new customers, and returning
+//! ones (each first had one ticket answered and closed, so searches rank a past episode
+//! and the proxy cannot skip them). Reported: messages/s (the clock starts once every
+//! customer has opened its ticket) and CPU per message over the whole run, counting
+//! every process on the path — for the proxy this process (client, proxy and
+//! local-everos), for the bot the Python process plus this one's (local-everos) — which
+//! on this shared 2-core machine varies much less than wall time.
 //! Run: `cargo run --release -p everdesk-proxy --example proxy_bench [-- MODEL_DIR]`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -11,8 +18,11 @@
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
+    sync::Arc,
     time::{Duration, Instant},
 };
+
+use tokio::sync::Barrier;
 
 use everdesk_proxy::{app, AppState, Config, Embedded};
 use serde_json::{json, Value};
@@ -36,7 +46,42 @@ fn report(name: &str, mut lat: Vec<Duration>, wall: Duration) -> (Duration, Dura
     (p50, p99)
 }
 
-async fn via_proxy(http: reqwest::Client, base: String, c: usize) -> Vec<Duration> {
+/// CPU seconds this process has used (all threads), from `/proc/self/stat`.
+fn cpu_s() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = after.split(' ').collect();
+    // Fields 14 and 15 (utime, stime) in clock ticks of 1/100 s.
+    (f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap()) / 100.0
+}
+
+/// Sends `content` on the customer's ticket through the proxy.
+async fn say(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    ticket: &str,
+    id: &str,
+    content: &str,
+) {
+    let r = http
+        .post(format!("{base}/v1/tickets/{ticket}/messages"))
+        .bearer_auth(token)
+        .json(&json!({"id": id, "content": content, "sent_at": 0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let _ = r.bytes().await;
+}
+
+async fn via_proxy(
+    http: reqwest::Client,
+    base: String,
+    c: usize,
+    history: bool,
+    ready: Arc<Barrier>,
+) -> (Instant, Vec<Duration>) {
     let s: Value = http
         .post(format!("{base}/v1/session"))
         .json(&json!({}))
@@ -47,30 +92,58 @@ async fn via_proxy(http: reqwest::Client, base: String, c: usize) -> Vec<Duratio
         .await
         .unwrap();
     let token = s["token"].as_str().unwrap().to_owned();
-    http.post(format!("{base}/v1/tickets"))
-        .bearer_auth(&token)
-        .json(&json!({"ticket_id": format!("bench-{c}"), "subject": "Benchmark ticket"}))
-        .send()
-        .await
-        .unwrap();
-    let mut out = Vec::with_capacity(MESSAGES);
-    for m in 0..MESSAGES {
-        let t = Instant::now();
-        let r = http
-            .post(format!("{base}/v1/tickets/bench-{c}/messages"))
+    let open = |id: String, subject: &'static str| {
+        http.post(format!("{base}/v1/tickets"))
             .bearer_auth(&token)
-            .json(&json!({"id": format!("m-{m}"), "content": format!("My invoice number {m} was charged twice"), "sent_at": 0}))
+            .json(&json!({"ticket_id": id, "subject": subject}))
+            .send()
+    };
+    if history {
+        open(format!("past-{c}"), "Card payment failed")
+            .await
+            .unwrap();
+        let past = format!("past-{c}");
+        say(
+            &http,
+            &base,
+            &token,
+            &past,
+            "p-1",
+            "My card payment failed at checkout",
+        )
+        .await;
+        let r = http
+            .post(format!("{base}/v1/tickets/{past}/close"))
+            .bearer_auth(&token)
+            .json(&json!({}))
             .send()
             .await
             .unwrap();
         assert_eq!(r.status(), 200);
-        let _ = r.bytes().await;
+    }
+    open(format!("bench-{c}"), "Benchmark ticket")
+        .await
+        .unwrap();
+    ready.wait().await;
+    let start = Instant::now();
+    let mut out = Vec::with_capacity(MESSAGES);
+    let ticket = format!("bench-{c}");
+    for m in 0..MESSAGES {
+        let t = Instant::now();
+        let content = format!("My invoice number {m} was charged twice");
+        say(&http, &base, &token, &ticket, &format!("m-{m}"), &content).await;
         out.push(t.elapsed());
     }
-    out
+    (start, out)
 }
 
-async fn direct(http: reqwest::Client, everos: String, key: String, c: usize) -> Vec<Duration> {
+async fn direct(
+    http: reqwest::Client,
+    everos: String,
+    key: String,
+    c: usize,
+    ready: Arc<Barrier>,
+) -> (Instant, Vec<Duration>) {
     let user = format!("direct_{c}");
     let post = |path: &str, body: Value| {
         http.post(format!("{everos}{path}"))
@@ -78,6 +151,8 @@ async fn direct(http: reqwest::Client, everos: String, key: String, c: usize) ->
             .json(&body)
             .send()
     };
+    ready.wait().await;
+    let start = Instant::now();
     let mut out = Vec::with_capacity(MESSAGES);
     for m in 0..MESSAGES {
         let t = Instant::now();
@@ -111,21 +186,29 @@ async fn direct(http: reqwest::Client, everos: String, key: String, c: usize) ->
         .unwrap();
         out.push(t.elapsed());
     }
-    out
+    (start, out)
 }
 
-async fn run<F, Fut>(f: F) -> (Vec<Duration>, Duration)
+/// Runs `f` for every customer at once: the latencies, the wall time from the moment
+/// all were ready, and this process's CPU seconds over the whole run.
+async fn run<F, Fut>(f: F) -> (Vec<Duration>, Duration, f64)
 where
-    F: Fn(usize) -> Fut,
-    Fut: std::future::Future<Output = Vec<Duration>> + Send + 'static,
+    F: Fn(usize, Arc<Barrier>) -> Fut,
+    Fut: std::future::Future<Output = (Instant, Vec<Duration>)> + Send + 'static,
 {
-    let start = Instant::now();
-    let tasks: Vec<_> = (0..CUSTOMERS).map(|c| tokio::spawn(f(c))).collect();
+    let cpu = cpu_s();
+    let ready = Arc::new(Barrier::new(CUSTOMERS));
+    let tasks: Vec<_> = (0..CUSTOMERS)
+        .map(|c| tokio::spawn(f(c, ready.clone())))
+        .collect();
     let mut all = Vec::new();
+    let mut start: Option<Instant> = None;
     for t in tasks {
-        all.extend(t.await.unwrap());
+        let (s, lat) = t.await.unwrap();
+        start = Some(start.map_or(s, |x| x.min(s)));
+        all.extend(lat);
     }
-    (all, start.elapsed())
+    (all, start.unwrap().elapsed(), cpu_s() - cpu)
 }
 
 /// The proxy as production starts it (`AppState::start`, no EverOS URL: the embedded
@@ -146,31 +229,41 @@ async fn product(data_dir: &Path, model: &Path) -> (String, Embedded) {
     (base, embedded.unwrap())
 }
 
-/// Runs `cookbook_bot.py` against `everos`; its messages per second.
-fn cookbook(everos: &str, key: &str) -> f64 {
+/// Runs `cookbook_bot.py` against `everos`; its messages per second and the CPU
+/// seconds per message of the bot and of this process (the backend) while it ran.
+fn cookbook(everos: &str, key: &str, history: bool) -> (f64, f64) {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/cookbook_bot.py");
-    let out = std::process::Command::new("python3")
-        .arg(script)
+    let cpu = cpu_s();
+    let mut cmd = std::process::Command::new("python3");
+    cmd.arg(script)
         .args(["--base", everos, "--key", key])
         .args(["--customers", &CUSTOMERS.to_string()])
-        .args(["--messages", &MESSAGES.to_string()])
-        .output()
-        .unwrap();
+        .args(["--messages", &MESSAGES.to_string()]);
+    if history {
+        cmd.arg("--history");
+    }
+    let out = cmd.output().unwrap();
+    let backend = cpu_s() - cpu;
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let n = r["messages"].as_f64().unwrap();
+    let cpu = (r["cpu_s"].as_f64().unwrap() + backend) / n;
     println!(
-        "cookbook {n} messages in {wall:.2}s: {rate:.0} msg/s, p50 {p50:.2}ms, p99 {p99:.2}ms",
-        n = r["messages"],
+        "cookbook {n} messages in {wall:.2}s: {rate:.0} msg/s, p50 {p50:.2}ms, p99 {p99:.2}ms, \
+         CPU {ms:.2} ms/msg (bot {bot:.2}, backend {be:.2})",
         wall = r["wall_s"].as_f64().unwrap(),
         rate = r["msg_per_s"].as_f64().unwrap(),
         p50 = r["p50_ms"].as_f64().unwrap(),
-        p99 = r["p99_ms"].as_f64().unwrap()
+        p99 = r["p99_ms"].as_f64().unwrap(),
+        ms = cpu * 1000.0,
+        bot = r["cpu_s"].as_f64().unwrap() / n * 1000.0,
+        be = backend / n * 1000.0,
     );
-    r["msg_per_s"].as_f64().unwrap()
+    (r["msg_per_s"].as_f64().unwrap(), cpu)
 }
 
 #[tokio::main]
@@ -185,30 +278,51 @@ async fn main() {
          the embedded local-everos (AppState::start on a temp data dir)"
     );
     let http = reqwest::Client::new();
+    let mut summary = Vec::new();
     for (label, dir) in [("no model", PathBuf::from("off")), ("model", model.clone())] {
-        let data = tempfile::tempdir().unwrap();
-        let (base, embedded) = product(data.path(), &dir).await;
-        println!("\n## {label}");
-        let (url, key) = (embedded.base_url(), embedded.api_key().to_owned());
-        let k = key.clone();
-        let (d_lat, d_wall) = run(|c| direct(http.clone(), url.clone(), k.clone(), c)).await;
-        let (p_lat, p_wall) = run(|c| via_proxy(http.clone(), base.clone(), c)).await;
-        let (d50, d99) = report("direct", d_lat, d_wall);
-        let proxy_rate = p_lat.len() as f64 / p_wall.as_secs_f64();
-        let (p50, p99) = report("proxy", p_lat, p_wall);
-        println!(
-            "added by the proxy: p50 {:.2?}, p99 {:.2?}",
-            p50.saturating_sub(d50),
-            p99.saturating_sub(d99)
-        );
-        let url2 = url.clone();
-        let cook = tokio::task::spawn_blocking(move || cookbook(&url2, &key))
-            .await
-            .unwrap();
-        println!(
-            "proxy / cookbook bot: {:.1}x (messages per second, same backend)",
-            proxy_rate / cook
-        );
-        embedded.shutdown().await;
+        for history in [false, true] {
+            let data = tempfile::tempdir().unwrap();
+            let (base, embedded) = product(data.path(), &dir).await;
+            let who = if history { "returning" } else { "new" };
+            println!("\n## {label}, {who} customers");
+            let (url, key) = (embedded.base_url(), embedded.api_key().to_owned());
+            let k = key.clone();
+            let direct_run = if history {
+                None
+            } else {
+                Some(run(|c, r| direct(http.clone(), url.clone(), k.clone(), c, r)).await)
+            };
+            let (p_lat, p_wall, p_cpu) =
+                run(|c, r| via_proxy(http.clone(), base.clone(), c, history, r)).await;
+            let proxy_rate = p_lat.len() as f64 / p_wall.as_secs_f64();
+            let proxy_cpu = p_cpu / p_lat.len() as f64;
+            let (p50, p99) = report("proxy", p_lat, p_wall);
+            println!(
+                "proxy    CPU {:.2} ms/msg (client, proxy and backend)",
+                proxy_cpu * 1000.0
+            );
+            if let Some((d_lat, d_wall, _)) = direct_run {
+                let (d50, d99) = report("direct", d_lat, d_wall);
+                println!(
+                    "added by the proxy: p50 {:.2?}, p99 {:.2?}",
+                    p50.saturating_sub(d50),
+                    p99.saturating_sub(d99)
+                );
+            }
+            let url2 = url.clone();
+            let (cook, cook_cpu) =
+                tokio::task::spawn_blocking(move || cookbook(&url2, &key, history))
+                    .await
+                    .unwrap();
+            let line = format!(
+                "{label}, {who} customers: proxy / cookbook bot {:.1}x messages/s, {:.1}x less CPU per message",
+                proxy_rate / cook,
+                cook_cpu / proxy_cpu
+            );
+            println!("{line}");
+            summary.push(line);
+            embedded.shutdown().await;
+        }
     }
+    println!("\n{}", summary.join("\n"));
 }

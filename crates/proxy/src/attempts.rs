@@ -23,6 +23,7 @@ static CUSTOMER_TRIED: LazyLock<Option<Regex>> = LazyLock::new(|| {
                cleared|updated|upgraded|checked|changed|followed|disabled|enabled|
                switched|unplugged|replugged|logged\s+(?:out|in)|signed\s+(?:out|in)|
                turned|removed|re-?entered|contacted|called|emailed|used)\b
+        | \b(?:i|we)(?:'ve|\s+have|\s+had)?\s+already\s+[a-z][a-z-]*(?:ed|en|ne|t)\b
         | \b(?:after|despite)\s+(?:a\s+|the\s+|my\s+)?
             (?:reinstall|restart|reboot|reset|update|upgrade|clearing|reinstalling|
                restarting|rebooting|resetting|updating|upgrading|trying|changing|checking)",
@@ -115,6 +116,7 @@ mod tests {
             "Still crashing after reinstall",
             "I already cleared the cache and I've logged out twice. This is unacceptable!",
             "We tried another phone too",
+            "I already re-seated the pole sections",
         ]);
         assert_eq!(
             attempted(&said, &[]),
@@ -122,6 +124,7 @@ mod tests {
                 "Customer: Still crashing after reinstall",
                 "Customer: I already cleared the cache and I've logged out twice.",
                 "Customer: We tried another phone too",
+                "Customer: I already re-seated the pole sections",
             ])
         );
     }

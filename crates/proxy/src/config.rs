@@ -58,6 +58,11 @@ pub struct Config {
     #[arg(long, env = "EVERDESK_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
 
+    /// PostgreSQL database for the proxy's state (`postgres://user:pass@host/db`), shared
+    /// by several replicas. Unset: SQLite, `everdesk.db` in the data dir. Never logged.
+    #[arg(long, env = "EVERDESK_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
     /// The sentence-embedding model (all-MiniLM-L6-v2) the embedded EverOS loads to
     /// recall by meaning (vector and hybrid search). Unset: the cache `scripts/setup`
     /// fills (`~/.cache/everdesk/models/all-MiniLM-L6-v2`) when it holds the model;
@@ -128,6 +133,11 @@ pub struct Config {
     /// Idempotency ledger: how long a message id is remembered, seconds.
     #[arg(long, env = "EVERDESK_LEDGER_TTL_SECS", default_value_t = 24 * 3600)]
     pub ledger_ttl_secs: u64,
+
+    /// Idempotency ledger: how long a replica's claim on a message in flight holds without
+    /// renewal (renewed while held), ms; a replica killed mid-message is taken over after it.
+    #[arg(long, env = "EVERDESK_LEDGER_LEASE_MS", default_value_t = 10_000)]
+    pub ledger_lease_ms: u64,
 
     /// Rate limit per customer: sustained requests per minute.
     #[arg(long, env = "EVERDESK_RATE_CUSTOMER_PER_MIN", default_value_t = 60)]
@@ -346,6 +356,7 @@ impl Config {
             ("--session-ttl-secs", self.session_ttl_secs),
             ("--ledger-capacity", self.ledger_capacity as u64),
             ("--ledger-ttl-secs", self.ledger_ttl_secs),
+            ("--ledger-lease-ms", self.ledger_lease_ms),
             (
                 "--rate-customer-per-min",
                 u64::from(self.rate_customer_per_min),

@@ -2,7 +2,17 @@
 //! (0700 on unix), since it holds the signing key and customers' messages; an existing
 //! one others can read is kept as it is, with a warning.
 
-use std::{io, path::Path};
+use std::{fs::OpenOptions, io, path::Path};
+
+/// Create-if-missing options for a data file; owner-only (0600) on unix, since data
+/// files hold the signing key and customers' messages.
+pub fn private_file_options() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    options.create(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+}
 
 /// Creates `path` (and missing parents) owner-only; warns when it already exists and
 /// is open to other users.

@@ -1,6 +1,7 @@
 //! The embedded EverOS: when no `EVEROS_BASE_URL` is given, local-everos runs in this
 //! process on an ephemeral loopback port with its data in the data dir, and the proxy
-//! talks to it over HTTP with the same client code as for EverOS Cloud. It loads the
+//! calls its routes in-process (the same requests and client code as for EverOS Cloud,
+//! minus the socket: see `everos::http`; the port stays open for other clients). It loads the
 //! sentence-embedding model when there is one (`--embedding-model`, else the cache
 //! `scripts/setup` fills), so `/health` announces `embed` and recall goes by meaning.
 
@@ -77,6 +78,11 @@ impl Embedded {
     /// `http://127.0.0.1:<port>`.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.running.addr())
+    }
+
+    /// Its routes, to call in-process (the same state and store as its HTTP port).
+    pub fn router(&self) -> axum::Router {
+        self.running.router()
     }
 
     /// The per-process key the embedded server expects.

@@ -48,6 +48,10 @@ pub enum ProxyError {
     /// 502/503/504: EverOS, the LLM or the webhook failed. Carries only the status.
     #[error("the memory or reply service is unavailable, please retry")]
     Upstream(StatusCode),
+    /// 503: the proxy's database failed (logged); retry in a second (code
+    /// `upstream_unavailable`, with `Retry-After`).
+    #[error("the proxy's storage is unavailable, please retry")]
+    Storage,
     /// 500: a bug on our side; the detail is logged, not returned.
     #[error("internal error")]
     Internal,
@@ -74,6 +78,10 @@ impl ProxyError {
                 ErrorCode::UpstreamUnavailable,
             ),
             Self::Upstream(status) => (*status, ErrorCode::UpstreamUnavailable),
+            Self::Storage => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::UpstreamUnavailable,
+            ),
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
             Self::NotSupported(_) => (StatusCode::NOT_IMPLEMENTED, ErrorCode::NotSupported),
         }
@@ -92,6 +100,13 @@ impl ProxyError {
     }
 }
 
+impl From<crate::store::StoreError> for ProxyError {
+    fn from(e: crate::store::StoreError) -> Self {
+        tracing::warn!(error = %e, "storage failed");
+        Self::Storage
+    }
+}
+
 impl IntoResponse for ProxyError {
     fn into_response(self) -> Response {
         let (status, _) = self.status_and_code();
@@ -100,6 +115,9 @@ impl IntoResponse for ProxyError {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if let Self::RateLimited(secs) | Self::Busy(secs) = self {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        }
+        if let Self::Storage = self {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(1u64));
         }
         resp
     }

@@ -49,10 +49,12 @@ impl FromRequestParts<AppState> for Authed {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ProxyError> {
         let token = bearer(parts).ok_or(ProxyError::Unauthorized)?;
         let customer = state.svc.identity.verify_session(token)?;
+        crate::fencing::still_valid(state, &customer).await?;
         state
             .svc
             .customer_limit
             .check(&customer.id)
+            .await
             .map_err(ProxyError::RateLimited)?;
         Ok(Authed(customer))
     }
@@ -72,6 +74,7 @@ impl FromRequestParts<AppState> for AgentAuthed {
             .svc
             .customer_limit
             .check(&format!("agent:{}", agent.id))
+            .await
             .map_err(ProxyError::RateLimited)?;
         Ok(AgentAuthed(agent))
     }

@@ -1,7 +1,9 @@
 //! everdesk-proxy: the widget's only server. `app(state)` builds the whole router so
 //! tests drive exactly what `main` serves; `AppState::start` is the production set-up
-//! (signing key, embedded EverOS, persisted ticket state and idempotency ledger).
+//! (signing key, embedded EverOS, the database holding ticket state and the idempotency
+//! ledger: SQLite in the data dir, or PostgreSQL for several replicas).
 
+mod agent_page;
 pub mod attempts;
 pub mod client_ip;
 pub mod clock;
@@ -14,10 +16,10 @@ pub mod error;
 mod escalation;
 pub mod everos;
 mod extract;
+pub mod fencing;
 mod flows;
 mod frame_page;
 pub mod identity;
-pub mod jsonl;
 pub mod ledger;
 pub mod live;
 pub mod llm;
@@ -32,6 +34,7 @@ pub mod responder;
 mod routes;
 pub mod serve;
 mod static_files;
+pub mod store;
 pub mod tickets;
 pub mod visitor_cookie;
 mod webhook;
@@ -50,11 +53,9 @@ use llm::Llm;
 use metrics::Metrics;
 use rate_limit::RateLimiter;
 use reply_gate::ReplyGate;
+use store::Store;
 use tickets::TicketStore;
 use webhook::Webhook;
-
-/// File name of the idempotency ledger's journal inside the data dir.
-const LEDGER_FILE: &str = "ledger.jsonl";
 
 /// Shared state of a running proxy.
 #[derive(Clone)]
@@ -76,6 +77,8 @@ impl std::fmt::Debug for AppState {
 pub(crate) struct Services {
     pub everos: Everos,
     pub identity: Identity,
+    /// The database behind the tickets, the ledger and the fences.
+    pub store: Store,
     pub tickets: TicketStore,
     pub ledger: Ledger,
     pub clock: clock::SessionClock,
@@ -117,15 +120,21 @@ pub enum StartError {
     /// The signing key file in the data dir is unusable (never silently replaced).
     #[error(transparent)]
     SigningKey(#[from] identity::keys::KeyError),
+    /// The database could not be opened or migrated.
+    #[error("database: {0}")]
+    Store(#[from] store::StoreError),
     /// The embedded EverOS failed to start.
     #[error("embedded EverOS failed to start: {0}")]
     Embedded(String),
 }
 
 impl AppState {
-    /// State for `config` with an in-memory ticket store and ledger and, when no signing
-    /// key is configured, a random one for this process. EverOS is `config.everos_base_url`
+    /// State for `config` with an in-memory database (SQLite) and, when no signing key is
+    /// configured, a random one for this process. EverOS is `config.everos_base_url`
     /// (unset: an unreachable placeholder — use [`AppState::start`] to embed one).
+    ///
+    /// # Panics
+    /// If SQLite cannot open a database in memory (out of memory).
     pub fn new(config: Config) -> Self {
         let key = config
             .signing_key
@@ -136,23 +145,17 @@ impl AppState {
             .clone()
             .unwrap_or_else(|| "http://127.0.0.1:9".to_owned());
         let api_key = config.everos_api_key.clone().unwrap_or_default();
-        let ledger = Ledger::new(
-            config.ledger_capacity,
-            Duration::from_secs(config.ledger_ttl_secs),
-        );
-        Self::build(
-            config,
-            &key,
-            base,
-            api_key,
-            TicketStore::in_memory(),
-            ledger,
-        )
+        let store = match Store::in_memory() {
+            Ok(store) => store,
+            Err(e) => panic!("an in-memory SQLite database: {e}"),
+        };
+        Self::build(config, &key, base, api_key, store, None)
     }
 
     /// Production set-up: validates the config, loads or creates the signing key in the
-    /// data dir, starts the embedded EverOS when no EverOS URL is given, persists ticket
-    /// state and the idempotency ledger.
+    /// data dir, starts the embedded EverOS when no EverOS URL is given, opens the
+    /// database (PostgreSQL at `--database-url`, else SQLite in the data dir), migrates
+    /// it, and imports the journals of earlier versions once.
     pub async fn start(config: Config) -> Result<(Self, Option<Embedded>), StartError> {
         config.validate()?;
         let data_err = |source| StartError::DataDir {
@@ -179,12 +182,12 @@ impl AppState {
                 (e.base_url(), e.api_key().to_owned(), Some(e))
             }
         };
-        let tickets = TicketStore::persisted(
-            config.data_dir.join("tickets.jsonl"),
-            &config.data_dir.join("tickets.json"),
-        );
-        let ledger = persisted_ledger(&config).await;
-        let state = Self::build(config, &key, base, api_key, tickets, ledger);
+        // The embedded EverOS is called in-process (its HTTP port still serves others).
+        let in_process = embedded.as_ref().map(Embedded::router);
+        let store = open_store(&config).await?;
+        let ttl = Duration::from_secs(config.ledger_ttl_secs);
+        store::import::journals(&config.data_dir, &store, ttl, clock::now_ms()).await?;
+        let state = Self::build(config, &key, base, api_key, store, in_process);
         // What EverOS can do (embeddings, delete), logged once; `/readyz` re-checks.
         state.svc.everos.check().await;
         Ok((state, embedded))
@@ -195,11 +198,18 @@ impl AppState {
         signing_key: &str,
         base_url: String,
         api_key: String,
-        tickets: TicketStore,
-        ledger: Ledger,
+        store: Store,
+        in_process: Option<axum::Router>,
     ) -> Self {
+        let ledger = Ledger::new(
+            store.clone(),
+            config.ledger_capacity,
+            Duration::from_secs(config.ledger_ttl_secs),
+        )
+        .with_lease(Duration::from_millis(config.ledger_lease_ms));
+        let tickets = TicketStore::new(store.clone());
         let metrics = Arc::new(Metrics::default());
-        let everos = Everos::new(
+        let mut everos = Everos::new(
             EverosSettings {
                 base_url,
                 api_key,
@@ -211,6 +221,9 @@ impl AppState {
             },
             metrics.clone(),
         );
+        if let Some(router) = in_process {
+            everos = everos.in_process(router);
+        }
         let llm = match (&config.llm_base_url, &config.llm_model) {
             (Some(url), Some(model)) => Some(Llm::new(llm::LlmSettings {
                 base_url: url.clone(),
@@ -234,6 +247,7 @@ impl AppState {
             )
             .with_jwt_secret(config.jwt_secret.as_deref())
             .with_agent_api_key(config.agent_api_key.as_deref()),
+            store: store.clone(),
             tickets,
             ledger,
             clock: clock::SessionClock::default(),
@@ -242,9 +256,12 @@ impl AppState {
             customer_limit: RateLimiter::new(
                 config.rate_customer_per_min,
                 config.rate_customer_burst,
-            ),
-            ip_limit: RateLimiter::new(config.rate_ip_per_min, config.rate_ip_burst),
-            visitor_limit: RateLimiter::new(config.rate_visitor_per_min, config.rate_visitor_burst),
+            )
+            .shared(&store, "customer"),
+            ip_limit: RateLimiter::new(config.rate_ip_per_min, config.rate_ip_burst)
+                .shared(&store, "ip"),
+            visitor_limit: RateLimiter::new(config.rate_visitor_per_min, config.rate_visitor_burst)
+                .shared(&store, "visitor"),
             reply_gate: ReplyGate::new(
                 usize::try_from(config.max_concurrent_replies).unwrap_or(usize::MAX),
                 Duration::from_millis(config.reply_wait_ms),
@@ -279,18 +296,19 @@ fn warn_about_identity(config: &Config) {
     }
 }
 
-/// The ledger journaled in `<data dir>/ledger.jsonl`, loaded off the async threads.
-async fn persisted_ledger(config: &Config) -> Ledger {
-    let capacity = config.ledger_capacity;
-    let ttl = Duration::from_secs(config.ledger_ttl_secs);
-    let path = config.data_dir.join(LEDGER_FILE);
-    match tokio::task::spawn_blocking(move || Ledger::persisted(capacity, ttl, path)).await {
-        Ok(ledger) => ledger,
-        Err(e) => {
-            tracing::warn!(error = %e, "idempotency ledger not loaded; keeping it in memory only");
-            Ledger::new(capacity, ttl)
-        }
+/// The database: PostgreSQL at `--database-url`, else `everdesk.db` in the data dir
+/// (opened off the async threads).
+async fn open_store(config: &Config) -> Result<Store, StartError> {
+    if let Some(url) = &config.database_url {
+        let store = Store::postgres(url).await?;
+        tracing::info!("state in PostgreSQL");
+        return Ok(store);
     }
+    let path = config.data_dir.join(store::SQLITE_FILE);
+    let store = tokio::task::spawn_blocking(move || Store::sqlite_file(&path))
+        .await
+        .map_err(|e| store::StoreError::Task(e.to_string()))??;
+    Ok(store)
 }
 
 /// The complete router: API routes and the widget files when configured, in

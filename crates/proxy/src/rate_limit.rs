@@ -1,7 +1,23 @@
 //! Token-bucket rate limits, keyed by customer or by client IP. A refusal says how many
-//! seconds until a token is back (`Retry-After`).
+//! seconds until a token is back (`Retry-After`). In memory for one proxy; with a shared
+//! database (PostgreSQL, [`RateLimiter::shared`]) the buckets live there, so a limit
+//! holds across replicas instead of N times over (a database failure falls back to this
+//! process's buckets).
 
-use std::{collections::HashMap, sync::Mutex, time::Instant};
+use std::{
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Mutex,
+    },
+    time::Instant,
+};
+
+use crate::store::{Store, Taken};
+
+/// Database buckets idle this long are full again and deleted (every so many takes).
+const SHARED_IDLE_MS: i64 = 3_600_000;
+const SHARED_SWEEP_EVERY: u64 = 1_000;
 
 /// Buckets above this count trigger a sweep of full (idle) buckets.
 const SWEEP_AT: usize = 10_000;
@@ -18,6 +34,9 @@ pub struct RateLimiter {
     per_sec: f64,
     burst: f64,
     buckets: Mutex<HashMap<String, Bucket>>,
+    /// The shared database and this family's key prefix, when buckets live there.
+    shared: Option<(Store, &'static str)>,
+    takes: AtomicU64,
 }
 
 impl RateLimiter {
@@ -27,11 +46,48 @@ impl RateLimiter {
             per_sec: f64::from(per_min.max(1)) / 60.0,
             burst: f64::from(burst.max(1)),
             buckets: Mutex::new(HashMap::new()),
+            shared: None,
+            takes: AtomicU64::new(0),
         }
     }
 
+    /// Keeps the buckets in `store` when several replicas share it, under `family`
+    /// (e.g. "customer"); otherwise in memory.
+    pub fn shared(mut self, store: &Store, family: &'static str) -> Self {
+        if store.is_shared() {
+            self.shared = Some((store.clone(), family));
+        }
+        self
+    }
+
     /// Takes a token for `key`; `Err(seconds)` to wait when there is none.
-    pub fn check(&self, key: &str) -> Result<(), u64> {
+    pub async fn check(&self, key: &str) -> Result<(), u64> {
+        if let Some((store, family)) = &self.shared {
+            let now = crate::clock::now_ms();
+            if self
+                .takes
+                .fetch_add(1, Ordering::Relaxed)
+                .is_multiple_of(SHARED_SWEEP_EVERY)
+            {
+                let swept = store
+                    .exec(
+                        "DELETE FROM rate_buckets WHERE updated_ms < $1",
+                        crate::params![now - SHARED_IDLE_MS],
+                    )
+                    .await;
+                if let Err(e) = swept {
+                    tracing::warn!(error = %e, "could not sweep idle rate buckets");
+                }
+            }
+            let bucket = format!("{family}:{key}");
+            match store.take(&bucket, self.per_sec, self.burst, now).await {
+                Ok(Taken::Ok) => return Ok(()),
+                Ok(Taken::Wait(secs)) => return Err(secs),
+                Err(e) => {
+                    tracing::warn!(error = %e, "shared rate limit unavailable; limiting here")
+                }
+            }
+        }
         self.check_at(key, Instant::now())
     }
 

@@ -1,7 +1,8 @@
 //! Serves the built widget (`dist/`): wasm with its content type, precompressed
 //! variants when present, long immutable caching for hashed files, short for the
 //! loader and pages so a deploy reaches hosts quickly. The frame page itself goes
-//! through [`crate::frame_page`] (who may embed it).
+//! through [`crate::frame_page`] (who may embed it); the agent inbox gets the headers of
+//! [`crate::agent_page`].
 
 use std::path::Path;
 
@@ -28,6 +29,7 @@ pub fn router(dir: &Path, hosts: &[String]) -> Router {
     crate::frame_page::router(dir, hosts)
         .fallback_service(files)
         .layer(middleware::from_fn(cache_headers))
+        .layer(middleware::from_fn(crate::agent_page::headers))
 }
 
 /// Whether a file name carries a content hash (Trunk names them `name-<16 hex>.ext`).

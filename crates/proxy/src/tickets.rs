@@ -1,24 +1,28 @@
-//! Server-side ticket state per customer: subject, creation time, status, the opening
-//! message and the latest exchanges of the ticket (for idempotent create, harmless double
-//! close, and the hand-off's attempted solutions), and the customer's closing feedback
-//! (rating and comment) for agents to read. In memory, optionally persisted as a
-//! journal of changes in the data dir (`tickets/journal.rs`). Bounded: at most
-//! [`MAX_TICKETS_PER_CUSTOMER`] tickets per customer and [`MAX_EXCHANGES`] exchanges
-//! per ticket.
-
-mod journal;
+//! Server-side ticket state per customer, in the database: subject, creation time,
+//! status, the opening message and the latest exchanges of the ticket (for idempotent
+//! create, harmless double close, and the hand-off's attempted solutions), and the
+//! customer's closing feedback (rating and comment) for agents to read. Bounded: at
+//! most [`MAX_TICKETS_PER_CUSTOMER`] tickets per customer (closed, then oldest, go
+//! first) and [`MAX_EXCHANGES`] exchanges per ticket (oldest go first).
 
 use std::{
     collections::HashMap,
-    path::{Path, PathBuf},
     sync::{Arc, Mutex},
 };
 
-use everdesk_api::{Message, Ticket};
+use everdesk_api::{Message, Ticket, TicketStatus};
 use serde::{Deserialize, Serialize};
 
-use journal::{Change, Journal};
-pub use journal::{MAX_EXCHANGES, MAX_TICKETS_PER_CUSTOMER};
+use crate::{
+    params,
+    store::{Statement, Store, StoreError, Val},
+};
+
+/// Most customer messages (and replies) kept per ticket: enough for the hand-off's
+/// "what was tried"; EverOS keeps the whole conversation.
+pub const MAX_EXCHANGES: usize = 50;
+/// Most tickets kept per customer; beyond it the oldest (closed first) are dropped.
+pub const MAX_TICKETS_PER_CUSTOMER: usize = 500;
 
 /// What the proxy remembers about one ticket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,114 +55,223 @@ pub struct Feedback {
 
 type Key = (String, String);
 
-/// The map and, when persisted, its journal (one lock: the file's order is the map's).
-#[derive(Debug, Default)]
-struct State {
-    map: HashMap<Key, TicketRecord>,
-    journal: Option<Journal>,
-}
-
 /// All tickets of all customers, keyed by (customer id, ticket id).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct TicketStore {
-    state: Mutex<State>,
+    store: Store,
     create_locks: Mutex<HashMap<Key, Arc<tokio::sync::Mutex<()>>>>,
 }
 
-impl TicketStore {
-    /// A store kept in memory only.
-    pub fn in_memory() -> Self {
-        Self::default()
+fn status_name(s: TicketStatus) -> &'static str {
+    match s {
+        TicketStatus::Open => "open",
+        TicketStatus::Closed => "closed",
     }
+}
 
-    /// A store journaled to `path` (replayed now if it exists; the old one-document
-    /// file `legacy` is migrated once). Blocking file I/O.
-    pub fn persisted(path: PathBuf, legacy: &Path) -> Self {
-        let (journal, map) = Journal::open(path, legacy);
+fn json<T: Serialize>(v: &T) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|e| StoreError::Decode(e.to_string()))
+}
+
+const INSERT_EXCHANGE: &str = "INSERT INTO ticket_exchanges (customer, ticket, message, reply)
+    SELECT $1, $2, $3, $4 WHERE EXISTS
+      (SELECT 1 FROM tickets WHERE customer = $1 AND ticket = $2)";
+/// Keeps the newest [`MAX_EXCHANGES`] (`$3`) exchanges of a ticket.
+const TRIM_EXCHANGES: &str = "DELETE FROM ticket_exchanges WHERE customer = $1 AND ticket = $2
+    AND seq <= (SELECT seq FROM ticket_exchanges WHERE customer = $1 AND ticket = $2
+                ORDER BY seq DESC LIMIT 1 OFFSET $3)";
+/// Drops a customer's oldest tickets, closed ones first, beyond [`MAX_TICKETS_PER_CUSTOMER`].
+const CAP_EXCHANGES: &str = "DELETE FROM ticket_exchanges WHERE customer = $1 AND ticket IN
+    (SELECT ticket FROM tickets WHERE customer = $1
+     ORDER BY CASE WHEN status = 'open' THEN 1 ELSE 0 END, created_at, ticket
+     LIMIT (SELECT CASE WHEN COUNT(*) > $2 THEN COUNT(*) - $2 ELSE 0 END
+            FROM tickets WHERE customer = $1))";
+const CAP_TICKETS: &str = "DELETE FROM tickets WHERE customer = $1 AND ticket IN
+    (SELECT ticket FROM tickets WHERE customer = $1
+     ORDER BY CASE WHEN status = 'open' THEN 1 ELSE 0 END, created_at, ticket
+     LIMIT (SELECT CASE WHEN COUNT(*) > $2 THEN COUNT(*) - $2 ELSE 0 END
+            FROM tickets WHERE customer = $1))";
+
+impl TicketStore {
+    /// The tickets kept in `store`.
+    pub fn new(store: Store) -> Self {
         Self {
-            state: Mutex::new(State {
-                map,
-                journal: Some(journal),
-            }),
+            store,
             create_locks: Mutex::default(),
         }
     }
 
-    fn key(customer: &str, ticket: &str) -> Key {
-        (customer.to_owned(), ticket.to_owned())
-    }
-
-    /// A lock serialising creation of one ticket (so concurrent creates add once).
+    /// A lock serialising creation of one ticket in this process (so concurrent creates
+    /// add once).
     pub fn create_lock(&self, customer: &str, ticket: &str) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = self.create_locks.lock().unwrap_or_else(|e| e.into_inner());
         locks.retain(|_, l| Arc::strong_count(l) > 1);
         locks
-            .entry(Self::key(customer, ticket))
+            .entry((customer.to_owned(), ticket.to_owned()))
             .or_default()
             .clone()
     }
 
     /// The record of a ticket.
-    pub fn get(&self, customer: &str, ticket: &str) -> Option<TicketRecord> {
-        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.map.get(&Self::key(customer, ticket)).cloned()
+    pub async fn get(
+        &self,
+        customer: &str,
+        ticket: &str,
+    ) -> Result<Option<TicketRecord>, StoreError> {
+        let Some(row) = self
+            .store
+            .query_one(
+                "SELECT session_id, subject, status, created_at, opening, feedback
+                 FROM tickets WHERE customer = $1 AND ticket = $2",
+                params![customer, ticket],
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let bad = |what: &str| StoreError::Decode(format!("ticket {what}"));
+        let mut it = row.into_iter();
+        let mut next = || it.next().unwrap_or(Val::Null);
+        let session_id = next().into_text().ok_or_else(|| bad("session"))?;
+        let subject = next().into_text().ok_or_else(|| bad("subject"))?;
+        let status = match next().text() {
+            Some("closed") => TicketStatus::Closed,
+            _ => TicketStatus::Open,
+        };
+        let created_at = next().int().ok_or_else(|| bad("created_at"))?;
+        let opening: Message = next()
+            .text()
+            .and_then(|t| serde_json::from_str(t).ok())
+            .ok_or_else(|| bad("opening"))?;
+        let feedback: Option<Feedback> = next().text().and_then(|t| serde_json::from_str(t).ok());
+        let exchanges = self
+            .store
+            .query(
+                "SELECT message, reply FROM ticket_exchanges
+                 WHERE customer = $1 AND ticket = $2 ORDER BY seq",
+                params![customer, ticket],
+            )
+            .await?;
+        let (customer_messages, replies) = exchanges
+            .into_iter()
+            .map(|r| {
+                let mut it = r.into_iter().map(|v| v.into_text().unwrap_or_default());
+                (it.next().unwrap_or_default(), it.next().unwrap_or_default())
+            })
+            .unzip();
+        Ok(Some(TicketRecord {
+            ticket: Ticket {
+                id: ticket.to_owned(),
+                session_id,
+                subject,
+                status,
+                created_at,
+            },
+            opening,
+            customer_messages,
+            replies,
+            feedback,
+        }))
     }
 
-    /// Stores a new ticket.
-    pub fn insert(&self, customer: &str, record: TicketRecord) {
-        self.change(Change::Put {
-            customer: customer.to_owned(),
-            record,
-        });
+    /// Stores a ticket (replacing one with its id), with the exchanges it holds.
+    pub async fn insert(&self, customer: &str, record: TicketRecord) -> Result<(), StoreError> {
+        let t = &record.ticket;
+        let feedback = record.feedback.as_ref().map(json).transpose()?;
+        let mut statements: Vec<Statement> = vec![
+            (
+                "DELETE FROM ticket_exchanges WHERE customer = $1 AND ticket = $2",
+                params![customer, &t.id],
+            ),
+            (
+                "INSERT INTO tickets
+                   (customer, ticket, session_id, subject, status, created_at, opening, feedback)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (customer, ticket) DO UPDATE SET
+                   session_id = excluded.session_id, subject = excluded.subject,
+                   status = excluded.status, created_at = excluded.created_at,
+                   opening = excluded.opening, feedback = excluded.feedback",
+                params![
+                    customer,
+                    &t.id,
+                    &t.session_id,
+                    &t.subject,
+                    status_name(t.status),
+                    t.created_at,
+                    json(&record.opening)?,
+                    feedback
+                ],
+            ),
+        ];
+        let skip = record.customer_messages.len().saturating_sub(MAX_EXCHANGES);
+        for (m, r) in record
+            .customer_messages
+            .iter()
+            .zip(&record.replies)
+            .skip(skip)
+        {
+            statements.push((INSERT_EXCHANGE, params![customer, &t.id, m, r]));
+        }
+        let cap = i64::try_from(MAX_TICKETS_PER_CUSTOMER).unwrap_or(i64::MAX);
+        statements.push((CAP_EXCHANGES, params![customer, cap]));
+        statements.push((CAP_TICKETS, params![customer, cap]));
+        self.store.batch(statements).await
     }
 
     /// Appends one exchange (customer message and reply) to a ticket.
-    pub fn record_exchange(&self, customer: &str, ticket: &str, message: &str, reply: &str) {
-        self.change(Change::Exchange {
-            customer: customer.to_owned(),
-            ticket: ticket.to_owned(),
-            message: message.to_owned(),
-            reply: reply.to_owned(),
-        });
+    pub async fn record_exchange(
+        &self,
+        customer: &str,
+        ticket: &str,
+        message: &str,
+        reply: &str,
+    ) -> Result<(), StoreError> {
+        let keep = i64::try_from(MAX_EXCHANGES).unwrap_or(i64::MAX);
+        self.store
+            .batch(vec![
+                (INSERT_EXCHANGE, params![customer, ticket, message, reply]),
+                (TRIM_EXCHANGES, params![customer, ticket, keep]),
+            ])
+            .await
     }
 
     /// Marks a ticket closed, keeping `feedback` when given (a later close's feedback
     /// replaces an earlier one); returns whether it was open.
-    pub fn close(&self, customer: &str, ticket: &str, feedback: Option<Feedback>) -> bool {
-        self.change(Change::Close {
-            customer: customer.to_owned(),
-            ticket: ticket.to_owned(),
-            feedback,
-        })
-    }
-
-    /// Forgets every ticket of a customer.
-    pub fn forget_customer(&self, customer: &str) {
-        self.change(Change::Forget {
-            customer: customer.to_owned(),
-        });
-    }
-
-    /// Applies `change` and journals it, under one lock.
-    fn change(&self, change: Change) -> bool {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let State { map, journal } = &mut *state;
-        let before = map.len();
-        let result = change.apply(map);
-        if let Some(journal) = journal {
-            journal.append(&change, map, map.len() < before);
+    pub async fn close(
+        &self,
+        customer: &str,
+        ticket: &str,
+        feedback: Option<Feedback>,
+    ) -> Result<bool, StoreError> {
+        let feedback = feedback.as_ref().map(json).transpose()?;
+        let closed = self
+            .store
+            .exec(
+                "UPDATE tickets SET status = 'closed', feedback = COALESCE($3, feedback)
+                 WHERE customer = $1 AND ticket = $2 AND status = 'open'",
+                params![customer, ticket, feedback.clone()],
+            )
+            .await?;
+        if closed == 0 && feedback.is_some() {
+            self.store
+                .exec(
+                    "UPDATE tickets SET feedback = $3 WHERE customer = $1 AND ticket = $2",
+                    params![customer, ticket, feedback],
+                )
+                .await?;
         }
-        result
+        Ok(closed == 1)
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use everdesk_api::{Role, TicketStatus};
+    use crate::store::testing::stores;
+    use everdesk_api::Role;
 
-    /// An open ticket `id` with no exchanges (shared with `journal`'s tests).
-    pub(super) fn record(id: &str) -> TicketRecord {
+    /// An open ticket `id` with no exchanges.
+    pub(crate) fn record(id: &str) -> TicketRecord {
         TicketRecord {
             ticket: Ticket {
                 id: id.into(),
@@ -179,149 +292,73 @@ mod tests {
         }
     }
 
-    #[test]
-    fn tickets_are_per_customer_and_close_once() {
-        let s = TicketStore::in_memory();
-        s.insert("a", record("1"));
-        assert!(s.get("b", "1").is_none());
-        s.record_exchange("a", "1", "hi", "hello");
-        assert_eq!(s.get("a", "1").unwrap().replies, ["hello"]);
-        assert!(s.close("a", "1", None));
-        assert!(!s.close("a", "1", None));
-        s.forget_customer("a");
-        assert!(s.get("a", "1").is_none());
-    }
-
-    /// A data dir, the journal's path and the old file's path in it.
-    fn files() -> (tempfile::TempDir, PathBuf, PathBuf) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("tickets.jsonl");
-        let legacy = dir.path().join("tickets.json");
-        (dir, path, legacy)
-    }
-
-    #[test]
-    fn persisted_state_survives_a_reload() {
-        let (_dir, path, legacy) = files();
-        let s = TicketStore::persisted(path.clone(), &legacy);
-        s.insert("a", record("9"));
-        s.insert("b", record("9"));
-        s.record_exchange("a", "9", "hi", "hello");
-        let said = Feedback {
-            rating: Some(4),
-            comment: Some("quick, thanks".into()),
-            at: 5,
-        };
-        assert!(s.close("a", "9", Some(said.clone())));
-        let lines = || std::fs::read_to_string(&path).unwrap().lines().count();
-        assert_eq!(lines(), 4, "one line per change, no rewrite");
-        s.forget_customer("b");
-        assert_eq!(lines(), 1, "a forget compacts: one put per ticket left");
-        let again = TicketStore::persisted(path, &legacy);
-        let a = again.get("a", "9").unwrap();
-        assert_eq!(a.replies, ["hello"]);
-        assert_eq!(a.ticket.status, TicketStatus::Closed);
-        assert_eq!(a.feedback, Some(said));
-        assert!(again.get("b", "9").is_none());
-    }
-
-    #[test]
-    fn a_torn_last_line_loses_only_itself() {
-        let (_dir, path, legacy) = files();
-        TicketStore::persisted(path.clone(), &legacy).insert("a", record("1"));
-        let mut text = std::fs::read_to_string(&path).unwrap();
-        text.push_str("{\"op\":\"put\",\"custo");
-        std::fs::write(&path, text).unwrap();
-        let s = TicketStore::persisted(path.clone(), &legacy);
-        assert!(s.get("a", "1").is_some());
-        // The next change is not glued onto the torn line.
-        s.insert("a", record("2"));
-        let again = TicketStore::persisted(path, &legacy);
-        assert!(again.get("a", "1").is_some() && again.get("a", "2").is_some());
-    }
-
-    #[test]
-    fn a_torn_line_is_never_glued_to_the_next_change() {
-        let (_dir, path, legacy) = files();
-        TicketStore::persisted(path.clone(), &legacy).insert("a", record("1"));
-        let mut text = std::fs::read_to_string(&path).unwrap();
-        text.push_str("{\"op\":\"put\",\"custo");
-        // Opening cannot compact (the temp file's place is taken by a directory), so
-        // the torn line stays; the next change must still land on its own line.
-        std::fs::create_dir(path.with_extension("jsonl.tmp")).unwrap();
-        std::fs::write(&path, text).unwrap();
-        let s = TicketStore::persisted(path.clone(), &legacy);
-        s.insert("a", record("2"));
-        std::fs::remove_dir(path.with_extension("jsonl.tmp")).unwrap();
-        let again = TicketStore::persisted(path, &legacy);
-        assert!(again.get("a", "1").is_some() && again.get("a", "2").is_some());
-    }
-
-    #[test]
-    fn forgetting_a_customer_removes_their_words_from_the_disk() {
-        let (_dir, path, legacy) = files();
-        let s = TicketStore::persisted(path.clone(), &legacy);
-        s.insert("a", record("1"));
-        s.record_exchange("a", "1", "my card is 4111 secret words", "ok");
-        s.insert("b", record("2"));
-        s.forget_customer("a");
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(!text.contains("secret words"), "{text}");
-        assert!(TicketStore::persisted(path, &legacy)
-            .get("b", "2")
-            .is_some());
-    }
-
-    #[test]
-    fn journals_from_before_feedback_are_still_read() {
-        let (_dir, path, legacy) = files();
-        let mut put = serde_json::to_value(Change::Put {
-            customer: "a".into(),
-            record: record("1"),
-        })
-        .unwrap();
-        put["record"].as_object_mut().unwrap().remove("feedback");
-        let old_close = serde_json::json!({"op": "close", "customer": "a", "ticket": "1"});
-        std::fs::write(&path, format!("{put}\n{old_close}\n")).unwrap();
-        let s = TicketStore::persisted(path, &legacy);
-        let r = s.get("a", "1").unwrap();
-        assert_eq!((r.ticket.status, r.feedback), (TicketStatus::Closed, None));
-    }
-
-    #[test]
-    fn the_old_single_file_is_migrated_once() {
-        let (_dir, path, legacy) = files();
-        let old = serde_json::json!({ "tickets": [["a", record("7")]] });
-        std::fs::write(&legacy, old.to_string()).unwrap();
-        let s = TicketStore::persisted(path.clone(), &legacy);
-        assert!(s.get("a", "7").is_some());
-        assert!(!legacy.exists(), "migrated");
-        assert!(TicketStore::persisted(path, &legacy)
-            .get("a", "7")
-            .is_some());
-    }
-
-    #[test]
-    fn tickets_and_exchanges_are_bounded() {
-        let s = TicketStore::in_memory();
-        s.insert("a", record("t"));
-        for i in 0..MAX_EXCHANGES + 5 {
-            s.record_exchange("a", "t", &format!("m{i}"), "r");
+    #[tokio::test]
+    async fn tickets_are_per_customer_close_once_and_keep_feedback() {
+        for store in stores("tickets").await {
+            let s = TicketStore::new(store.clone());
+            s.insert("a", record("1")).await.unwrap();
+            assert!(s.get("b", "1").await.unwrap().is_none());
+            s.record_exchange("a", "1", "hi", "hello").await.unwrap();
+            s.record_exchange("b", "1", "no ticket", "x").await.unwrap();
+            let got = s.get("a", "1").await.unwrap().unwrap();
+            assert_eq!(
+                (got.customer_messages, got.replies),
+                (vec!["hi".to_owned()], vec!["hello".to_owned()])
+            );
+            assert_eq!(got.opening, record("1").opening);
+            let said = Feedback {
+                rating: Some(4),
+                comment: Some("quick, thanks".into()),
+                at: 5,
+            };
+            assert!(s.close("a", "1", None).await.unwrap());
+            assert!(!s.close("a", "1", Some(said.clone())).await.unwrap());
+            let got = s.get("a", "1").await.unwrap().unwrap();
+            assert_eq!(
+                (got.ticket.status, got.feedback),
+                (TicketStatus::Closed, Some(said.clone()))
+            );
+            assert!(!s.close("a", "1", None).await.unwrap());
+            assert_eq!(s.get("a", "1").await.unwrap().unwrap().feedback, Some(said));
+            // Another TicketStore on the same database (a restart, another replica).
+            let other = TicketStore::new(store.clone());
+            assert_eq!(
+                other.get("a", "1").await.unwrap().unwrap().replies,
+                ["hello"]
+            );
+            store.forget_customer("a", 9).await.unwrap();
+            assert!(s.get("a", "1").await.unwrap().is_none());
         }
-        let r = s.get("a", "t").unwrap();
-        assert_eq!(r.customer_messages.len(), MAX_EXCHANGES);
-        assert_eq!(r.customer_messages[0], "m5", "the oldest go first");
-        for i in 0..=MAX_TICKETS_PER_CUSTOMER {
-            let mut rec = record(&format!("x{i}"));
-            rec.ticket.created_at = 10 + i as i64;
-            if i == 1 {
-                rec.ticket.status = TicketStatus::Closed;
+    }
+
+    #[tokio::test]
+    async fn tickets_and_exchanges_are_bounded() {
+        for store in stores("tickets_bounds").await {
+            let s = TicketStore::new(store);
+            s.insert("a", record("t")).await.unwrap();
+            for i in 0..MAX_EXCHANGES + 5 {
+                s.record_exchange("a", "t", &format!("m{i}"), "r")
+                    .await
+                    .unwrap();
             }
-            s.insert("a", rec);
+            let r = s.get("a", "t").await.unwrap().unwrap();
+            assert_eq!(r.customer_messages.len(), MAX_EXCHANGES);
+            assert_eq!(r.customer_messages[0], "m5", "the oldest go first");
+            for i in 0..=MAX_TICKETS_PER_CUSTOMER {
+                let mut rec = record(&format!("x{i}"));
+                rec.ticket.created_at = 10 + i as i64;
+                if i == 1 {
+                    rec.ticket.status = TicketStatus::Closed;
+                }
+                s.insert("a", rec).await.unwrap();
+            }
+            assert!(
+                s.get("a", "x1").await.unwrap().is_none(),
+                "the closed one went first"
+            );
+            assert!(s.get("a", "t").await.unwrap().is_none(), "then the oldest");
+            assert!(s.get("a", "x0").await.unwrap().is_some());
+            assert!(s.get("b", "x0").await.unwrap().is_none());
         }
-        assert!(s.get("a", "x1").is_none(), "the closed one went first");
-        assert!(s.get("a", "t").is_none(), "then the oldest");
-        assert!(s.get("a", "x0").is_some());
-        assert!(s.get("b", "x0").is_none());
     }
 }

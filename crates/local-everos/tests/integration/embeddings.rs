@@ -259,3 +259,66 @@ fn an_unloadable_model_leaves_embeddings_off() {
     c.embedding_model = Some(model_dir());
     assert!(AppState::new(c).unwrap().embeddings_enabled());
 }
+
+/// Requests that queue up behind a busy model thread are embedded together; each still
+/// gets its own vectors, in order, the same (to rounding) as when embedded alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_embedded_together_get_their_own_vectors() {
+    let embedder = local_everos::embed::Embedder::start(&model_dir()).unwrap();
+    let texts: Vec<String> = [FOLLOW_UP, RELATED[0], STRAY[0], RELATED[1], STRAY[1]]
+        .iter()
+        .map(|t| (*t).to_owned())
+        .collect();
+    let mut alone = Vec::new();
+    for t in &texts {
+        alone.push(embedder.embed_one(t).await.unwrap());
+    }
+    // A long request first keeps the thread busy while the others queue behind it.
+    let long = vec!["word ".repeat(200); 8];
+    let busy = embedder.embed(long);
+    let together = futures_join(embedder.clone(), texts.clone());
+    let (busy, together) = tokio::join!(busy, together);
+    assert_eq!(busy.unwrap().len(), 8);
+    assert_eq!(together.len(), texts.len());
+    for (i, (a, b)) in alone.iter().zip(&together).enumerate() {
+        let cos = local_everos::embed::cosine(a, b);
+        assert!(
+            cos > 0.9999,
+            "text {i}: cosine {cos} to its vector embedded alone"
+        );
+    }
+    // And never another text's vector.
+    assert!(local_everos::embed::cosine(&together[0], &alone[1]) < 0.99);
+}
+
+/// Embeds each text as its own concurrent request (single-text and two-text requests
+/// mixed), returning one vector per text in order.
+async fn futures_join(
+    embedder: local_everos::embed::Embedder,
+    texts: Vec<String>,
+) -> Vec<Vec<f32>> {
+    let first = {
+        let e = embedder.clone();
+        let t = texts[0].clone();
+        tokio::spawn(async move { vec![e.embed_one(&t).await.unwrap()] })
+    };
+    let pair = {
+        let e = embedder.clone();
+        let t = texts[1..3].to_vec();
+        tokio::spawn(async move { e.embed(t).await.unwrap() })
+    };
+    let rest: Vec<_> = texts[3..]
+        .iter()
+        .map(|t| {
+            let e = embedder.clone();
+            let t = t.clone();
+            tokio::spawn(async move { vec![e.embed_one(&t).await.unwrap()] })
+        })
+        .collect();
+    let mut out = first.await.unwrap();
+    out.extend(pair.await.unwrap());
+    for r in rest {
+        out.extend(r.await.unwrap());
+    }
+    out
+}

@@ -120,6 +120,10 @@ pub struct Transport {
     base_url: String,
     api_key: Option<String>,
     read_retries: u32,
+    /// Whole-request timeout.
+    timeout: Duration,
+    /// The embedded EverOS's routes, called in-process instead of over its HTTP port.
+    local: Option<axum::Router>,
 }
 
 impl Transport {
@@ -141,7 +145,65 @@ impl Transport {
             base_url: base_url.trim_end_matches('/').to_owned(),
             api_key: (!api_key.is_empty()).then(|| api_key.to_owned()),
             read_retries,
+            timeout,
+            local: None,
         }
+    }
+
+    /// Sends every request to `router` in-process (the embedded EverOS: the same routes,
+    /// state and store as its HTTP port) instead of over HTTP.
+    pub fn in_process(mut self, router: axum::Router) -> Self {
+        self.local = Some(router);
+        self
+    }
+
+    /// [`Self::once`] through the in-process router: the same request (method, path,
+    /// bearer key, JSON body), status, `Retry-After` and body, without a socket.
+    async fn once_local(
+        &self,
+        router: &axum::Router,
+        path: &str,
+        body: Option<&Value>,
+        timeout: Option<Duration>,
+    ) -> Result<(StatusCode, Option<Duration>, Bytes), UpstreamError> {
+        use tower::ServiceExt;
+        let mut req = axum::http::Request::builder()
+            .method(if body.is_some() { "POST" } else { "GET" })
+            .uri(path);
+        if let Some(key) = &self.api_key {
+            req = req.header(axum::http::header::AUTHORIZATION, format!("Bearer {key}"));
+        }
+        let bytes = match body {
+            Some(b) => {
+                req = req.header(axum::http::header::CONTENT_TYPE, "application/json");
+                serde_json::to_vec(b).map_err(|_| UpstreamError::Decode)?
+            }
+            None => Vec::new(),
+        };
+        let req = req
+            .body(axum::body::Body::from(bytes))
+            .map_err(|_| UpstreamError::Connect)?;
+        let call = async {
+            let resp = router
+                .clone()
+                .oneshot(req)
+                .await
+                .map_err(|_| UpstreamError::Connect)?;
+            let retry_after = resp
+                .headers()
+                .get(axum::http::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            let status = resp.status();
+            let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+                .await
+                .map_err(|_| UpstreamError::Decode)?;
+            Ok((status, retry_after, bytes))
+        };
+        tokio::time::timeout(timeout.unwrap_or(self.timeout), call)
+            .await
+            .map_err(|_| UpstreamError::Timeout)?
     }
 
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
@@ -154,14 +216,14 @@ impl Transport {
         }
     }
 
-    /// One request; `body` is sent as JSON when given (POST), else a GET.
-    pub async fn once(
+    /// [`Self::once`] over HTTP: status, `Retry-After` and body.
+    async fn once_http(
         &self,
         op: &str,
         path: &str,
         body: Option<&Value>,
         timeout: Option<Duration>,
-    ) -> Result<Bytes, UpstreamError> {
+    ) -> Result<(StatusCode, Option<Duration>, Bytes), UpstreamError> {
         let mut req = match body {
             Some(b) => self.request(reqwest::Method::POST, path).json(b),
             None => self.request(reqwest::Method::GET, path),
@@ -188,6 +250,21 @@ impl Transport {
             Ok(b) => b,
             Err(e) if e.is_timeout() => return Err(UpstreamError::Timeout),
             Err(_) => return Err(UpstreamError::Decode),
+        };
+        Ok((status, retry_after, bytes))
+    }
+
+    /// One request; `body` is sent as JSON when given (POST), else a GET.
+    pub async fn once(
+        &self,
+        op: &str,
+        path: &str,
+        body: Option<&Value>,
+        timeout: Option<Duration>,
+    ) -> Result<Bytes, UpstreamError> {
+        let (status, retry_after, bytes) = match &self.local {
+            Some(router) => self.once_local(router, path, body, timeout).await?,
+            None => self.once_http(op, path, body, timeout).await?,
         };
         if status.is_success() {
             return Ok(bytes);

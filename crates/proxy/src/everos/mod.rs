@@ -4,22 +4,25 @@
 //! flush, delete) are sent exactly once — never retried blindly (a timed-out add may
 //! still land); reads retry (see `http`). Every call is scoped to one customer.
 //!
-//! - `http`: transport, retries and [`UpstreamError`] (both v2 error shapes);
+//! - `http`: transport (HTTP, or in-process to the embedded EverOS), retries and
+//!   [`UpstreamError`] (both v2 error shapes);
 //! - `ids`: session ids bound to one customer, sender ids, v2 owner ids;
 //! - `v1`, `v2`: the two wire formats; `parse`: lenient readers both share;
-//! - `caps`: what the server can do (embeddings, delete); `check`: asking it, cached.
+//! - `caps`: what the server can do (embeddings, delete); `check`: asking it, cached;
+//! - `known`: a customer's profile and whether they have episodes, reused briefly (v2).
 
 mod caps;
 mod check;
 mod http;
 pub mod ids;
+mod known;
 mod parse;
 mod v1;
 mod v2;
 
 use std::{
     sync::{Arc, RwLock},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use everdesk_api::{HistoryEpisode, MemoryOutcome, ProfileFact};
@@ -81,6 +84,8 @@ pub struct Everos {
     caps: Arc<RwLock<Capabilities>>,
     /// One capability check at a time.
     checking: Arc<tokio::sync::Mutex<()>>,
+    /// Customers' memory as last read (v2).
+    known: Arc<known::Known>,
     /// The base URL as logged: without user info, query or fragment.
     shown_url: Arc<str>,
 }
@@ -113,7 +118,15 @@ impl Everos {
             metrics,
             caps: Arc::new(RwLock::new(caps)),
             checking: Arc::default(),
+            known: Arc::default(),
         }
+    }
+
+    /// This client calling `router` (the embedded EverOS's routes) in-process instead of
+    /// over HTTP: the same requests and answers, no socket.
+    pub fn in_process(mut self, router: axum::Router) -> Self {
+        self.transport = self.transport.in_process(router);
+        self
     }
 
     /// The base URL in use, as it may be shown or logged: credentials in it (user info,
@@ -195,6 +208,7 @@ impl Everos {
         user_id: &str,
         session_id: &str,
     ) -> Result<MemoryOutcome, UpstreamError> {
+        self.known.changing(user_id, Instant::now());
         let bytes = match self.settings.api {
             Api::V1 => {
                 let body = v1::flush_body(user_id, session_id);
@@ -263,6 +277,57 @@ impl Everos {
         }
     }
 
+    /// The context of a customer's message: [`Self::profile`] and [`Self::episodes`] for
+    /// `query`. On v2 the profile document and whether the customer has any episode are
+    /// reused for up to a minute (see `known`: forgotten when this proxy flushes or deletes
+    /// the customer's memory), so a message re-reads neither, and a customer without
+    /// episodes costs no search (nor the query's embedding) at all.
+    pub async fn context(
+        &self,
+        user_id: &str,
+        query: &str,
+        top_k: u32,
+    ) -> (
+        Result<Vec<ProfileFact>, UpstreamError>,
+        Result<Vec<HistoryEpisode>, UpstreamError>,
+    ) {
+        if self.settings.api == Api::V1 {
+            return tokio::join!(
+                self.profile(user_id, query, top_k),
+                self.episodes(user_id, query, top_k)
+            );
+        }
+        if let Some(known) = self.known.fresh(user_id, Instant::now()) {
+            let episodes = if known.has_episodes {
+                self.episodes(user_id, query, top_k).await
+            } else {
+                Ok(Vec::new())
+            };
+            return (Ok(known.profile), episodes);
+        }
+        let read_at = Instant::now();
+        if !self.known.may_keep(user_id, read_at) {
+            // Just flushed by this proxy: read as before, keep nothing.
+            return tokio::join!(
+                self.profile(user_id, query, top_k),
+                self.episodes(user_id, query, top_k)
+            );
+        }
+        let (profile, episodes, newest) = tokio::join!(
+            self.profile(user_id, query, top_k),
+            self.episodes(user_id, query, top_k),
+            self.recent_episodes(user_id, 1, query)
+        );
+        if let (Ok(profile), Ok(episodes), Ok(newest)) = (&profile, &episodes, &newest) {
+            let snapshot = known::Snapshot {
+                profile: profile.clone(),
+                has_episodes: !episodes.is_empty() || !newest.is_empty(),
+            };
+            self.known.keep(user_id, snapshot, read_at, Instant::now());
+        }
+        (profile, episodes)
+    }
+
     /// The customer's newest episodes (v2: `get`, which needs no index to catch up; v1:
     /// a search for `fallback_query`).
     pub async fn recent_episodes(
@@ -326,6 +391,7 @@ impl Everos {
     /// Deletes everything stored for the customer. Never retried. On a server without a
     /// delete route (everos 1.5.1) nothing can be deleted: [`UpstreamError::Unsupported`].
     pub async fn delete_user(&self, user_id: &str) -> Result<(), UpstreamError> {
+        self.known.changing(user_id, Instant::now());
         match self.settings.api {
             Api::V1 => {
                 let body = v1::delete_user_body(user_id);

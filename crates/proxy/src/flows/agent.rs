@@ -25,8 +25,8 @@ const MAX_REPLY_CHARS: usize = 4_000;
 const PREVIEW_CHARS: usize = 140;
 
 /// The ticket record of a conversation (its status, subject, feedback).
-fn record_of(state: &AppState, c: &Conversation) -> Option<TicketRecord> {
-    state.svc.tickets.get(&c.customer.id, &c.ticket_id)
+async fn record_of(state: &AppState, c: &Conversation) -> Result<Option<TicketRecord>, ProxyError> {
+    Ok(state.svc.tickets.get(&c.customer.id, &c.ticket_id).await?)
 }
 
 /// The queue entry of a conversation.
@@ -57,15 +57,16 @@ fn item(c: &Conversation, record: &TicketRecord) -> QueueItem {
 
 /// Escalated tickets first (longest waiting first), then open ones (latest activity
 /// first); closed ones are not listed.
-pub fn queue(state: &AppState) -> Vec<QueueItem> {
-    let mut items: Vec<QueueItem> = state
-        .svc
-        .conversations
-        .all()
-        .iter()
-        .filter_map(|(_, c)| record_of(state, c).map(|r| item(c, &r)))
-        .filter(|i| i.state != QueueState::Closed)
-        .collect();
+pub async fn queue(state: &AppState) -> Result<Vec<QueueItem>, ProxyError> {
+    let mut items = Vec::new();
+    for (_, c) in state.svc.conversations.all() {
+        if let Some(r) = record_of(state, &c).await? {
+            let i = item(&c, &r);
+            if i.state != QueueState::Closed {
+                items.push(i);
+            }
+        }
+    }
     items.sort_by(|a, b| match (a.escalated_at, b.escalated_at) {
         (Some(x), Some(y)) => x.cmp(&y),
         (Some(_), None) => std::cmp::Ordering::Less,
@@ -73,22 +74,25 @@ pub fn queue(state: &AppState) -> Vec<QueueItem> {
         (None, None) => b.last_message_at.cmp(&a.last_message_at),
     });
     items.truncate(QUEUE_LIMIT);
-    items
+    Ok(items)
 }
 
-fn find(state: &AppState, session_id: &str) -> Result<(Conversation, TicketRecord), ProxyError> {
+async fn find(
+    state: &AppState,
+    session_id: &str,
+) -> Result<(Conversation, TicketRecord), ProxyError> {
     let c = state
         .svc
         .conversations
         .get(session_id)
         .ok_or(ProxyError::NotFound)?;
-    let r = record_of(state, &c).ok_or(ProxyError::NotFound)?;
+    let r = record_of(state, &c).await?.ok_or(ProxyError::NotFound)?;
     Ok((c, r))
 }
 
 /// One ticket for an agent, with the customer's profile and relevant past tickets.
 pub async fn ticket(state: &AppState, session_id: &str) -> Result<AgentTicketResponse, ProxyError> {
-    let (c, r) = find(state, session_id)?;
+    let (c, r) = find(state, session_id).await?;
     let query: String = std::iter::once(r.ticket.subject.as_str())
         .chain(r.customer_messages.iter().map(String::as_str))
         .collect::<Vec<_>>()
@@ -118,8 +122,12 @@ pub async fn ticket(state: &AppState, session_id: &str) -> Result<AgentTicketRes
 }
 
 /// Claims a ticket; `409 conflict` when another agent holds it.
-pub fn claim(state: &AppState, session_id: &str, agent: &Agent) -> Result<QueueItem, ProxyError> {
-    let (before, r) = find(state, session_id)?;
+pub async fn claim(
+    state: &AppState,
+    session_id: &str,
+    agent: &Agent,
+) -> Result<QueueItem, ProxyError> {
+    let (before, r) = find(state, session_id).await?;
     let c = state
         .svc
         .conversations
@@ -159,7 +167,7 @@ pub async fn reply(
             "content must be 1-{MAX_REPLY_CHARS} characters after trimming"
         )));
     }
-    let (c, r) = find(state, session_id)?;
+    let (c, r) = find(state, session_id).await?;
     let id = format!("agent_{}", req.id);
     if let Some(done) = state.svc.conversations.message(session_id, &id) {
         return Ok(done);
@@ -214,7 +222,7 @@ pub async fn reply(
 
 /// Closes a ticket for its customer (the same flush as the customer's own close).
 pub async fn close(state: &AppState, session_id: &str) -> Result<CloseResponse, ProxyError> {
-    let (c, _) = find(state, session_id)?;
+    let (c, _) = find(state, session_id).await?;
     let who = SessionCustomer {
         id: c.customer.id.clone(),
         kind: c.customer.kind,
@@ -227,8 +235,8 @@ pub async fn close(state: &AppState, session_id: &str) -> Result<CloseResponse, 
 }
 
 /// Tells the customer an agent is typing.
-pub fn typing(state: &AppState, session_id: &str) -> Result<(), ProxyError> {
-    let (c, _) = find(state, session_id)?;
+pub async fn typing(state: &AppState, session_id: &str) -> Result<(), ProxyError> {
+    let (c, _) = find(state, session_id).await?;
     state.svc.live.publish(
         &c.customer.id,
         &c.ticket_id,

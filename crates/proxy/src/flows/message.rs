@@ -13,9 +13,11 @@
 //! - reply: EverOS cannot show assistant turns before extraction, so the retry treats
 //!   it as stored — at worst one reply is missing from memory, never duplicated.
 //!
-//! With a data dir the ledger journals each add as "outcome unknown" before it is sent
-//! (write-ahead), and every attempt that moved the progress before its answer goes out, so
-//! these rules hold across a restart, even one that kills the proxy in the middle of an add.
+//! The ledger row records each add as "outcome unknown" before it is sent (write-ahead),
+//! and every attempt that moved the progress before its answer goes out, so these rules
+//! hold across a restart, even one that kills the proxy in the middle of an add, and on
+//! another replica that takes over (a retry waits for, or is told to come back after,
+//! the claim of a replica still handling the message).
 
 use everdesk_api::{
     limits, Context, Message, Role, SendMessageRequest, SendMessageResponse, TicketStatus,
@@ -26,7 +28,7 @@ use crate::{
     error::ProxyError,
     everos::WireMessage,
     identity::SessionCustomer,
-    ledger::{Entry, Progress, Refused, Step},
+    ledger::{Claim, ClaimRefused, Progress, Refused, Step},
     prompt, redact,
     responder::{self, ResponderInput},
     tickets::TicketRecord,
@@ -81,23 +83,37 @@ pub fn validate(req: &SendMessageRequest) -> Result<String, ProxyError> {
     Ok(content.to_owned())
 }
 
-/// Handles one customer message; see the module docs for the retry rules.
+/// Handles one customer message from `client` (its IP key, "" when unknown); see the
+/// module docs for the retry rules.
 pub async fn send(
     state: &AppState,
     who: &SessionCustomer,
     ticket_id: &str,
+    client: &str,
     req: SendMessageRequest,
     events: Option<UnboundedSender<Event>>,
 ) -> Result<SendMessageResponse, ProxyError> {
     let content = validate(&req)?;
     let svc = &state.svc;
-    let record = super::ticket::find(state, who, ticket_id)?;
+    let record = super::ticket::find(state, who, ticket_id).await?;
     if record.ticket.status == TicketStatus::Closed {
         // Only a retry of a message answered before the close gets an answer (its own);
         // anything else is refused without taking a ledger slot, so messages to closed
         // tickets cannot fill the ledger and lock other customers out.
-        let answered = match svc.ledger.existing(&who.id, ticket_id, &req.id, &content) {
-            Some(entry) => entry.lock().await.response.clone(),
+        let answered = match svc
+            .ledger
+            .existing(&who.id, ticket_id, &req.id, &content)
+            .await
+        {
+            Some(entry) => match svc.ledger.claim(&entry).await {
+                Ok(p) => {
+                    let done = p.response.clone();
+                    svc.ledger.release(p).await;
+                    done
+                }
+                Err(ClaimRefused::Busy(secs)) => return Err(ProxyError::Busy(secs)),
+                Err(ClaimRefused::Unavailable) => return Err(ProxyError::Storage),
+            },
             None => None,
         };
         return match answered {
@@ -112,14 +128,23 @@ pub async fn send(
     }
     let entry = svc
         .ledger
-        .entry(&who.id, ticket_id, &req.id, &content)
+        .entry(&who.id, ticket_id, &req.id, &content, client)
+        .await
         .map_err(|refused| match refused {
             Refused::ContentMismatch => ProxyError::Conflict(
                 "this message id was already used with different content".into(),
             ),
             Refused::Full(wait) => ProxyError::RateLimited(wait.as_secs().max(1)),
+            Refused::Unavailable => ProxyError::Storage,
         })?;
-    let mut p = entry.lock().await;
+    let mut p = svc
+        .ledger
+        .claim(&entry)
+        .await
+        .map_err(|refused| match refused {
+            ClaimRefused::Busy(secs) => ProxyError::Busy(secs),
+            ClaimRefused::Unavailable => ProxyError::Storage,
+        })?;
     let events = events.as_ref();
     if let Some(done) = &p.response {
         svc.metrics.ledger_hit();
@@ -127,30 +152,27 @@ pub async fn send(
         emit(events, Event::Delta(done.reply.content.clone()));
         return Ok(done.clone());
     }
-    let before = milestones(&p);
+    if record.ticket.status == TicketStatus::Closed {
+        return Err(ProxyError::Conflict("this ticket is closed".into()));
+    }
+    let mut progress = p.clone();
     let attempt = Attempt {
         state,
         who,
         ticket_id,
-        entry: &entry,
+        claim: &p,
         record: &record,
         message_id: &req.id,
         content: &content,
     };
-    let result = run(&attempt, &mut p, events).await;
-    // Journaled before the answer goes out (and under the entry lock, so in order): an
-    // outcome a client has seen is never re-run by a restarted proxy.
-    if milestones(&p) != before {
-        svc.ledger
-            .save(&who.id, ticket_id, &req.id, &entry, &p)
-            .await;
-    }
+    let result = run(&attempt, &mut progress, events).await;
+    // Saved before the answer goes out (and under the claim, so in order): an outcome a
+    // client has seen is never re-run by a restarted proxy or another replica. Always,
+    // since the row may hold a write-ahead "unknown" that a definite refusal undid.
+    svc.ledger.save(&p, &progress).await;
+    *p = progress;
+    svc.ledger.release(p).await;
     result
-}
-
-/// What an attempt changed: the two turns, and whether a reply and a response exist.
-fn milestones(p: &Progress) -> (Step, Step, bool, bool) {
-    (p.user, p.assistant, p.reply.is_some(), p.response.is_some())
 }
 
 /// One attempt at a message: everything the steps read besides the progress.
@@ -158,8 +180,8 @@ struct Attempt<'a> {
     state: &'a AppState,
     who: &'a SessionCustomer,
     ticket_id: &'a str,
-    /// The ledger entry `p` is the locked progress of (for write-ahead journaling).
-    entry: &'a Entry,
+    /// The claimed ledger entry `p` is the progress of (for write-ahead saving).
+    claim: &'a Claim,
     record: &'a TicketRecord,
     message_id: &'a str,
     /// The trimmed content.
@@ -177,7 +199,7 @@ async fn run(
         who,
         ticket_id,
         record,
-        entry: _,
+        claim: _,
         message_id,
         content,
     } = *a;
@@ -296,7 +318,8 @@ async fn run(
 
     // 4. Remember the outcome.
     svc.tickets
-        .record_exchange(&who.id, ticket_id, &stored, &reply_text);
+        .record_exchange(&who.id, ticket_id, &stored, &reply_text)
+        .await?;
     let response = SendMessageResponse {
         message: Message {
             id: message_id.to_owned(),
@@ -327,15 +350,12 @@ fn settle_ms(state: &AppState) -> i64 {
     i64::try_from(state.config.everos_settle_ms).unwrap_or(i64::MAX)
 }
 
-/// Journals `p`, whose next add is marked "outcome unknown", before that add is sent: a
-/// proxy killed while the add is on the wire restarts into the check-before-re-adding
-/// rules above instead of believing nothing was sent. A no-op without a data dir.
+/// Saves `p`, whose next add is marked "outcome unknown", before that add is sent: a
+/// proxy killed while the add is on the wire leaves the check-before-re-adding rules
+/// above to the retry (after a restart, or on another replica) instead of a belief that
+/// nothing was sent.
 async fn write_ahead(a: &Attempt<'_>, p: &Progress) {
-    a.state
-        .svc
-        .ledger
-        .save(&a.who.id, a.ticket_id, a.message_id, a.entry, p)
-        .await;
+    a.state.svc.ledger.save(a.claim, p).await;
 }
 
 /// The reply: the LLM when configured (streamed as deltas), else the built-in responder.

@@ -21,10 +21,7 @@ pub async fn gather_context(
     top_k: u32,
 ) -> Context {
     let everos = &state.svc.everos;
-    let (profile, history) = tokio::join!(
-        everos.profile(&who.id, query, top_k),
-        everos.episodes(&who.id, query, top_k)
-    );
+    let (profile, history) = everos.context(&who.id, query, top_k).await;
     let mut history = history.unwrap_or_default();
     state.svc.recent.merge(
         &who.id,

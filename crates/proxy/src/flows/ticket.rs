@@ -46,7 +46,7 @@ pub async fn create(
     let svc = &state.svc;
     let lock = svc.tickets.create_lock(&who.id, &req.ticket_id);
     let _guard = lock.lock().await;
-    if let Some(existing) = svc.tickets.get(&who.id, &req.ticket_id) {
+    if let Some(existing) = svc.tickets.get(&who.id, &req.ticket_id).await? {
         return Ok((false, response(&existing)));
     }
     let session_id = ids::session_id(&who.id, &req.ticket_id);
@@ -90,7 +90,7 @@ pub async fn create(
     };
     match added {
         Ok(()) => {
-            svc.tickets.insert(&who.id, record.clone());
+            svc.tickets.insert(&who.id, record.clone()).await?;
             super::conversation::record(
                 state,
                 who,
@@ -103,7 +103,7 @@ pub async fn create(
             // Unknown outcome (timeout): the opening message may be stored; keep the ticket so a
             // retry answers 200 without adding it again (a lost opening line beats a duplicate).
             if e.outcome_unknown() {
-                svc.tickets.insert(&who.id, record);
+                svc.tickets.insert(&who.id, record).await?;
             }
             Err(e.into())
         }
@@ -118,7 +118,7 @@ fn response(r: &TicketRecord) -> CreateTicketResponse {
 }
 
 /// The customer's ticket, or 404.
-pub fn find(
+pub async fn find(
     state: &AppState,
     who: &SessionCustomer,
     ticket_id: &str,
@@ -127,6 +127,7 @@ pub fn find(
         .svc
         .tickets
         .get(&who.id, ticket_id)
+        .await?
         .ok_or(ProxyError::NotFound)
 }
 
@@ -139,25 +140,25 @@ pub async fn close(
     ticket_id: &str,
     feedback: Option<Feedback>,
 ) -> Result<CloseResponse, ProxyError> {
-    let record = find(state, who, ticket_id)?;
+    let record = find(state, who, ticket_id).await?;
     let tickets = &state.svc.tickets;
     let done = |memory| CloseResponse {
         status: TicketStatus::Closed,
         memory,
     };
-    let closed_already = |feedback: Option<Feedback>| {
+    let closed_already = |feedback: Option<Feedback>| async move {
         if feedback.is_some() {
-            tickets.close(&who.id, ticket_id, feedback);
+            tickets.close(&who.id, ticket_id, feedback).await?;
         }
         Ok(done(MemoryOutcome::NoExtraction))
     };
     if record.ticket.status == TicketStatus::Closed {
-        return closed_already(feedback);
+        return closed_already(feedback).await;
     }
     let lock = tickets.create_lock(&who.id, ticket_id);
     let _guard = lock.lock().await;
-    if find(state, who, ticket_id)?.ticket.status == TicketStatus::Closed {
-        return closed_already(feedback);
+    if find(state, who, ticket_id).await?.ticket.status == TicketStatus::Closed {
+        return closed_already(feedback).await;
     }
     let session_id = &record.ticket.session_id;
     if state
@@ -170,8 +171,8 @@ pub async fn close(
     match state.svc.everos.flush(&who.id, session_id).await {
         Ok(memory) => {
             state.svc.unsettled_flushes.settled(&who.id, session_id);
-            tickets.close(&who.id, ticket_id, feedback);
-            let closed = find(state, who, ticket_id).unwrap_or(record);
+            tickets.close(&who.id, ticket_id, feedback).await?;
+            let closed = find(state, who, ticket_id).await.unwrap_or(record);
             state.svc.recent.remember(&who.id, &closed, now_ms());
             super::conversation::closed(state, &who.id, &closed.ticket);
             Ok(done(memory))
@@ -203,7 +204,7 @@ pub async fn escalate(
     ticket_id: &str,
     reason: Option<String>,
 ) -> Result<EscalateResponse, ProxyError> {
-    let record = find(state, who, ticket_id)?;
+    let record = find(state, who, ticket_id).await?;
     let query = format!(
         "{} {}",
         record.ticket.subject,
@@ -260,7 +261,12 @@ pub async fn escalate(
     // Not while a customer turn's outcome is unknown: the retry finds it only in the
     // buffer (the close flushes instead; after it a retry is refused, never re-added).
     let session_id = &record.ticket.session_id;
-    if state.svc.ledger.has_unknown_user_turn(&who.id, ticket_id) {
+    if state
+        .svc
+        .ledger
+        .has_unknown_user_turn(&who.id, ticket_id)
+        .await
+    {
         tracing::info!("a customer turn of unknown outcome: the flush waits for the close");
     } else if !state
         .svc

@@ -92,7 +92,7 @@ pub fn load_or_create(configured: Option<&str>, data_dir: &Path) -> Result<Strin
 
 /// Writes a new key file, owner-only from its creation (never an existing file).
 fn create(path: &Path, key: &str) -> io::Result<()> {
-    let mut file = crate::jsonl::private_options()
+    let mut file = crate::data_dir::private_file_options()
         .write(true)
         .create_new(true)
         .open(path)?;

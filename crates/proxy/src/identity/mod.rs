@@ -10,19 +10,15 @@
 //! only with its own key.
 
 pub mod agents;
-pub mod fences;
 pub mod hmac_hash;
 pub mod jwt;
 pub mod keys;
 pub mod tokens;
 
-use std::sync::Arc;
-
 use everdesk_api::{Customer, CustomerKind, SessionRequest, SessionResponse};
 use rand::RngCore;
 
 use crate::error::ProxyError;
-use fences::Fences;
 use tokens::{SessionClaims, Signer};
 
 /// EverOS `user_id` prefix of anonymous visitors; host ids may not use it.
@@ -54,8 +50,6 @@ pub struct Identity {
     jwt_secret: Option<Vec<u8>>,
     signer: Signer,
     session_ttl_ms: i64,
-    /// Forgotten customers (shared by every clone).
-    fences: Arc<Fences>,
     /// `--agent-api-key`, for integrations.
     agent_api_key: Option<Vec<u8>>,
 }
@@ -92,7 +86,6 @@ impl Identity {
             signer: Signer::new(signing_key),
             session_ttl_ms: i64::try_from(session_ttl_secs.saturating_mul(1000))
                 .unwrap_or(i64::MAX),
-            fences: Arc::default(),
             agent_api_key: None,
         }
     }
@@ -158,13 +151,7 @@ impl Identity {
                     })?,
                     None => new_visitor_id(),
                 };
-                // A forgotten visitor is not resumed: their token now opens a new, empty
-                // identity.
-                let vid = if self.fences.since(&vid).is_some() {
-                    new_visitor_id()
-                } else {
-                    vid
-                };
+
                 let token = self.signer.visitor(&vid);
                 let customer = Customer {
                     kind: CustomerKind::Visitor,
@@ -193,8 +180,8 @@ impl Identity {
         })
     }
 
-    /// The customer of a valid, unexpired session token issued after the customer was
-    /// last forgotten.
+    /// The customer of a valid, unexpired session token (whether the customer was
+    /// forgotten since is [`crate::fencing::still_valid`]'s to say).
     pub fn verify_session(&self, token: &str) -> Result<SessionCustomer, ProxyError> {
         let claims = self
             .signer
@@ -207,29 +194,12 @@ impl Identity {
             issued_at: claims.iat,
             name_vouched: claims.name_vouched,
         };
-        self.still_valid(&who)?;
         Ok(who)
     }
 
-    /// Refuses a session whose customer was forgotten after its token was issued (checked
-    /// again by flows that started before a forget could have begun).
-    pub fn still_valid(&self, who: &SessionCustomer) -> Result<(), ProxyError> {
-        match self.fences.since(&who.id) {
-            Some(at) if who.issued_at <= at => Err(ProxyError::Unauthorized),
-            _ => Ok(()),
-        }
-    }
-
-    /// Ends `customer`'s identity as of now: their session tokens issued so far are
-    /// refused and, for a visitor, their visitor token no longer resumes them. Returns
-    /// what to pass to [`Identity::unfence`] if the forgetting fails.
-    pub fn fence(&self, customer: &str) -> Option<i64> {
-        self.fences.fence(customer, now_ms())
-    }
-
-    /// Undoes [`Identity::fence`] (nothing was forgotten after all).
-    pub fn unfence(&self, customer: &str, prior: Option<i64>) {
-        self.fences.restore(customer, prior);
+    /// The visitor id in a genuine visitor token.
+    pub fn visitor_of(&self, token: &str) -> Option<String> {
+        self.signer.verify_visitor(token)
     }
 }
 

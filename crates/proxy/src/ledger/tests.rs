@@ -1,80 +1,101 @@
-//! The ledger's tests: sharing and bounds of entries, making room, persistence.
+//! The ledger's tests, on SQLite and (when configured) PostgreSQL: sharing and bounds of
+//! entries, fair room-making, progress surviving a new process, claims across replicas.
 
 use super::*;
+use crate::store::testing::stores;
 
-#[test]
-fn same_id_same_content_shares_the_entry() {
-    let l = Ledger::new(10, Duration::from_secs(60));
-    let a = l.entry("u", "t", "m", "hi").unwrap();
-    let b = l.entry("u", "t", "m", "hi").unwrap();
-    assert!(Arc::ptr_eq(&a, &b));
-    assert_eq!(
-        l.entry("u", "t", "m", "bye").err(),
-        Some(Refused::ContentMismatch)
-    );
-    let other = l.entry("v", "t", "m", "bye").unwrap();
-    assert!(!Arc::ptr_eq(&a, &other), "keyed by customer");
+const HOUR: Duration = Duration::from_secs(3600);
+
+async fn ledgers(name: &str, capacity: usize, ttl: Duration) -> Vec<Ledger> {
+    stores(name)
+        .await
+        .into_iter()
+        .map(|s| Ledger::new(s, capacity, ttl))
+        .collect()
 }
 
-#[test]
-fn bounded_by_capacity_and_ttl() {
-    let l = Ledger::new(2, Duration::from_secs(60)).with_retry_window(Duration::ZERO);
-    for id in ["1", "2", "3"] {
-        drop(l.entry("u", "t", id, "x").unwrap());
+#[tokio::test]
+async fn same_id_same_content_shares_the_entry() {
+    for l in ledgers("ledger_share", 10, HOUR).await {
+        let a = l.entry("u", "t", "m", "hi", "").await.unwrap();
+        let b = l.entry("u", "t", "m", "hi", "").await.unwrap();
+        assert!(a.same(&b));
+        assert_eq!(
+            l.entry("u", "t", "m", "bye", "").await.err(),
+            Some(Refused::ContentMismatch)
+        );
+        let other = l.entry("v", "t", "m", "bye", "").await.unwrap();
+        assert!(!a.same(&other), "keyed by customer");
     }
-    assert_eq!(l.len(), 2);
-    let l = Ledger::new(10, Duration::ZERO);
-    let a = l.entry("u", "t", "m", "x").unwrap();
-    let b = l.entry("u", "t", "m", "y").unwrap();
-    assert!(!Arc::ptr_eq(&a, &b), "expired ids are forgotten");
 }
 
-#[test]
-fn a_full_ledger_never_forgets_an_id_that_may_still_be_retried() {
-    let l = Ledger::new(2, Duration::from_secs(3600));
-    let first = l.entry("a", "t", "1", "x").unwrap();
-    drop(l.entry("b", "t", "2", "x").unwrap());
-    // Full of young ids: the new message waits instead of evicting one.
-    match l.entry("c", "t", "3", "x") {
-        Err(Refused::Full(wait)) => assert!(wait > Duration::from_secs(590), "{wait:?}"),
-        other => panic!("expected Full, got {other:?}"),
+#[tokio::test]
+async fn bounded_by_capacity_and_ttl() {
+    for s in stores("ledger_bounds").await {
+        let l = Ledger::new(s.clone(), 2, HOUR).with_retry_window(Duration::ZERO);
+        for id in ["1", "2", "3"] {
+            l.entry("u", "t", id, "x", "").await.unwrap();
+        }
+        assert_eq!(l.count_ids().await, 2);
+        let l = Ledger::new(s, 10, Duration::ZERO);
+        l.entry("u", "t", "m", "x", "").await.unwrap();
+        assert!(
+            l.entry("u", "t", "m", "y", "").await.is_ok(),
+            "expired ids are forgotten"
+        );
     }
-    let again = l.entry("a", "t", "1", "x").unwrap();
-    assert!(Arc::ptr_eq(&first, &again), "id 1 is still remembered");
 }
 
-#[test]
-fn one_customer_cannot_crowd_the_others_out_and_ids_in_use_are_skipped() {
-    let l = Ledger::new(20, Duration::from_secs(3600));
-    let victim = l.entry("victim", "t", "v", "x").unwrap();
-    drop(l.entry("other", "t", "o", "x").unwrap());
-    for i in 0..18 {
-        drop(l.entry("flood", "t", &i.to_string(), "x").unwrap());
+#[tokio::test]
+async fn a_full_ledger_refuses_only_the_client_that_filled_it() {
+    for l in ledgers("ledger_fair", 20, HOUR).await {
+        // Two honest customers, then a flood by one customer from one IP.
+        l.entry("victim", "t", "v", "x", "10.0.0.1").await.unwrap();
+        l.entry("other", "t", "o", "x", "10.0.0.2").await.unwrap();
+        for i in 0..18 {
+            l.entry("flood", "t", &i.to_string(), "x", "10.6.6.6")
+                .await
+                .unwrap();
+        }
+        // Full, all young: the flood replaces its own oldest.
+        for i in 18..40 {
+            l.entry("flood", "t", &i.to_string(), "x", "10.6.6.6")
+                .await
+                .unwrap();
+        }
+        assert_eq!(l.count_ids().await, 20);
+        assert_eq!(
+            l.entry("victim", "t", "v", "other", "10.0.0.1").await.err(),
+            Some(Refused::ContentMismatch),
+            "the victim's id is still remembered"
+        );
+        // Many visitors from one IP: they share that IP's slots, not everyone's.
+        for i in 0..30 {
+            l.entry(&format!("visitor{i}"), "t", "m", "x", "10.6.6.6")
+                .await
+                .unwrap();
+        }
+        // A newcomer from elsewhere gets in: someone else's id makes room.
+        assert!(l.entry("new", "t", "n", "x", "10.0.0.9").await.is_ok());
+        assert_eq!(
+            l.entry("other", "t", "o", "y", "10.0.0.2").await.err(),
+            Some(Refused::ContentMismatch),
+            "the other honest id survived too"
+        );
     }
-    // Full, all young: the flooding customer's next ids replace their own oldest.
-    for i in 18..40 {
-        assert!(l.entry("flood", "t", &i.to_string(), "x").is_ok());
-    }
-    assert_eq!(l.len(), 20);
-    let again = l.entry("victim", "t", "v", "x").unwrap();
-    assert!(
-        Arc::ptr_eq(&victim, &again),
-        "the victim's id is still remembered"
-    );
-    drop(l.entry("other", "t", "o", "x").unwrap());
-    // A newcomer, though, waits: every id may still be retried.
-    assert!(matches!(
-        l.entry("new", "t", "n", "x"),
-        Err(Refused::Full(_))
-    ));
+}
 
-    // Past the window, the oldest id not in use goes, even behind one in use.
-    let l = Ledger::new(2, Duration::from_secs(3600)).with_retry_window(Duration::ZERO);
-    let held = l.entry("a", "t", "1", "x").unwrap();
-    drop(l.entry("b", "t", "2", "x").unwrap());
-    assert!(l.entry("c", "t", "3", "x").is_ok(), "2 went, 1 is in use");
-    let again = l.entry("a", "t", "1", "x").unwrap();
-    assert!(Arc::ptr_eq(&held, &again));
+#[tokio::test]
+async fn ids_in_use_are_never_taken_and_a_client_whose_ids_all_are_waits() {
+    for l in ledgers("ledger_in_use", 1, HOUR).await {
+        let held = l.entry("a", "t", "1", "x", "").await.unwrap();
+        let _claim = l.claim(&held).await.unwrap();
+        match l.entry("a", "t", "2", "x", "").await {
+            Err(Refused::Full(wait)) => assert!(wait > Duration::from_secs(590), "{wait:?}"),
+            other => panic!("expected Full, got {other:?}"),
+        }
+        assert!(l.entry("a", "t", "1", "x", "").await.is_ok());
+    }
 }
 
 fn response() -> SendMessageResponse {
@@ -93,59 +114,104 @@ fn response() -> SendMessageResponse {
 
 /// Runs `f` on the entry's progress, then saves it, as the message flow does.
 async fn settle(l: &Ledger, customer: &str, id: &str, content: &str, f: fn(&mut Progress)) {
-    let entry = l.entry(customer, "t", id, content).unwrap();
-    let mut p = entry.lock().await;
-    f(&mut p);
-    l.save(customer, "t", id, &entry, &p).await;
+    let entry = l.entry(customer, "t", id, content, "").await.unwrap();
+    let mut claim = l.claim(&entry).await.unwrap();
+    f(&mut claim);
+    let p = claim.clone();
+    l.save(&claim, &p).await;
+    l.release(claim).await;
 }
 
 #[tokio::test]
-async fn a_persisted_ledger_remembers_outcomes_across_a_reload() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ledger.jsonl");
-    let ttl = Duration::from_secs(60);
-    let l = Ledger::persisted(10, ttl, path.clone());
-    settle(&l, "u", "done", "hi", |p| p.response = Some(response())).await;
-    settle(&l, "u", "lost", "hello", |p| p.user = Step::Unknown(5)).await;
-    settle(&l, "u", "refused", "hey", |_| {}).await;
-    drop(l);
+async fn progress_survives_into_another_process() {
+    for s in stores("ledger_reload").await {
+        let l = Ledger::new(s.clone(), 10, HOUR);
+        settle(&l, "u", "done", "hi", |p| p.response = Some(response())).await;
+        settle(&l, "u", "lost", "hello", |p| p.user = Step::Unknown(5)).await;
+        settle(&l, "u", "refused", "hey", |_| {}).await;
+        assert!(l.has_unknown_user_turn("u", "t").await);
+        drop(l);
 
-    let l = Ledger::persisted(10, ttl, path);
-    assert_eq!(
-        l.len(),
-        2,
-        "nothing is kept for a message that never reached EverOS"
-    );
-    let done = l.entry("u", "t", "done", "hi").unwrap();
-    assert_eq!(done.lock().await.response, Some(response()));
-    assert_eq!(
-        l.entry("u", "t", "done", "other").err(),
-        Some(Refused::ContentMismatch)
-    );
-    let lost = l.entry("u", "t", "lost", "hello").unwrap();
-    assert_eq!(lost.lock().await.user, Step::Unknown(5));
-    assert!(l
-        .entry("u", "t", "refused", "hey")
-        .unwrap()
-        .lock()
+        let l = Ledger::new(s, 10, HOUR);
+        let done = l.entry("u", "t", "done", "hi", "").await.unwrap();
+        assert_eq!(l.claim(&done).await.unwrap().response, Some(response()));
+        assert_eq!(
+            l.entry("u", "t", "done", "other", "").await.err(),
+            Some(Refused::ContentMismatch)
+        );
+        let lost = l.entry("u", "t", "lost", "hello", "").await.unwrap();
+        let claim = l.claim(&lost).await.unwrap();
+        assert_eq!(claim.user, Step::Unknown(5));
+        assert!(
+            !l.has_unknown_user_turn("u", "t").await,
+            "being resolved right now"
+        );
+        l.release(claim).await;
+        let refused = l.entry("u", "t", "refused", "hey", "").await.unwrap();
+        assert!(l.claim(&refused).await.unwrap().response.is_none());
+    }
+}
+
+#[tokio::test]
+async fn forgetting_a_customer_removes_their_rows() {
+    for s in stores("ledger_forget").await {
+        let l = Ledger::new(s.clone(), 10, HOUR);
+        settle(&l, "gone", "m", "hi", |p| p.response = Some(response())).await;
+        settle(&l, "kept", "m", "hi", |p| p.response = Some(response())).await;
+        s.forget_customer("gone", 1).await.unwrap();
+        assert_eq!(l.count_ids().await, 1);
+        let back = l.entry("gone", "t", "m", "other", "").await.unwrap();
+        assert!(l.claim(&back).await.unwrap().response.is_none());
+    }
+}
+
+/// Two replicas on one PostgreSQL database: one waits for the other's claim, gets
+/// `Busy` past its wait, and takes over a claim whose holder died (lease expired).
+#[tokio::test]
+async fn replicas_take_turns_and_take_over_a_dead_claim() {
+    let shared: Vec<_> = stores("ledger_replicas")
         .await
-        .response
-        .is_none());
-}
-
-#[tokio::test]
-async fn forgetting_a_customer_reaches_the_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ledger.jsonl");
-    let ttl = Duration::from_secs(60);
-    let l = Ledger::persisted(10, ttl, path.clone());
-    settle(&l, "gone", "m", "hi", |p| p.response = Some(response())).await;
-    settle(&l, "kept", "m", "hi", |p| p.response = Some(response())).await;
-    l.forget_customer("gone").await;
-    assert_eq!(l.len(), 1);
-    drop(l);
-    let l = Ledger::persisted(10, ttl, path);
-    assert_eq!(l.len(), 1);
-    let back = l.entry("gone", "t", "m", "other").unwrap();
-    assert!(back.lock().await.response.is_none());
+        .into_iter()
+        .filter(Store::is_shared)
+        .collect();
+    let Some(s) = shared.into_iter().next() else {
+        eprintln!("NOTICE: replicas_take_turns_and_take_over_a_dead_claim skipped (no PostgreSQL)");
+        return;
+    };
+    let fast = |l: Ledger| {
+        l.with_lease(Duration::from_millis(600))
+            .with_claim_wait(Duration::from_millis(300))
+    };
+    let a = fast(Ledger::new(s.clone(), 10, HOUR));
+    let b = fast(Ledger::new(s.clone(), 10, HOUR));
+    let on_a = a.entry("u", "t", "m", "hi", "").await.unwrap();
+    let on_b = b.entry("u", "t", "m", "hi", "").await.unwrap();
+    let mut claim = a.claim(&on_a).await.unwrap();
+    claim.user = Step::Unknown(42);
+    let p = claim.clone();
+    a.save(&claim, &p).await;
+    // Held (and renewed) by A past B's wait and past one lease.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(matches!(b.claim(&on_b).await, Err(ClaimRefused::Busy(_))));
+    // A releases: B gets it with A's progress.
+    drop(claim);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let taken = b.claim(&on_b).await.unwrap();
+    assert_eq!(taken.user, Step::Unknown(42));
+    // B "dies" holding it (no release, no renewal): A takes over after the lease.
+    taken.abandon();
+    let started = Instant::now();
+    let mut again = None;
+    for _ in 0..10 {
+        match a.claim(&on_a).await {
+            Ok(c) => {
+                again = Some(c);
+                break;
+            }
+            Err(ClaimRefused::Busy(_)) => {}
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert!(again.is_some(), "the dead claim expired");
+    assert!(started.elapsed() < Duration::from_secs(5));
 }

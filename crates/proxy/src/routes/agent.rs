@@ -47,10 +47,10 @@ pub async fn session(
 pub async fn queue(
     State(state): State<AppState>,
     AgentAuthed(_agent): AgentAuthed,
-) -> Json<QueueResponse> {
-    Json(QueueResponse {
-        tickets: agent::queue(&state),
-    })
+) -> Result<Json<QueueResponse>, ProxyError> {
+    Ok(Json(QueueResponse {
+        tickets: agent::queue(&state).await?,
+    }))
 }
 
 /// `GET /v1/agent/tickets/{session_id}`.
@@ -70,7 +70,7 @@ pub async fn claim(
     path: Path<String>,
 ) -> Result<Json<QueueItem>, ProxyError> {
     let id = session_path(path)?;
-    agent::claim(&state, &id, &me).map(Json)
+    agent::claim(&state, &id, &me).await.map(Json)
 }
 
 /// `POST /v1/agent/tickets/{session_id}/messages`.
@@ -102,6 +102,6 @@ pub async fn typing(
     path: Path<String>,
 ) -> Result<StatusCode, ProxyError> {
     let id = session_path(path)?;
-    agent::typing(&state, &id)?;
+    agent::typing(&state, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -19,31 +19,31 @@ use crate::{
 const MAX_PAGE: usize = 200;
 
 /// `GET /v1/tickets`: the customer's tickets, newest first.
-pub async fn list(State(state): State<AppState>, Authed(who): Authed) -> Json<TicketListResponse> {
-    let mut tickets: Vec<TicketSummary> = state
-        .svc
-        .conversations
-        .of_customer(&who.id)
-        .into_iter()
-        .filter_map(|(_, c)| {
-            let r = state.svc.tickets.get(&who.id, &c.ticket_id)?;
-            let state = if r.ticket.status == TicketStatus::Closed {
-                QueueState::Closed
-            } else if c.escalated_at.is_some() {
-                QueueState::Escalated
-            } else {
-                QueueState::Open
-            };
-            Some(TicketSummary {
-                last_message_at: c.last_message_at().max(r.ticket.created_at),
-                ticket: r.ticket,
-                state,
-                agent: c.claimed_by,
-            })
-        })
-        .collect();
+pub async fn list(
+    State(state): State<AppState>,
+    Authed(who): Authed,
+) -> Result<Json<TicketListResponse>, ProxyError> {
+    let mut tickets: Vec<TicketSummary> = Vec::new();
+    for (_, c) in state.svc.conversations.of_customer(&who.id) {
+        let Some(r) = state.svc.tickets.get(&who.id, &c.ticket_id).await? else {
+            continue;
+        };
+        let queue_state = if r.ticket.status == TicketStatus::Closed {
+            QueueState::Closed
+        } else if c.escalated_at.is_some() {
+            QueueState::Escalated
+        } else {
+            QueueState::Open
+        };
+        tickets.push(TicketSummary {
+            last_message_at: c.last_message_at().max(r.ticket.created_at),
+            ticket: r.ticket,
+            state: queue_state,
+            agent: c.claimed_by,
+        });
+    }
     tickets.sort_by_key(|t| std::cmp::Reverse(t.ticket.created_at));
-    Json(TicketListResponse { tickets })
+    Ok(Json(TicketListResponse { tickets }))
 }
 
 /// Paging of a transcript.
@@ -66,6 +66,7 @@ pub async fn transcript(
         .svc
         .tickets
         .get(&who.id, &ticket_id)
+        .await?
         .ok_or(ProxyError::NotFound)?;
     let session_id = ids::session_id(&who.id, &ticket_id);
     let all = state

@@ -69,10 +69,11 @@ impl Cursor {
         self.customer.as_ref().is_none_or(|c| c.id == customer)
     }
 
-    fn still_valid(&self) -> bool {
-        self.customer
-            .as_ref()
-            .is_none_or(|c| self.state.svc.identity.still_valid(c).is_ok())
+    async fn still_valid(&self) -> bool {
+        match &self.customer {
+            Some(c) => crate::fencing::still_valid(&self.state, c).await.is_ok(),
+            None => true,
+        }
     }
 
     /// The next event to send; `None` ends the stream.
@@ -84,7 +85,7 @@ impl Cursor {
                 }
                 continue;
             }
-            if !self.still_valid() {
+            if !self.still_valid().await {
                 return None;
             }
             match tokio::time::timeout(RECHECK, self.sub.feed.recv()).await {

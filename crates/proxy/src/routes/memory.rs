@@ -72,7 +72,7 @@ pub async fn forget(
     // The identity ends first: from here on every request with a token issued so far
     // is refused, so nothing new starts; then the messages already in flight finish
     // (their words would otherwise land in EverOS after the delete), then the delete.
-    let prior = state.svc.identity.fence(&who.id);
+    let prior = crate::fencing::begin(&state, &who.id).await?;
     let deleted = async {
         let _quiet = state.svc.reply_gate.quiet(&who.id).await?;
         state
@@ -84,13 +84,16 @@ pub async fn forget(
     }
     .await;
     if let Err(e) = deleted {
-        state.svc.identity.unfence(&who.id, prior);
+        crate::fencing::undo(&state, &who.id, prior).await;
         return Err(e);
     }
-    state.svc.tickets.forget_customer(&who.id);
+    state
+        .svc
+        .store
+        .forget_customer(&who.id, crate::clock::now_ms())
+        .await?;
     state.svc.conversations.forget_customer(&who.id);
     state.svc.live.forget_customer(&who.id);
     state.svc.recent.forget(&who.id);
-    state.svc.ledger.forget_customer(&who.id).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -12,7 +12,7 @@ use axum::{
         sse::{Event as SseEvent, KeepAlive, Sse},
         IntoResponse, Response,
     },
-    Json,
+    Extension, Json,
 };
 use everdesk_api::{sse, SendMessageRequest, StreamDelta};
 use futures::stream::StreamExt;
@@ -22,7 +22,9 @@ use crate::{
     error::ProxyError,
     extract::{ApiJson, Authed, TicketPath},
     flows::message::{self, Event},
-    request_id, AppState,
+    request_id,
+    routes::ClientKey,
+    AppState,
 };
 
 fn wants_sse(headers: &HeaderMap) -> bool {
@@ -43,21 +45,27 @@ pub async fn send(
     State(state): State<AppState>,
     Authed(who): Authed,
     TicketPath(ticket_id): TicketPath,
+    client: Option<Extension<ClientKey>>,
     headers: HeaderMap,
     ApiJson(req): ApiJson<SendMessageRequest>,
 ) -> Result<Response, ProxyError> {
+    // The ledger shares its room fairly per client (IP) too.
+    let client = client
+        .map(|Extension(ClientKey(key))| key)
+        .filter(|key| key != "unknown")
+        .unwrap_or_default();
     if !wants_sse(&headers) {
         let permit = state.svc.reply_gate.acquire(&who.id).await?;
         // A forget that began while this waited has ended the session: nothing more of
         // this customer's may reach EverOS.
-        state.svc.identity.still_valid(&who)?;
+        crate::fencing::still_valid(&state, &who).await?;
         // Spawned, so a client that goes away mid-request (a reload, a closed tab)
         // cannot cancel the flow between an EverOS add and the ledger update: the
         // retry with the same message id then finds the finished outcome.
         let id = request_id::current();
         let flow = tokio::spawn(request_id::scope(id, async move {
             let _permit = permit;
-            message::send(&state, &who, &ticket_id, req, None).await
+            message::send(&state, &who, &ticket_id, &client, req, None).await
         }));
         let resp = flow.await.map_err(|e| {
             tracing::error!(error = %e, "message flow panicked");
@@ -67,11 +75,11 @@ pub async fn send(
     }
     // Request errors are answered with a status before the stream starts.
     message::validate(&req)?;
-    crate::flows::ticket::find(&state, &who, &ticket_id)?;
+    crate::flows::ticket::find(&state, &who, &ticket_id).await?;
     let permit = state.svc.reply_gate.acquire(&who.id).await?;
     // A forget that began while this waited has ended the session: nothing more of
     // this customer's may reach EverOS.
-    state.svc.identity.still_valid(&who)?;
+    crate::fencing::still_valid(&state, &who).await?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<SseEvent>();
     let (ev_tx, mut ev_rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let id = request_id::current();
@@ -88,7 +96,7 @@ pub async fn send(
                 let _ = forward_tx.send(sse_ev);
             }
         });
-        let result = message::send(&state, &who, &ticket_id, req, Some(ev_tx)).await;
+        let result = message::send(&state, &who, &ticket_id, &client, req, Some(ev_tx)).await;
         let _ = forward.await;
         let last = match result {
             Ok(resp) => json_event(sse::DONE, &resp),

@@ -93,7 +93,7 @@ async fn ip_limit(State(state): State<AppState>, mut req: Request, next: Next) -
         }
         None => "unknown".to_owned(),
     };
-    match state.svc.ip_limit.check(&key) {
+    match state.svc.ip_limit.check(&key).await {
         Ok(()) => {
             req.extensions_mut().insert(ClientKey(key));
             next.run(req).await

@@ -33,19 +33,26 @@ pub async fn open(
     check_proof(&body)?;
     let req: SessionRequest = serde_json::from_value(body)
         .map_err(|e| ProxyError::InvalidRequest(format!("invalid session request: {e}")))?;
+    // A forgotten visitor's token opens a new, empty visitor.
+    let req = match req {
+        SessionRequest::Visitor { visitor_token } => SessionRequest::Visitor {
+            visitor_token: crate::fencing::resumable(&state, visitor_token).await,
+        },
+        other => other,
+    };
     if matches!(
         req,
         SessionRequest::Visitor {
             visitor_token: None
         }
     ) {
-        check_new_visitor(&state, client)?;
+        check_new_visitor(&state, client).await?;
     }
     state.svc.identity.open_session(req).map(Json)
 }
 
 /// A new visitor counts against the client's visitor bucket.
-fn check_new_visitor(
+async fn check_new_visitor(
     state: &AppState,
     client: Option<Extension<ClientKey>>,
 ) -> Result<(), ProxyError> {
@@ -54,6 +61,7 @@ fn check_new_visitor(
         .svc
         .visitor_limit
         .check(&key)
+        .await
         .map_err(ProxyError::RateLimited)
 }
 
@@ -80,8 +88,9 @@ pub async fn open_with_cookie(
         }
     };
     let identity = &state.svc.identity;
-    let kept = visitor_cookie::read(&headers)
-        .filter(|_| !fresh)
+    let cookie_token = visitor_cookie::read(&headers).filter(|_| !fresh);
+    let kept = crate::fencing::resumable(&state, cookie_token)
+        .await
         .and_then(|token| {
             identity
                 .open_session(SessionRequest::Visitor {
@@ -92,7 +101,7 @@ pub async fn open_with_cookie(
     let mut session = match kept {
         Some(session) => session,
         None => {
-            check_new_visitor(&state, client)?;
+            check_new_visitor(&state, client).await?;
             identity.open_session(SessionRequest::Visitor {
                 visitor_token: None,
             })?

@@ -58,7 +58,7 @@ async fn binary_serves_widget_and_api_with_embedded_everos() {
     child.kill().unwrap();
     let _ = child.wait();
     assert!(dir.path().join("data/signing.key").exists());
-    assert!(dir.path().join("data/tickets.jsonl").exists());
+    assert!(dir.path().join("data/everdesk.db").exists());
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! The close form's rating and comment are kept with the ticket record, persisted in
 //! the ticket journal across a restart; an over-long comment is 422.
 
-use everdesk_proxy::tickets::TicketStore;
+use everdesk_proxy::{store::Store, tickets::TicketStore};
 use serde_json::json;
 
 use crate::common::start_persisted;
@@ -55,11 +55,15 @@ async fn the_close_comment_is_kept_across_a_restart() {
     let r = h.post("/v1/tickets/T/close", Some(&t), json!({})).await;
     assert_eq!(r.body["memory"], "no_extraction");
 
-    let store = TicketStore::persisted(
-        dir.path().join("tickets.jsonl"),
-        &dir.path().join("tickets.json"),
-    );
-    let fb = store.get("cust_fb", "T").unwrap().feedback.unwrap();
+    let db = Store::sqlite_file(&dir.path().join("everdesk.db")).unwrap();
+    let store = TicketStore::new(db);
+    let fb = store
+        .get("cust_fb", "T")
+        .await
+        .unwrap()
+        .unwrap()
+        .feedback
+        .unwrap();
     assert_eq!(fb.rating, Some(4));
     let kept = fb.comment.unwrap();
     assert!(kept.starts_with("Quick and kind."), "{kept}");
@@ -67,6 +71,12 @@ async fn the_close_comment_is_kept_across_a_restart() {
         !kept.contains("4111"),
         "redacted like everything stored: {kept}"
     );
-    let fb = store.get("cust_fb", "U").unwrap().feedback.unwrap();
+    let fb = store
+        .get("cust_fb", "U")
+        .await
+        .unwrap()
+        .unwrap()
+        .feedback
+        .unwrap();
     assert_eq!((fb.rating, fb.comment), (None, Some(at_limit)));
 }

@@ -33,7 +33,7 @@ pub struct Harness {
     _everos: local_everos::Running,
     /// The proxy config and running proxy, when started on a data dir.
     persisted: Option<(Config, Stoppable)>,
-    /// The proxy binary, when started by [`start_binary`].
+    /// The proxy binary, when started by [`start_binary_with`].
     process: Option<ProxyProcess>,
 }
 
@@ -76,10 +76,12 @@ pub async fn start_persisted(data_dir: &Path) -> Harness {
 /// Starts local-everos in process and the `everdesk-proxy` binary as a child process on
 /// `data_dir`, speaking EverOS `api` (`v1` or `v2`), so [`Harness::kill_and_restart`]
 /// can kill it outright, mid-request.
-pub async fn start_binary(data_dir: &Path, api: &'static str) -> Harness {
+/// `more` command-line options are kept for the restart.
+pub async fn start_binary_with(data_dir: &Path, api: &'static str, more: &[&str]) -> Harness {
     let (running, _) = everos_and_config().await;
     let everos = running.base_url();
-    let process = ProxyProcess::spawn(&everos, data_dir, api).await;
+    let extra = more.iter().map(|s| (*s).to_owned()).collect();
+    let process = ProxyProcess::spawn(&everos, data_dir, api, extra).await;
     Harness {
         base: process.base.clone(),
         everos,
@@ -88,6 +90,67 @@ pub async fn start_binary(data_dir: &Path, api: &'static str) -> Harness {
         persisted: None,
         process: Some(process),
     }
+}
+
+/// A database URL for a proxy binary on the test PostgreSQL (`EVERDESK_TEST_DATABASE_URL`),
+/// scoped to a fresh schema of its own (created and migrated here); `None`, with a notice
+/// naming `test`, when that variable is unset.
+pub async fn test_database(test: &str) -> Option<String> {
+    let url = match std::env::var("EVERDESK_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => {
+            eprintln!("NOTICE: {test}: EVERDESK_TEST_DATABASE_URL is unset, PostgreSQL skipped");
+            return None;
+        }
+    };
+    let schema = format!("p_{}", uuid::Uuid::new_v4().simple());
+    everdesk_proxy::store::Store::postgres_in_schema(&url, Some(&schema))
+        .await
+        .unwrap();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    Some(format!("{url}{sep}options=-c%20search_path%3D{schema}"))
+}
+
+/// The signing key replicas share (their session tokens are good on each other).
+const REPLICA_SIGNING_KEY: &str = "replica-signing-key-0123456789-0123456789";
+
+/// Two proxy binaries, replicas A and B, on one PostgreSQL database (`database_url`)
+/// and one local-everos, sharing the signing key, with `more` options; the harness
+/// speaks to A (`base`), B's base URL is returned. Each has its own data dir under `root`.
+pub async fn start_replicas(root: &Path, database_url: &str, more: &[&str]) -> (Harness, ReplicaB) {
+    let (running, _) = everos_and_config().await;
+    let everos = running.base_url();
+    let mut extra = vec![
+        "--database-url".to_owned(),
+        database_url.to_owned(),
+        "--signing-key".to_owned(),
+        REPLICA_SIGNING_KEY.to_owned(),
+    ];
+    extra.extend(more.iter().map(|s| (*s).to_owned()));
+    let a = ProxyProcess::spawn(&everos, &root.join("a"), "v2", extra.clone()).await;
+    let b = ProxyProcess::spawn(&everos, &root.join("b"), "v2", extra).await;
+    let harness = Harness {
+        base: a.base.clone(),
+        everos,
+        http: reqwest::Client::new(),
+        _everos: running,
+        persisted: None,
+        process: Some(a),
+    };
+    (
+        harness,
+        ReplicaB {
+            base: b.base.clone(),
+            _process: b,
+        },
+    )
+}
+
+/// Replica B of [`start_replicas`]; stopped when dropped.
+pub struct ReplicaB {
+    /// B's base URL.
+    pub base: String,
+    _process: ProxyProcess,
 }
 
 /// The base URL a proxy binary started with piped stdout prints first
@@ -113,17 +176,20 @@ struct ProxyProcess {
     base: String,
     data_dir: PathBuf,
     api: &'static str,
+    /// More command-line options (kept for a restart).
+    extra: Vec<String>,
 }
 
 impl ProxyProcess {
     /// Starts the binary against `everos` on `data_dir` and waits until it listens.
-    async fn spawn(everos: &str, data_dir: &Path, api: &'static str) -> Self {
+    async fn spawn(everos: &str, data_dir: &Path, api: &'static str, extra: Vec<String>) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_everdesk-proxy"))
             .args(["--listen", "127.0.0.1:0", "--everos-base-url", everos])
             .args(["--everos-api", api])
             .args(["--everos-api-key", EVEROS_KEY, "--identity-secret", SECRET])
             .args(["--everos-timeout-ms", "10000", "--data-dir"])
             .arg(data_dir)
+            .args(&extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -134,6 +200,7 @@ impl ProxyProcess {
             base,
             data_dir: data_dir.to_owned(),
             api,
+            extra,
         }
     }
 }
@@ -283,18 +350,23 @@ impl Harness {
     }
 
     /// Kills the proxy binary outright (SIGKILL: no graceful shutdown, no cleanup) and
-    /// starts it again on the same data dir (only for a harness from [`start_binary`]).
+    /// starts it again on the same data dir (only for a harness from [`start_binary_with`]).
     pub async fn kill_and_restart(&mut self) {
         let old = self
             .process
             .take()
-            .expect("kill_and_restart needs start_binary");
-        let (data_dir, api) = (old.data_dir.clone(), old.api);
+            .expect("kill_and_restart needs start_binary_with");
+        let (data_dir, api, extra) = (old.data_dir.clone(), old.api, old.extra.clone());
         drop(old);
         self.http = reqwest::Client::new();
-        let process = ProxyProcess::spawn(&self.everos, &data_dir, api).await;
+        let process = ProxyProcess::spawn(&self.everos, &data_dir, api, extra).await;
         self.base = process.base.clone();
         self.process = Some(process);
+    }
+
+    /// Kills the proxy binary outright (SIGKILL), without a restart.
+    pub fn kill(&mut self) {
+        drop(self.process.take().expect("kill needs a proxy binary"));
     }
 
     /// POST JSON with an optional bearer token.

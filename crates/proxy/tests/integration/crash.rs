@@ -1,13 +1,15 @@
 //! A proxy killed outright (SIGKILL) while an EverOS add is on the wire: after a restart
-//! on the same data dir the client's retry neither loses nor duplicates anything, because
-//! each add was journaled as "outcome unknown" before it was sent. Each case runs on
-//! EverOS v2 (the default) and on Cloud v1.
+//! on the same data dir (SQLite) or the same database (PostgreSQL) the client's retry
+//! neither loses nor duplicates anything, because each add was saved as "outcome unknown"
+//! before it was sent. Each case runs on EverOS v2 (the default) and on Cloud v1, and on
+//! both backends (PostgreSQL when `EVERDESK_TEST_DATABASE_URL` is set). On PostgreSQL the
+//! restarted proxy is a new replica: it answers 503 until the dead one's claim expires.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::common::{start_binary, Harness};
+use crate::common::{start_binary_with, test_database, Harness, Reply};
 
 /// Sends a message without waiting for the answer (the proxy dies before it comes).
 fn say_in_background(h: &Harness, token: &str, id: &str, content: &str) {
@@ -39,6 +41,40 @@ async fn until_adds(h: &Harness, session: &str, n: usize) {
     panic!("EverOS never received {n} adds for {session}");
 }
 
+/// The backends a case runs on: SQLite (no options) and, when configured, PostgreSQL
+/// with a short claim lease.
+async fn backends(test: &str) -> Vec<Vec<String>> {
+    let mut out = vec![Vec::new()];
+    if let Some(url) = test_database(test).await {
+        out.push(
+            ["--database-url", &url, "--ledger-lease-ms", "1500"]
+                .map(str::to_owned)
+                .to_vec(),
+        );
+    }
+    out
+}
+
+/// The retry after the restart: at once on SQLite; on PostgreSQL again while the dead
+/// proxy's claim holds (503 with `Retry-After`).
+async fn retry_after_restart(
+    h: &Harness,
+    on_postgres: bool,
+    token: &str,
+    id: &str,
+    content: &str,
+) -> Reply {
+    let started = Instant::now();
+    loop {
+        let r = h.say(token, "T", id, content).await;
+        if !on_postgres || r.status != 503 || started.elapsed() > Duration::from_secs(20) {
+            return r;
+        }
+        assert!(r.headers.contains_key("retry-after"), "{}", r.body);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
 /// Opens ticket `T`; returns its EverOS session.
 async fn open_ticket(h: &Harness, token: &str) -> String {
     let created = h.ticket(token, "T", "Parcel").await;
@@ -52,13 +88,18 @@ async fn open_ticket(h: &Harness, token: &str) -> String {
 #[tokio::test]
 async fn killed_during_the_customer_turn_add_the_retry_checks_instead_of_re_adding() {
     for api in ["v2", "v1"] {
-        killed_during_the_customer_turn_add(api).await;
+        // A fresh database schema per run: the same customer and ticket each time.
+        for extra in backends("killed_during_the_customer_turn_add").await {
+            killed_during_the_customer_turn_add(api, &extra).await;
+        }
     }
 }
 
-async fn killed_during_the_customer_turn_add(api: &'static str) {
+async fn killed_during_the_customer_turn_add(api: &'static str, extra: &[String]) {
     let dir = tempfile::tempdir().unwrap();
-    let mut h = start_binary(dir.path(), api).await;
+    let more: Vec<&str> = extra.iter().map(String::as_str).collect();
+    let mut h = start_binary_with(dir.path(), api, &more).await;
+    let pg = !extra.is_empty();
     let t = h.verified("cust_killed_user").await;
     let session = open_ticket(&h, &t).await;
     let opening = adds_of_session(&h, &session).await.len();
@@ -69,7 +110,7 @@ async fn killed_during_the_customer_turn_add(api: &'static str) {
 
     h.kill_and_restart().await;
 
-    let retry = h.say(&t, "T", "kill-u1", "my parcel never arrived").await;
+    let retry = retry_after_restart(&h, pg, &t, "kill-u1", "my parcel never arrived").await;
     assert_eq!(retry.status, 200, "{}", retry.body);
     assert_eq!(
         h.stored_adds_of("my parcel never arrived").await,
@@ -88,13 +129,18 @@ async fn killed_during_the_customer_turn_add(api: &'static str) {
 #[tokio::test]
 async fn killed_during_the_reply_add_the_retry_returns_that_reply_without_re_adding() {
     for api in ["v2", "v1"] {
-        killed_during_the_reply_add(api).await;
+        // A fresh database schema per run: the same customer and ticket each time.
+        for extra in backends("killed_during_the_reply_add").await {
+            killed_during_the_reply_add(api, &extra).await;
+        }
     }
 }
 
-async fn killed_during_the_reply_add(api: &'static str) {
+async fn killed_during_the_reply_add(api: &'static str, extra: &[String]) {
     let dir = tempfile::tempdir().unwrap();
-    let mut h = start_binary(dir.path(), api).await;
+    let more: Vec<&str> = extra.iter().map(String::as_str).collect();
+    let mut h = start_binary_with(dir.path(), api, &more).await;
+    let pg = !extra.is_empty();
     let t = h.verified("cust_killed_reply").await;
     let session = open_ticket(&h, &t).await;
     let opening = adds_of_session(&h, &session).await.len();
@@ -106,7 +152,7 @@ async fn killed_during_the_reply_add(api: &'static str) {
 
     h.kill_and_restart().await;
 
-    let retry = h.say(&t, "T", "kill-r1", "where is my parcel").await;
+    let retry = retry_after_restart(&h, pg, &t, "kill-r1", "where is my parcel").await;
     assert_eq!(retry.status, 200, "{}", retry.body);
     let adds = adds_of_session(&h, &session).await;
     assert_eq!(adds.len(), opening + 2, "{api}: no add after the restart");

@@ -348,3 +348,31 @@ async fn same_text_as_an_earlier_message(api: &'static str) {
         "{api}: EverOS holds both, once each"
     );
 }
+
+/// The attack: with the ledger at capacity 60, four customers send 72 messages
+/// to their own closed tickets (each refused 409, nothing sent to EverOS); an honest
+/// customer's first message still goes through. A full ledger refuses only its filler.
+#[tokio::test]
+async fn messages_to_closed_tickets_never_lock_an_honest_customer_out() {
+    let h = start_with(|c| {
+        c.ledger_capacity = 60;
+        c.rate_customer_burst = 100;
+        c.rate_ip_burst = 1_000;
+    })
+    .await;
+    for v in 0..4 {
+        let t = h.verified(&format!("cust_flood_{v}")).await;
+        h.ticket(&t, "T", "Spam").await;
+        let closed = h.post("/v1/tickets/T/close", Some(&t), json!({})).await;
+        assert_eq!(closed.status, 200, "{}", closed.body);
+        for i in 0..18 {
+            let r = h.say(&t, "T", &format!("spam-{i}"), "spam").await;
+            assert_eq!((r.status, r.code()), (409, "conflict"), "{}", r.body);
+        }
+    }
+    assert_eq!(h.stored_adds_of("spam").await, 0);
+    let honest = h.verified("cust_honest").await;
+    h.ticket(&honest, "T", "Refund").await;
+    let r = h.say(&honest, "T", "h-1", "I was charged twice").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}

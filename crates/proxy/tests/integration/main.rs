@@ -3,7 +3,8 @@
 //! faults (also across a hard kill), replies and hand-offs, the bounds on replies and new
 //! visitors, recall by meaning in the product (the embedded EverOS with the embedding
 //! model), the LLM stream, close feedback, signed webhooks, the data dir's files, the
-//! operational surface, the visitor cookie and the binary itself.
+//! operational surface, the visitor cookie and the binary itself, and two replicas on
+//! one PostgreSQL.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -23,6 +24,7 @@ mod llm_stream;
 mod operations;
 mod rate_limits;
 mod recall;
+mod replicas;
 mod replies;
 mod reply_limits;
 mod scenarios;

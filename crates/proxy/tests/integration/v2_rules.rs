@@ -292,3 +292,64 @@ async fn a_failed_delete_is_answered_as_such_and_not_retried() {
     assert_eq!(deletes.len(), 1, "not retried: {deletes:?}");
     assert_eq!(h.delete("/v1/me", &t).await.status, 204);
 }
+
+/// A ticket's messages reuse what the first read of the customer's memory found (the
+/// profile document; that a first-time customer has no episodes) instead of reading the
+/// profile and searching on every message; the close's flush forgets it, so the next
+/// ticket reads and searches again and finds the closed one.
+#[tokio::test]
+async fn a_customers_memory_is_read_once_per_ticket_and_again_after_a_flush() {
+    let h = start_v2(1_500).await;
+    let t = h.verified("cust_v2_known").await;
+    open(&h, &t, "T1", "Invoice").await;
+    for (id, text) in [
+        ("m1", "I was charged twice"),
+        ("m2", "for invoice 42"),
+        ("m3", "any news?"),
+    ] {
+        assert_eq!(h.say(&t, "T1", id, text).await.status, 200);
+    }
+    let reads = |log: Vec<Value>, kind: &str| {
+        log.iter()
+            .filter(|r| r["body"]["memory_type"] == kind)
+            .count()
+    };
+    let searches = |log: Vec<Value>| {
+        log.iter()
+            .filter(|r| r["body"]["filters"]["session_id"].is_null())
+            .count()
+    };
+    assert_eq!(
+        reads(h.requests(Some("get")).await, "profile"),
+        1,
+        "profile read once"
+    );
+    assert_eq!(
+        searches(h.requests(Some("search")).await),
+        1,
+        "no episodes: searched once"
+    );
+
+    let r = h.post("/v1/tickets/T1/close", Some(&t), json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    open(&h, &t, "T2", "Invoice again").await;
+    let r = h.say(&t, "T2", "m4", "charged twice again").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        searches(h.requests(Some("search")).await),
+        2,
+        "searched after the flush"
+    );
+    assert_eq!(
+        reads(h.requests(Some("get")).await, "profile"),
+        2,
+        "profile re-read"
+    );
+    let history = r.body["context"]["history"].as_array().unwrap();
+    assert!(
+        history.iter().any(|e| e["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("charged twice"))),
+        "the closed ticket is recalled: {history:?}"
+    );
+}

@@ -1,0 +1,32 @@
+//! Versioned migrations: one SQL file per version and backend under
+//! `crates/proxy/migrations/{sqlite,postgres}/`, compiled in. Each is applied once, in a
+//! transaction that also records it in `schema_migrations`; PostgreSQL replicas starting
+//! together take an advisory lock first.
+
+/// One schema version.
+pub struct Migration {
+    /// Applied in increasing order.
+    pub version: i64,
+    /// What it does, for the record.
+    pub name: &'static str,
+    /// The SQLite script.
+    pub sqlite: &'static str,
+    /// The PostgreSQL script.
+    pub postgres: &'static str,
+}
+
+/// Every migration, oldest first.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sqlite: include_str!("../../migrations/sqlite/001_init.sql"),
+    postgres: include_str!("../../migrations/postgres/001_init.sql"),
+}];
+
+/// The bookkeeping table, the same on both backends.
+pub const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+    version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_ms BIGINT NOT NULL)";
+
+/// Records one applied migration.
+pub const RECORD: &str =
+    "INSERT INTO schema_migrations (version, name, applied_ms) VALUES ($1, $2, $3)";

@@ -1,0 +1,192 @@
+//! The SQLite backend: one connection (WAL, `synchronous=NORMAL`, foreign keys on) behind
+//! a mutex, used from blocking tasks. One connection is one writer, which is all SQLite
+//! allows anyway; reads are short index lookups. The file is created owner-only (0600):
+//! it holds customers' messages.
+
+use std::{
+    path::Path,
+    sync::{Arc, Mutex},
+};
+
+use rusqlite::{
+    types::{ToSqlOutput, ValueRef},
+    Connection, ToSql,
+};
+
+use super::{migrate, Row, Statement, StoreError, Val};
+
+/// The open database.
+pub struct Sqlite {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl ToSql for Val {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Val::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Val::Int(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
+            Val::Float(f) => ToSqlOutput::Borrowed(ValueRef::Real(*f)),
+            Val::Text(t) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
+        })
+    }
+}
+
+impl Sqlite {
+    /// A fresh database in memory, migrated.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        Self::prepare(Connection::open_in_memory()?)
+    }
+
+    /// The database file at `path`, created owner-only when missing, migrated.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if !path.exists() {
+            // Created empty with owner-only permissions before SQLite opens it.
+            crate::data_dir::private_file_options()
+                .write(true)
+                .open(path)
+                .map_err(|e| StoreError::Task(format!("{}: {e}", path.display())))?;
+        }
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        Self::prepare(conn)
+    }
+
+    fn prepare(mut conn: Connection) -> Result<Self, StoreError> {
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        migrate_sync(&mut conn)?;
+        // One process owns an SQLite file: claims left in it are a dead process's.
+        conn.execute(
+            "UPDATE ledger SET claim_owner = NULL, claim_until = NULL WHERE claim_owner IS NOT NULL",
+            [],
+        )?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    /// See [`super::Store::exec`].
+    pub async fn exec(&self, sql: &'static str, params: Vec<Val>) -> Result<u64, StoreError> {
+        self.run(move |conn| exec_on(conn, sql, &params)).await
+    }
+
+    /// See [`super::Store::query`].
+    pub async fn query(&self, sql: &'static str, params: Vec<Val>) -> Result<Vec<Row>, StoreError> {
+        self.run(move |conn| {
+            let mut stmt = conn.prepare_cached(&numbered(sql))?;
+            let width = stmt.column_count();
+            let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next()? {
+                let mut values = Vec::with_capacity(width);
+                for i in 0..width {
+                    values.push(match row.get_ref(i)? {
+                        ValueRef::Null => Val::Null,
+                        ValueRef::Integer(i) => Val::Int(i),
+                        ValueRef::Real(f) => Val::Float(f),
+                        ValueRef::Text(t) | ValueRef::Blob(t) => {
+                            Val::Text(String::from_utf8_lossy(t).into_owned())
+                        }
+                    });
+                }
+                out.push(values);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// See [`super::Store::batch`].
+    pub async fn batch(&self, statements: Vec<Statement>) -> Result<(), StoreError> {
+        self.run(move |conn| {
+            let tx = conn.transaction()?;
+            for (sql, params) in &statements {
+                exec_on(&tx, sql, params)?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+fn exec_on(conn: &Connection, sql: &str, params: &[Val]) -> Result<u64, StoreError> {
+    let mut stmt = conn.prepare_cached(&numbered(sql))?;
+    let n = stmt.execute(rusqlite::params_from_iter(params.iter()))?;
+    Ok(n as u64)
+}
+
+/// `$1`-style parameters as SQLite's `?1` (the SQL never holds a `$` otherwise).
+fn numbered(sql: &str) -> String {
+    sql.replace('$', "?")
+}
+
+/// Applies the migrations this database has not seen yet.
+fn migrate_sync(conn: &mut Connection) -> Result<(), StoreError> {
+    conn.execute_batch(migrate::CREATE_TABLE)?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let applied: i64 = tx.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        [],
+        |r| r.get(0),
+    )?;
+    for m in migrate::MIGRATIONS.iter().filter(|m| m.version > applied) {
+        tx.execute_batch(m.sqlite)?;
+        exec_on(
+            &tx,
+            migrate::RECORD,
+            &[
+                m.version.into(),
+                m.name.into(),
+                crate::clock::now_ms().into(),
+            ],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_are_numbered_for_sqlite() {
+        assert_eq!(numbered("a = $1 AND b = $12"), "a = ?1 AND b = ?12");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_file_is_owner_only_and_migrated_once() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("everdesk.db");
+        drop(Sqlite::open(&path).unwrap());
+        let again = Sqlite::open(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let conn = again.conn.lock().unwrap();
+        let n: i64 = conn
+            .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, migrate::MIGRATIONS.len() as i64);
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+}
