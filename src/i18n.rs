@@ -125,6 +125,12 @@ pub struct Strings {
     pub error_not_supported: &'static str,
     /// Screen-reader announcement of a new reply, `{n}` is unused.
     pub new_reply: &'static str,
+    /// A person claimed the ticket, `{n}` is their name.
+    pub agent_joined: &'static str,
+    /// A person is typing, `{n}` is their name.
+    pub agent_typing: &'static str,
+    /// Button: load the earlier messages of a conversation.
+    pub earlier: &'static str,
 }
 
 /// English.
@@ -184,6 +190,9 @@ pub static EN: Strings = Strings {
     error_rate_limited: "You're sending messages very quickly. Please wait a moment.",
     error_not_supported: "We can't delete your memory on this service yet, so nothing was deleted. Please contact support to have it removed.",
     new_reply: "New reply from support",
+    agent_joined: "{n} has joined",
+    agent_typing: "{n} is typing…",
+    earlier: "Earlier messages",
 };
 
 /// Spanish.
@@ -243,6 +252,9 @@ pub static ES: Strings = Strings {
     error_rate_limited: "Estás enviando mensajes muy rápido. Espera un momento.",
     error_not_supported: "Este servicio aún no puede borrar tu memoria, así que no se ha borrado nada. Contacta con soporte para que la eliminen.",
     new_reply: "Nueva respuesta de soporte",
+    agent_joined: "{n} se ha unido",
+    agent_typing: "{n} está escribiendo…",
+    earlier: "Mensajes anteriores",
 };
 
 /// Arabic (right to left).
@@ -303,6 +315,9 @@ pub static AR: Strings = Strings {
     error_rate_limited: "أنت ترسل الرسائل بسرعة كبيرة. يرجى الانتظار قليلًا.",
     error_not_supported: "لا يمكننا حذف ذاكرتك على هذه الخدمة بعد، لذلك لم يُحذف أي شيء. يرجى التواصل مع الدعم لإزالتها.",
     new_reply: "رد جديد من الدعم",
+    agent_joined: "انضم {n}",
+    agent_typing: "{n} يكتب…",
+    earlier: "رسائل سابقة",
 };
 
 /// Every supported table.
@@ -342,6 +357,8 @@ mod tests {
                 ("unread", s.unread),
                 ("chars_left", s.chars_left),
                 ("rating_value", s.rating_value),
+                ("agent_joined", s.agent_joined),
+                ("agent_typing", s.agent_typing),
             ] {
                 assert!(
                     template.contains("{n}"),

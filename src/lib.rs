@@ -10,6 +10,7 @@ pub mod config;
 pub mod connectivity;
 pub mod i18n;
 pub mod ids;
+pub mod live;
 pub mod origin;
 pub mod state;
 pub mod storage;

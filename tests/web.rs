@@ -29,6 +29,9 @@ wasm_bindgen_test_configure!(run_in_browser);
 /// Whose data a tab shows: customers switching, pages without identity, other tabs.
 #[path = "web/customers.rs"]
 mod customers;
+/// Live events: agent replies, joined, closed, typing; server sync bound to the customer.
+#[path = "web/live.rs"]
+mod live;
 /// Requests in flight while the customer changes, against a fake `window.fetch`.
 #[path = "web/races.rs"]
 mod races;

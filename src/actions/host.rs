@@ -13,7 +13,7 @@ use crate::{
 };
 
 /// The owner of an anonymous visitor's data.
-const VISITOR: &str = "visitor";
+pub(super) const VISITOR: &str = "visitor";
 
 /// Fingerprint of an identity, so data stored for one customer is never shown to
 /// another on the same browser: `user:<id>`, `jwt:<token>` or `visitor`.
@@ -111,8 +111,12 @@ impl Chat {
                 self.send_labels();
                 self.report_unread();
                 self.flush();
+                self.start_live();
             }
-            HostToFrame::Identify { identity } => self.set_identity(identity),
+            HostToFrame::Identify { identity } => {
+                self.set_identity(identity);
+                self.start_live();
+            }
             HostToFrame::Stored { key, value } => {
                 let changed = value.is_some();
                 self.store().apply_host_change(&key, value);
@@ -186,6 +190,10 @@ impl Chat {
         let owner = identity_owner(identity.as_ref());
         let stored = self.store().get::<Prefs>(&Key::Prefs).map(|p| p.owner);
         let was_hidden = self.owner.get_value() == Owner::Hidden;
+        if identity_owner(self.identity.get_untracked().as_ref()) != owner {
+            // Another customer: the previous one's live work ends here.
+            self.close_scope();
+        }
         self.identity.set(identity);
         match stored {
             Some(theirs) if theirs != owner && owner == VISITOR => {
@@ -228,6 +236,7 @@ impl Chat {
     /// The in-memory half of a wipe (this tab's, or another tab's we heard of).
     pub(super) fn forget_in_memory(&self) {
         self.epoch.update_value(|e| *e = e.wrapping_add(1));
+        self.close_scope();
         let store = self.store();
         if !store.has_own_storage() {
             // Tokens in memory only: no other tab's wipe removes them for us.

@@ -4,6 +4,7 @@
 //! failed-with-retry), and every change is saved before anything is sent.
 
 mod host;
+mod live;
 mod memory;
 mod outbox;
 mod session;
@@ -136,6 +137,13 @@ pub struct Chat {
     pub storage_degraded: RwSignal<bool>,
     /// Whether the host shows the panel.
     pub panel_open: RwSignal<bool>,
+    /// "<name> is typing…" for (ticket id, agent name), from the event stream.
+    pub agent_typing: RwSignal<Option<(String, String)>>,
+    /// The current customer's scope: their event stream and server sync are bound to
+    /// it, and it is dropped when the customer changes (see `live::scope`).
+    scope: StoredValue<Option<crate::live::Scope>, LocalStorage>,
+    /// Which typing event the typing line's hide timer belongs to.
+    typing_gen: StoredValue<u32, LocalStorage>,
     store: StoredValue<Store, LocalStorage>,
     clock: StoredValue<MonotonicClock, LocalStorage>,
     /// The epoch of the running flush, if any: one flush per customer at a time, and
@@ -180,6 +188,9 @@ impl Chat {
             announcement: RwSignal::new(String::new()),
             storage_degraded: RwSignal::new(degraded),
             panel_open: RwSignal::new(true),
+            agent_typing: RwSignal::new(None),
+            scope: StoredValue::new_local(None),
+            typing_gen: StoredValue::new_local(0),
             store: StoredValue::new_local(store),
             clock: StoredValue::new_local(MonotonicClock::after(last)),
             flushing: StoredValue::new_local(None),
@@ -315,6 +326,22 @@ impl Chat {
         &self,
         id: &str,
         change: impl FnOnce(&mut TicketRecord),
+    ) -> Option<TicketRecord> {
+        let mut change = Some(change);
+        self.update_record_dyn(id, &mut |r| {
+            if let Some(change) = change.take() {
+                change(r);
+            }
+        })
+    }
+
+    /// [`Chat::update_record`] with the change type-erased: its body exists once in
+    /// the wasm, not once per caller.
+    #[inline(never)]
+    fn update_record_dyn(
+        &self,
+        id: &str,
+        change: &mut dyn FnMut(&mut TicketRecord),
     ) -> Option<TicketRecord> {
         let mut record = self.record(id)?;
         change(&mut record);

@@ -32,7 +32,7 @@ json_struct!(StoredSession { owner, session });
 
 impl Chat {
     /// A valid session token, from storage or freshly issued.
-    async fn token(&self) -> Result<String, ApiError> {
+    pub(super) async fn token(&self) -> Result<String, ApiError> {
         let api = self.api()?;
         let identity = self.identity.get_untracked();
         let owner = identity_owner(identity.as_ref());

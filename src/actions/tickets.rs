@@ -77,10 +77,15 @@ impl Chat {
                 ));
             }
         });
+        // Opened on another device: its messages are on the server.
+        let remote = record.synced && record.messages.is_empty();
         self.error.set(None);
         self.current.set(Some(record));
         self.view.set(View::Ticket(id.to_owned()));
         self.update_record(id, |_| {});
+        if remote {
+            self.load_transcript(id.to_owned());
+        }
     }
 
     /// Makes sure the proxy knows the ticket (idempotent: the id is ours).
@@ -108,6 +113,8 @@ impl Chat {
             r.created_at = r.created_at.min(resp.ticket.created_at);
             r.add_confirmed(resp.messages);
         });
+        // A visitor's first ticket: their live events start now.
+        self.start_live();
         Ok(())
     }
 

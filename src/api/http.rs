@@ -40,19 +40,16 @@ fn js_error(value: JsValue) -> ApiError {
     ApiError::Network(text)
 }
 
-/// Sends one request and returns the body text of a 2xx response (empty for 204),
-/// or the decoded error. Not generic: one copy of the fetch plumbing in the wasm.
-pub async fn send(
+/// The request's method, headers (`Accept`, the bearer token, and the JSON content
+/// type when there is a body) and body. Shared by [`send`] and [`open_stream`].
+fn request_init(
     method: Method,
-    url: &str,
     token: Option<&str>,
     body: Option<&str>,
-) -> Result<String, ApiError> {
-    let window = web_sys::window().ok_or_else(|| ApiError::Network("no window".into()))?;
+    accept: &str,
+) -> Result<RequestInit, ApiError> {
     let headers = Headers::new().map_err(js_error)?;
-    headers
-        .set("Accept", "application/json")
-        .map_err(js_error)?;
+    headers.set("Accept", accept).map_err(js_error)?;
     if let Some(token) = token {
         headers
             .set("Authorization", &format!("Bearer {token}"))
@@ -67,6 +64,23 @@ pub async fn send(
         init.set_body(&JsValue::from_str(body));
     }
     init.set_headers(&headers);
+    Ok(init)
+}
+
+fn window() -> Result<web_sys::Window, ApiError> {
+    web_sys::window().ok_or_else(|| ApiError::Network("no window".into()))
+}
+
+/// Sends one request and returns the body text of a 2xx response (empty for 204),
+/// or the decoded error. Not generic: one copy of the fetch plumbing in the wasm.
+pub async fn send(
+    method: Method,
+    url: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> Result<String, ApiError> {
+    let window = window()?;
+    let init = request_init(method, token, body, "application/json")?;
     let controller = AbortController::new().ok();
     let timer = controller.as_ref().and_then(|c| {
         init.set_signal(Some(&c.signal()));
@@ -85,20 +99,10 @@ pub async fn send(
     let response: Result<Response, ApiError> = result.map(JsCast::unchecked_into).map_err(js_error);
     let outcome = match response {
         Ok(response) => {
-            let retry_after = response
-                .headers()
-                .get("Retry-After")
-                .ok()
-                .flatten()
-                .and_then(|v| v.trim().parse().ok());
             let text = text(&response).await;
             match (response.ok(), text) {
                 (true, text) => text,
-                (false, text) => Err(ApiError::from_response(
-                    response.status(),
-                    &text.unwrap_or_default(),
-                    retry_after,
-                )),
+                (false, text) => Err(refused(&response, &text.unwrap_or_default())),
             }
         }
         Err(e) => Err(e),
@@ -115,4 +119,71 @@ async fn text(response: &Response) -> Result<String, ApiError> {
     value
         .as_string()
         .ok_or_else(|| ApiError::Decode("body is not text".into()))
+}
+
+/// The error of a non-2xx response with body `text`.
+fn refused(response: &Response, text: &str) -> ApiError {
+    let retry_after = response
+        .headers()
+        .get("Retry-After")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse().ok());
+    ApiError::from_response(response.status(), text, retry_after)
+}
+
+/// A streamed response body, read chunk by chunk.
+#[derive(Debug)]
+pub struct ByteStream {
+    reader: web_sys::ReadableStreamDefaultReader,
+}
+
+impl ByteStream {
+    /// The next chunk; `None` when the body ended. A network error or an abort of the
+    /// request's signal ends it with an error.
+    pub async fn next(&self) -> Result<Option<Vec<u8>>, ApiError> {
+        let result = JsFuture::from(self.reader.read()).await.map_err(js_error)?;
+        let done = js_sys::Reflect::get(&result, &JsValue::from_str("done"))
+            .map_err(js_error)?
+            .is_truthy();
+        if done {
+            return Ok(None);
+        }
+        let value = js_sys::Reflect::get(&result, &JsValue::from_str("value")).map_err(js_error)?;
+        Ok(Some(js_sys::Uint8Array::new(&value).to_vec()))
+    }
+}
+
+/// Opens a `text/event-stream` GET with the bearer token in the header (never in the
+/// URL) and `Last-Event-ID` when resuming; aborted through `signal`. No timeout: the
+/// stream stays open while the proxy sends (it sends keep-alive comments).
+pub async fn open_stream(
+    url: &str,
+    token: &str,
+    last_event_id: Option<i64>,
+    signal: &web_sys::AbortSignal,
+) -> Result<ByteStream, ApiError> {
+    let init = request_init(Method::Get, Some(token), None, "text/event-stream")?;
+    if let Some(id) = last_event_id {
+        let headers: Headers = init.get_headers().unchecked_into();
+        headers
+            .set("Last-Event-ID", &id.to_string())
+            .map_err(js_error)?;
+    }
+    init.set_signal(Some(signal));
+    init.set_cache(web_sys::RequestCache::NoStore);
+    let response: Response = JsFuture::from(window()?.fetch_with_str_and_init(url, &init))
+        .await
+        .map_err(js_error)?
+        .unchecked_into();
+    if !response.ok() {
+        let text = text(&response).await.unwrap_or_default();
+        return Err(refused(&response, &text));
+    }
+    let body = response
+        .body()
+        .ok_or_else(|| ApiError::Decode("no body".into()))?;
+    Ok(ByteStream {
+        reader: body.get_reader().unchecked_into(),
+    })
 }

@@ -13,7 +13,7 @@ use everdesk_api::{
 };
 
 pub use error::ApiError;
-pub use http::Method;
+pub use http::{open_stream, ByteStream, Method};
 
 /// `base` + `path`, with exactly one slash between them.
 pub fn url(base: &str, path: &str) -> String {
@@ -143,6 +143,21 @@ impl Endpoint {
         Self::get(routes::PROFILE.into())
     }
 
+    /// `GET /v1/tickets`: the signed-in customer's tickets on the server.
+    pub fn tickets() -> Self {
+        Self::get(routes::TICKETS.into())
+    }
+
+    /// `GET /v1/tickets/{id}/transcript`: the newest page, or the page before `before`.
+    pub fn transcript(ticket_id: &str, before: Option<i64>) -> Self {
+        let mut path = routes::transcript(ticket_id);
+        if let Some(before) = before {
+            path.push_str("?before=");
+            path.push_str(&before.to_string());
+        }
+        Self::get(path)
+    }
+
     /// `DELETE /v1/me`: forget this customer.
     pub fn forget_me() -> Self {
         Self {
@@ -163,6 +178,11 @@ impl ApiClient {
     /// A client for the proxy at `base` (e.g. `https://desk.example.com`).
     pub fn new(base: impl Into<String>) -> Self {
         Self { base: base.into() }
+    }
+
+    /// The full URL of `path` on this proxy.
+    pub fn url(&self, path: &str) -> String {
+        url(&self.base, path)
     }
 
     /// Sends `endpoint` (with the session token, if any) and returns the body text.
@@ -212,6 +232,11 @@ mod tests {
             Some(r#"{"id":"m","content":"hi","sent_at":5}"#)
         );
         assert_eq!(Endpoint::forget_me().method, Method::Delete);
+        assert_eq!(
+            Endpoint::transcript("t1", Some(9)).path,
+            "/v1/tickets/t1/transcript?before=9"
+        );
+        assert_eq!(Endpoint::tickets().method, Method::Get);
         assert_eq!(Endpoint::profile().body, None);
     }
 

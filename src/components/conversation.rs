@@ -14,7 +14,10 @@ use super::{
     message_item::MessageItem,
     reactive::{dynamic, either, when},
 };
-use crate::actions::{focus_later, Chat};
+use crate::{
+    actions::{focus_later, Chat},
+    i18n::fill,
+};
 
 /// The open ticket's conversation.
 #[component]
@@ -40,6 +43,27 @@ pub fn Conversation(
     let handoff = move || {
         chat.current
             .with(|c| c.as_ref().and_then(|r| r.handoff.clone()))
+    };
+    let agent = move || {
+        chat.current
+            .with(|c| c.as_ref().and_then(|r| r.agent.clone()))
+    };
+    let joined = move || {
+        agent()
+            .map(|name| fill(s.agent_joined, name))
+            .unwrap_or_default()
+    };
+    // "<name> is typing…" for this ticket, from the event stream.
+    let agent_typing = move || {
+        chat.agent_typing.with(|t| {
+            t.as_ref()
+                .filter(|(ticket, _)| {
+                    chat.current
+                        .with(|c| c.as_ref().is_some_and(|r| &r.id == ticket))
+                })
+                .map(|(_, name)| fill(s.agent_typing, name))
+                .unwrap_or_default()
+        })
     };
     let recalled = move || {
         chat.current
@@ -73,7 +97,10 @@ pub fn Conversation(
                     {s.typing}
                 </p>
             })}
-            {move || handoff().map(|h| keyed(h.clone(), view! { <HandoffCard handoff=h strings=s /> }))}
+            <p class="ed-typing ed-typing--agent" aria-live="polite" data-testid="agent-typing">
+                {dynamic(agent_typing)}
+            </p>
+            {move || handoff().map(|h| keyed(h.clone(), view! { <HandoffCard handoff=h strings=s joined=dynamic(joined) /> }))}
             {when(move || !recalled().is_empty(), move || view! {
                 <details class="ed-recalled">
                     <summary>{s.past_tickets}</summary>

@@ -4,7 +4,7 @@
 use everdesk_api::Handoff;
 use leptos::prelude::*;
 
-use super::{history_list::HistoryList, rich_text::RichText};
+use super::{history_list::HistoryList, reactive::Dyn, rich_text::RichText};
 use crate::i18n::Strings;
 
 /// The hand-off summary.
@@ -14,10 +14,16 @@ pub fn HandoffCard(
     handoff: Handoff,
     /// Strings of the widget's language.
     strings: &'static Strings,
+    /// "<name> has joined" once a person claimed the ticket, else empty.
+    #[prop(optional)]
+    joined: Option<Dyn<String>>,
 ) -> impl IntoView {
     view! {
         <section class="ed-handoff" aria-labelledby="ed-handoff-title" data-testid="handoff" tabindex="-1">
             <h2 id="ed-handoff-title" class="ed-heading">{strings.handoff_title}</h2>
+            {joined.map(|joined| view! {
+                <p class="ed-handoff__joined" role="status" data-testid="joined">{joined}</p>
+            })}
             <h3 class="ed-subheading">{strings.handoff_issue}</h3>
             <RichText text=handoff.issue_summary />
             <h3 class="ed-subheading">{strings.handoff_tried}</h3>

@@ -26,6 +26,9 @@ pub fn MessageItem(
 ) -> impl IntoView {
     let mine = message.role == Role::User;
     let author = if mine { strings.you } else { strings.support };
+    // A person's reply shows their name; otherwise the author is for screen readers.
+    let named = message.name.is_some();
+    let name = message.name.clone().unwrap_or_else(|| author.to_owned());
     let (state, label) = match &message.delivery {
         Delivery::Sending => ("sending", strings.sending.to_owned()),
         Delivery::Sent => ("sent", strings.sent.to_owned()),
@@ -41,7 +44,13 @@ pub fn MessageItem(
             data-delivery=state
             data-message-id=message.id.clone()
         >
-            <span class="ed-visually-hidden">{author}": "</span>
+            <span
+                class=if named { "ed-msg__author" } else { "ed-visually-hidden" }
+                data-testid="author"
+            >
+                {name}
+                <span class="ed-visually-hidden">": "</span>
+            </span>
             <div class="ed-msg__bubble">
                 <RichText text=message.content.clone() />
             </div>

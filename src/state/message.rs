@@ -4,7 +4,7 @@ use everdesk_api::{
     json::{Fields, FromJson, Json, JsonError, ObjWriter, ToJson},
     json_struct,
 };
-use everdesk_api::{Message, Role};
+use everdesk_api::{Author, Message, Role, TranscriptMessage};
 
 /// Where a customer message is on its way to the proxy.
 /// Stored as `{"state":"sending"}`, `{"state":"sent"}` or
@@ -61,13 +61,17 @@ pub struct ChatMessage {
     pub created_at: i64,
     /// Delivery status; replies are always `Sent`.
     pub delivery: Delivery,
+    /// The person who wrote a reply (an agent), shown on the bubble; `None` for the
+    /// customer and the assistant.
+    pub name: Option<String>,
 }
 json_struct!(ChatMessage {
     id,
     role,
     content,
     created_at,
-    delivery
+    delivery,
+    name: opt
 });
 
 impl ChatMessage {
@@ -79,6 +83,7 @@ impl ChatMessage {
             content,
             created_at,
             delivery: Delivery::Sending,
+            name: None,
         }
     }
 
@@ -90,6 +95,24 @@ impl ChatMessage {
             content: message.content,
             created_at: message.created_at,
             delivery: Delivery::Sent,
+            name: None,
+        }
+    }
+
+    /// A message of the server's transcript (another device's, or an agent's).
+    pub fn from_transcript(message: TranscriptMessage) -> Self {
+        let agent = message.author == Author::Agent;
+        Self {
+            id: message.id,
+            role: if message.author == Author::Customer {
+                Role::User
+            } else {
+                Role::Assistant
+            },
+            content: message.content,
+            created_at: message.created_at,
+            delivery: Delivery::Sent,
+            name: message.name.filter(|_| agent),
         }
     }
 

@@ -3,7 +3,7 @@
 //! confirmations, unread counts and ordering.
 
 use everdesk_api::json_struct;
-use everdesk_api::{Handoff, HistoryEpisode, Message, TicketStatus};
+use everdesk_api::{Handoff, HistoryEpisode, Message, QueueState, TicketStatus};
 
 use super::message::{ChatMessage, Delivery};
 use super::sort::sort_by;
@@ -32,6 +32,8 @@ pub struct TicketRecord {
     pub rating: Option<u8>,
     /// Whether the proxy knows this ticket yet (false while created offline).
     pub synced: bool,
+    /// The name of the person who joined (claimed the ticket), if one did.
+    pub agent: Option<String>,
 }
 json_struct!(TicketRecord {
     id,
@@ -44,6 +46,7 @@ json_struct!(TicketRecord {
     last_read_at: default,
     rating: default,
     synced: default,
+    agent: opt,
 });
 
 impl TicketRecord {
@@ -60,7 +63,46 @@ impl TicketRecord {
             last_read_at: created_at,
             rating: None,
             synced: false,
+            agent: None,
         }
+    }
+
+    /// A ticket known only from the server's list (opened on another device); its
+    /// messages are loaded when it is opened.
+    pub fn from_server(summary: &everdesk_api::TicketSummary) -> Self {
+        let t = &summary.ticket;
+        let mut record = Self::new(t.id.clone(), t.subject.clone(), t.created_at);
+        record.merge_server(summary);
+        record.last_read_at = summary.last_message_at;
+        record
+    }
+
+    /// Takes what the server's list says about this ticket: known there, closed,
+    /// who joined.
+    pub fn merge_server(&mut self, summary: &everdesk_api::TicketSummary) {
+        self.synced = true;
+        if summary.state == QueueState::Closed {
+            self.status = TicketStatus::Closed;
+        }
+        if let Some(agent) = &summary.agent {
+            self.agent = Some(agent.name.clone());
+        }
+    }
+
+    /// Adds a message from the server (transcript page, live event) unless one with
+    /// its id is here already (our own copy keeps its delivery state). True if added.
+    pub fn add_from_server(&mut self, message: ChatMessage) -> bool {
+        if self.messages.iter().any(|m| m.id == message.id) {
+            return false;
+        }
+        self.messages.push(message);
+        sort_by(&mut self.messages, |a, b| a.created_at < b.created_at);
+        true
+    }
+
+    /// Whether a message with this id is here.
+    pub fn has_message(&self, id: &str) -> bool {
+        self.messages.iter().any(|m| m.id == id)
     }
 
     /// Whether the customer may still write.
@@ -241,6 +283,67 @@ mod tests {
         t.mark_read();
         assert_eq!(t.unread(), 0);
         assert_eq!(t.summary().preview, "reply r1");
+    }
+
+    fn said(id: &str, author: everdesk_api::Author, at: i64) -> ChatMessage {
+        ChatMessage::from_transcript(everdesk_api::TranscriptMessage {
+            id: id.into(),
+            author,
+            name: Some("Sam".into()),
+            content: format!("text {id}"),
+            created_at: at,
+        })
+    }
+
+    #[test]
+    fn server_messages_merge_once_in_time_order_and_keep_our_copy() {
+        use everdesk_api::Author;
+        let mut t = TicketRecord::new("t".into(), "Help".into(), 10);
+        t.add_pending(ChatMessage::pending("m1".into(), "hi".into(), 20));
+        assert!(t.add_from_server(said("a1", Author::Agent, 30)));
+        assert!(
+            !t.add_from_server(said("a1", Author::Agent, 30)),
+            "dedupe by id"
+        );
+        // The customer's own message, echoed by the stream: our copy (sending) stays.
+        assert!(!t.add_from_server(said("m1", Author::Customer, 20)));
+        assert!(t.add_from_server(said("b0", Author::Bot, 15)));
+        let ids: Vec<_> = t.messages.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids, ["b0", "m1", "a1"]);
+        assert_eq!(t.messages[1].delivery, Delivery::Sending);
+        assert_eq!(t.messages[2].name.as_deref(), Some("Sam"));
+        assert_eq!(t.messages[0].name, None, "only agents are named");
+        assert_eq!(t.unread(), 2, "agent and bot replies count as unread");
+    }
+
+    #[test]
+    fn a_server_ticket_becomes_a_record_with_its_state_and_agent() {
+        let summary = everdesk_api::TicketSummary {
+            ticket: everdesk_api::Ticket {
+                id: "t9".into(),
+                session_id: "s".into(),
+                subject: "Refund".into(),
+                status: TicketStatus::Open,
+                created_at: 5,
+            },
+            state: QueueState::Closed,
+            agent: Some(everdesk_api::Agent {
+                id: "a".into(),
+                name: "Sam".into(),
+            }),
+            last_message_at: 50,
+        };
+        let r = TicketRecord::from_server(&summary);
+        assert!(r.synced && !r.is_open());
+        assert_eq!(r.agent.as_deref(), Some("Sam"));
+        assert_eq!(r.summary().unread, 0);
+        let mut open = TicketRecord::new("t9".into(), "Refund".into(), 5);
+        open.merge_server(&everdesk_api::TicketSummary {
+            state: QueueState::Open,
+            agent: None,
+            ..summary
+        });
+        assert!(open.is_open() && open.synced && open.agent.is_none());
     }
 
     #[test]

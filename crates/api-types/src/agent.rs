@@ -236,3 +236,80 @@ pub enum LiveEventKind {
         author: Author,
     },
 }
+
+// The widget's codec (see `crate::json`) for what the customer widget reads: the
+// customer routes' answers and the live events, member for member the serde shapes.
+crate::json_str_enum!(Author {
+    Customer = "customer",
+    Bot = "bot",
+    Agent = "agent"
+});
+crate::json_str_enum!(QueueState {
+    Escalated = "escalated",
+    Open = "open",
+    Closed = "closed"
+});
+crate::json_struct!(Agent { id, name });
+crate::json_struct!(TranscriptMessage {
+    id,
+    author,
+    name: opt,
+    content,
+    created_at
+});
+crate::json_struct!(TicketSummary {
+    ticket,
+    state,
+    agent: opt,
+    last_message_at
+});
+crate::json_struct!(TicketListResponse { tickets });
+crate::json_struct!(TranscriptPage {
+    messages,
+    before: opt
+});
+
+impl crate::json::FromJson for LiveEvent {
+    fn from_json(value: &crate::json::Json) -> Result<Self, crate::json::JsonError> {
+        let f = crate::json::Fields::of(value)?;
+        let kind = match f.req::<String>("type")?.as_str() {
+            "message" => LiveEventKind::Message {
+                message: f.req("message")?,
+            },
+            "claimed" => LiveEventKind::Claimed {
+                agent: f.req("agent")?,
+            },
+            "closed" => LiveEventKind::Closed,
+            "escalated" => LiveEventKind::Escalated,
+            "typing" => LiveEventKind::Typing {
+                author: f.req("author")?,
+            },
+            _ => return Err(crate::json::JsonError::expected("a live event type")),
+        };
+        Ok(Self {
+            seq: f.req("seq")?,
+            ticket_id: f.req("ticket_id")?,
+            session_id: f.req("session_id")?,
+            kind,
+        })
+    }
+}
+
+impl crate::json::ToJson for LiveEvent {
+    fn write_json(&self, out: &mut String) {
+        let mut w = crate::json::ObjWriter::new(out);
+        w.field("seq", &self.seq)
+            .field("ticket_id", &self.ticket_id)
+            .field("session_id", &self.session_id);
+        match &self.kind {
+            LiveEventKind::Message { message } => {
+                w.text("type", "message").field("message", message)
+            }
+            LiveEventKind::Claimed { agent } => w.text("type", "claimed").field("agent", agent),
+            LiveEventKind::Closed => w.text("type", "closed"),
+            LiveEventKind::Escalated => w.text("type", "escalated"),
+            LiveEventKind::Typing { author } => w.text("type", "typing").field("author", author),
+        };
+        w.end();
+    }
+}

@@ -310,3 +310,56 @@ fn errors_name_the_member() {
     let err = from_str::<Message>(r#"{"id":"m","role":"user","content":"x"}"#);
     assert_eq!(err.unwrap_err().0, "missing field `created_at`");
 }
+
+#[test]
+fn customer_conversation_types_agree_with_serde() {
+    let agent = Agent {
+        id: "a1".into(),
+        name: "Sam".into(),
+    };
+    let said = |author, name: Option<&str>| TranscriptMessage {
+        id: "m1".into(),
+        author,
+        name: name.map(Into::into),
+        content: "Hello \"there\"".into(),
+        created_at: 7,
+    };
+    agrees(said(Author::Customer, None));
+    agrees(said(Author::Agent, Some("Sam")));
+    agrees(TranscriptPage {
+        messages: vec![said(Author::Bot, None)],
+        before: Some(5),
+    });
+    agrees(TicketListResponse {
+        tickets: vec![TicketSummary {
+            ticket: Ticket {
+                id: "t1".into(),
+                session_id: "ticket_t1_ab".into(),
+                subject: "Refund".into(),
+                status: TicketStatus::Open,
+                created_at: 1,
+            },
+            state: QueueState::Escalated,
+            agent: Some(agent.clone()),
+            last_message_at: 9,
+        }],
+    });
+    let event = |kind| LiveEvent {
+        seq: 3,
+        ticket_id: "t1".into(),
+        session_id: "s1".into(),
+        kind,
+    };
+    agrees(event(LiveEventKind::Message {
+        message: said(Author::Agent, Some("Sam")),
+    }));
+    agrees(event(LiveEventKind::Claimed { agent }));
+    agrees(event(LiveEventKind::Closed));
+    agrees(event(LiveEventKind::Escalated));
+    agrees(event(LiveEventKind::Typing {
+        author: Author::Agent,
+    }));
+    reads_alike::<LiveEvent>(
+        json!({"seq": 1, "ticket_id": "t", "session_id": "s", "type": "nope"}),
+    );
+}

@@ -1,0 +1,114 @@
+// People who answer, seen from the customer's widget: the verified demo customer
+// escalates; an agent (direct HTTP calls with a host-minted agent JWT, signed here
+// with the demo identity secret) claims and replies; the widget shows the reply live
+// with the agent's name, announced once; the agent closes and the widget shows it
+// closed. A second browser context for the same customer, with empty storage, shows
+// the same ticket and transcript (the server is the source of truth across devices).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHmac, randomUUID } from 'node:crypto';
+import { DEMO, screenshot, useStack } from './harness.mjs';
+import { ShopPage } from './shop-page.mjs';
+
+const env = useStack();
+
+const b64url = (v) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
+
+/** An HS256 JWT, as the host's backend mints it for an agent. */
+function agentJwt(sub, name) {
+  const head = b64url({ alg: 'HS256', typ: 'JWT' });
+  const body = b64url({ sub, name, role: 'agent', exp: Math.floor(Date.now() / 1000) + 600 });
+  const sig = createHmac('sha256', DEMO.DEMO_IDENTITY_SECRET).update(`${head}.${body}`).digest('base64url');
+  return `${head}.${body}.${sig}`;
+}
+
+/** An agent talking to the proxy's agent API. */
+async function signInAgent(base, sub, name) {
+  const call = async (method, path, body, token) => {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+    return text ? JSON.parse(text) : null;
+  };
+  const { token } = await call('POST', '/v1/agent/session', { jwt: agentJwt(sub, name) });
+  return (method, path, body) => call(method, path, body, token);
+}
+
+test('an agent claims, replies live with their name (announced once) and closes; a second device sees it all', async () => {
+  const shop = await ShopPage.visit(env, '/account.html');
+  const w = shop.w();
+  await shop.newTicket('Stove will not light');
+  await shop.send('My camping stove will not light, order 5120.');
+  await w.getByRole('button', { name: 'Talk to a person' }).click();
+  await w.getByRole('region', { name: 'Handed over to a person' }).waitFor();
+  const ticketId = (await shop.stored('everdesk:v1:tickets'))[0].id;
+
+  const agent = await signInAgent(env.stack.widgetOrigin, 'ann', 'Ann');
+  const queue = await agent('GET', '/v1/agent/queue');
+  const item = queue.tickets.find((t) => t.ticket.id === ticketId);
+  assert.ok(item, `the escalated ticket is in the queue: ${JSON.stringify(queue)}`);
+  assert.equal(item.state, 'escalated');
+  const sid = item.ticket.session_id;
+
+  await agent('POST', `/v1/agent/tickets/${sid}/claim`);
+  await w.getByText('Ann has joined').waitFor();
+
+  // Count what the polite live region says from now on.
+  await shop.frame().evaluate(() => {
+    window.__said = [];
+    const region = document.querySelector('[data-testid=announcer]');
+    new MutationObserver(() => window.__said.push(region.textContent)).observe(region, {
+      childList: true, subtree: true, characterData: true,
+    });
+  });
+  const reply = 'Hi Dana, Ann here. A replacement igniter ships today.';
+  const sent = Date.now();
+  await agent('POST', `/v1/agent/tickets/${sid}/messages`, { id: randomUUID(), content: reply });
+  const bubble = shop.message(reply);
+  await bubble.waitFor({ timeout: 10_000 });
+  const deliveryMs = Date.now() - sent;
+  console.log(`live delivery of the agent's reply: ${deliveryMs} ms`);
+  assert.match(await bubble.locator('[data-testid=author]').textContent(), /^Ann/);
+  await shop.page.waitForTimeout(300);
+  const said = await shop.frame().evaluate(() => window.__said.filter((t) => t.trim() !== ''));
+  assert.equal(said.filter((t) => t.includes(reply)).length, 1, `announced once: ${JSON.stringify(said)}`);
+  await screenshot(shop.page, 'agent-reply-live');
+
+  await agent('POST', `/v1/agent/tickets/${sid}/close`, {});
+  await w.getByText('This ticket is closed.').waitFor();
+  assert.equal(await shop.composer().count(), 0);
+
+  // The same customer on a second device (a fresh context: empty storage).
+  const other = await ShopPage.visit(env, '/account.html');
+  await other.w().getByRole('button', { name: /Stove will not light/ }).click();
+  await other.message('My camping stove will not light').waitFor();
+  await other.message(reply).waitFor();
+  await other.w().getByText('This ticket is closed.').waitFor();
+  assert.match(await other.message(reply).locator('[data-testid=author]').textContent(), /^Ann/);
+  await other.close();
+  await shop.close();
+});
+
+test('a visitor gets the agent reply live too, and never sees another visitor\'s tickets', async () => {
+  const shop = await ShopPage.visit(env, '/');
+  await shop.newTicket('Wrong size boots');
+  await shop.send('The boots are a size too small.');
+  await shop.w().getByRole('button', { name: 'Talk to a person' }).click();
+  await shop.w().getByRole('region', { name: 'Handed over to a person' }).waitFor();
+  const ticketId = (await shop.stored('everdesk:v1:tickets'))[0].id;
+  const agent = await signInAgent(env.stack.widgetOrigin, 'bo', 'Bo');
+  const item = (await agent('GET', '/v1/agent/queue')).tickets.find((t) => t.ticket.id === ticketId);
+  await agent('POST', `/v1/agent/tickets/${item.ticket.session_id}/claim`);
+  await agent('POST', `/v1/agent/tickets/${item.ticket.session_id}/messages`, { id: randomUUID(), content: 'Bo here: swap on its way.' });
+  await shop.message('Bo here: swap on its way.').waitFor({ timeout: 10_000 });
+
+  const stranger = await ShopPage.visit(env, '/');
+  await stranger.w().getByText('No conversations yet.').waitFor();
+  assert.equal(await stranger.w().getByRole('button', { name: /Wrong size boots/ }).count(), 0);
+  await stranger.close();
+  await shop.close();
+});
