@@ -25,6 +25,16 @@ pub struct Config {
     #[arg(long, env = "EVERDESK_BODY_LIMIT", default_value_t = 64 * 1024)]
     pub body_limit: usize,
 
+    /// Days a ticket untouched (no message, no close) stays in the proxy's state; EverOS
+    /// keeps its memory regardless.
+    #[arg(long, env = "EVERDESK_TICKET_TTL_DAYS", default_value_t = 180)]
+    pub ticket_ttl_days: u64,
+
+    /// Most tickets the proxy keeps over all customers; beyond it the oldest closed ones
+    /// leave first, and a new ticket is refused (503) only when all kept ones are open.
+    #[arg(long, env = "EVERDESK_MAX_TICKETS", default_value_t = 1_000_000)]
+    pub max_tickets: usize,
+
     /// Connections served at once; more clients wait in the listen backlog.
     #[arg(long, env = "EVERDESK_MAX_CONNECTIONS", default_value_t = 1024)]
     pub max_connections: usize,
@@ -354,6 +364,8 @@ impl Config {
         let positive = [
             ("--body-limit", self.body_limit as u64),
             ("--max-connections", self.max_connections as u64),
+            ("--ticket-ttl-days", self.ticket_ttl_days),
+            ("--max-tickets", self.max_tickets as u64),
             ("--header-timeout-secs", self.header_timeout_secs),
             ("--body-timeout-secs", self.body_timeout_secs),
             ("--everos-timeout-ms", self.everos_timeout_ms),

@@ -3,7 +3,8 @@
 //! the hand-off built then), keyed by the ticket's EverOS session id, which is unique
 //! across customers. The ticket itself (subject, status, feedback) stays in
 //! [`crate::tickets`]; this adds what agents and a customer's other devices read.
-//! Bounded: at most [`MAX_MESSAGES`] messages per ticket are kept.
+//! Bounded: at most [`MAX_MESSAGES`] messages per ticket and [`MAX_CONVERSATIONS`]
+//! conversations are kept.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -14,6 +15,8 @@ use everdesk_api::{Agent, Customer, Handoff, TranscriptMessage};
 
 /// Most transcript messages kept per ticket (the oldest leave first).
 pub const MAX_MESSAGES: usize = 2_000;
+/// Most conversations kept; beyond it the least recently active hundredth leaves.
+pub const MAX_CONVERSATIONS: usize = 100_000;
 
 /// What the team side knows of one ticket.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,6 +57,29 @@ struct Inner {
     by_customer: HashMap<String, HashSet<String>>,
 }
 
+impl Inner {
+    /// Drops the `n` conversations whose latest message is oldest (a linear pass, once
+    /// per hundredth of the cap).
+    fn evict_idlest(&mut self, n: usize) {
+        let mut by_age: Vec<(i64, String)> = self
+            .by_session
+            .iter()
+            .map(|(k, c)| (c.last_message_at(), k.clone()))
+            .collect();
+        by_age.sort_unstable();
+        for (_, session) in by_age.into_iter().take(n) {
+            if let Some(c) = self.by_session.remove(&session) {
+                if let Some(set) = self.by_customer.get_mut(&c.customer.id) {
+                    set.remove(&session);
+                    if set.is_empty() {
+                        self.by_customer.remove(&c.customer.id);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Every conversation, in memory.
 #[derive(Debug, Default)]
 pub struct Conversations {
@@ -68,6 +94,10 @@ impl Conversations {
     /// Starts (or keeps) the conversation of a ticket.
     pub fn open(&self, session_id: &str, customer: Customer, ticket_id: &str) {
         let mut inner = self.lock();
+        if inner.by_session.len() >= MAX_CONVERSATIONS && !inner.by_session.contains_key(session_id)
+        {
+            inner.evict_idlest(MAX_CONVERSATIONS / 100 + 1);
+        }
         inner
             .by_customer
             .entry(customer.id.clone())

@@ -207,7 +207,10 @@ impl AppState {
             Duration::from_secs(config.ledger_ttl_secs),
         )
         .with_lease(Duration::from_millis(config.ledger_lease_ms));
-        let tickets = TicketStore::new(store.clone());
+        let tickets = TicketStore::new(store.clone()).with_limits(tickets::Limits {
+            ttl: Duration::from_secs(config.ticket_ttl_days.saturating_mul(24 * 3600)),
+            max_tickets: config.max_tickets,
+        });
         let metrics = Arc::new(Metrics::default());
         let mut everos = Everos::new(
             EverosSettings {

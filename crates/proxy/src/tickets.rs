@@ -3,7 +3,13 @@
 //! create, harmless double close, and the hand-off's attempted solutions), and the
 //! customer's closing feedback (rating and comment) for agents to read. Bounded: at
 //! most [`MAX_TICKETS_PER_CUSTOMER`] tickets per customer (closed, then oldest, go
-//! first) and [`MAX_EXCHANGES`] exchanges per ticket (oldest go first).
+//! first) and [`MAX_EXCHANGES`] exchanges per ticket (oldest go first); over all
+//! customers, tickets untouched for the TTL leave and the oldest closed ones leave first
+//! beyond the global cap (`tickets/expiry.rs`).
+
+mod expiry;
+
+pub use expiry::Limits;
 
 use std::{
     collections::HashMap,
@@ -60,6 +66,8 @@ type Key = (String, String);
 pub struct TicketStore {
     store: Store,
     create_locks: Mutex<HashMap<Key, Arc<tokio::sync::Mutex<()>>>>,
+    /// The TTL and the global cap, and when this process last swept.
+    expiry: expiry::Expiry,
 }
 
 fn status_name(s: TicketStatus) -> &'static str {
@@ -98,7 +106,14 @@ impl TicketStore {
         Self {
             store,
             create_locks: Mutex::default(),
+            expiry: expiry::Expiry::new(Limits::default()),
         }
+    }
+
+    /// The same store with this TTL and global cap.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.expiry = expiry::Expiry::new(limits);
+        self
     }
 
     /// A lock serialising creation of one ticket in this process (so concurrent creates
@@ -185,12 +200,14 @@ impl TicketStore {
             ),
             (
                 "INSERT INTO tickets
-                   (customer, ticket, session_id, subject, status, created_at, opening, feedback)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                   (customer, ticket, session_id, subject, status, created_at, opening, feedback,
+                    touched_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                  ON CONFLICT (customer, ticket) DO UPDATE SET
                    session_id = excluded.session_id, subject = excluded.subject,
                    status = excluded.status, created_at = excluded.created_at,
-                   opening = excluded.opening, feedback = excluded.feedback",
+                   opening = excluded.opening, feedback = excluded.feedback,
+                   touched_at = excluded.touched_at",
                 params![
                     customer,
                     &t.id,
@@ -199,7 +216,8 @@ impl TicketStore {
                     status_name(t.status),
                     t.created_at,
                     json(&record.opening)?,
-                    feedback
+                    feedback,
+                    crate::clock::now_ms().max(t.created_at)
                 ],
             ),
         ];
@@ -231,6 +249,10 @@ impl TicketStore {
             .batch(vec![
                 (INSERT_EXCHANGE, params![customer, ticket, message, reply]),
                 (TRIM_EXCHANGES, params![customer, ticket, keep]),
+                (
+                    "UPDATE tickets SET touched_at = $3 WHERE customer = $1 AND ticket = $2",
+                    params![customer, ticket, crate::clock::now_ms()],
+                ),
             ])
             .await
     }
@@ -247,9 +269,10 @@ impl TicketStore {
         let closed = self
             .store
             .exec(
-                "UPDATE tickets SET status = 'closed', feedback = COALESCE($3, feedback)
+                "UPDATE tickets SET status = 'closed', feedback = COALESCE($3, feedback),
+                   touched_at = $4
                  WHERE customer = $1 AND ticket = $2 AND status = 'open'",
-                params![customer, ticket, feedback.clone()],
+                params![customer, ticket, feedback.clone(), crate::clock::now_ms()],
             )
             .await?;
         if closed == 0 && feedback.is_some() {

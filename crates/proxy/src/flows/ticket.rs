@@ -49,6 +49,10 @@ pub async fn create(
     if let Some(existing) = svc.tickets.get(&who.id, &req.ticket_id).await? {
         return Ok((false, response(&existing)));
     }
+    if !svc.tickets.make_room(now_ms()).await? {
+        tracing::warn!("the ticket store is full of open tickets; a new ticket is refused");
+        return Err(ProxyError::Busy(60));
+    }
     let session_id = ids::session_id(&who.id, &req.ticket_id);
     let subject = if state.config.store_redaction {
         crate::redact::for_store(subject)

@@ -16,12 +16,20 @@ pub struct Migration {
 }
 
 /// Every migration, oldest first.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sqlite: include_str!("../../migrations/sqlite/001_init.sql"),
-    postgres: include_str!("../../migrations/postgres/001_init.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sqlite: include_str!("../../migrations/sqlite/001_init.sql"),
+        postgres: include_str!("../../migrations/postgres/001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "ticket_expiry",
+        sqlite: include_str!("../../migrations/sqlite/002_ticket_expiry.sql"),
+        postgres: include_str!("../../migrations/postgres/002_ticket_expiry.sql"),
+    },
+];
 
 /// The bookkeeping table, the same on both backends.
 pub const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
