@@ -35,6 +35,31 @@ pub async fn begin(state: &AppState, customer: &str) -> Result<Option<i64>, Prox
         .map_err(storage)
 }
 
+/// Longest a forget waits for the customer's messages in flight on any replica.
+const SETTLE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Waits until none of `customer`'s messages is being handled on any replica (their
+/// claims released or expired); after [`begin`], no new one can start. `503` if that
+/// takes longer than [`SETTLE_WAIT`] (the caller lifts the fence; the client retries).
+pub async fn settle(state: &AppState, customer: &str) -> Result<(), ProxyError> {
+    let deadline = tokio::time::Instant::now() + SETTLE_WAIT;
+    loop {
+        let held = state
+            .svc
+            .ledger
+            .claims_held(customer)
+            .await
+            .map_err(storage)?;
+        if held == 0 {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(ProxyError::Busy(5));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 /// Lifts the fence [`begin`] set (nothing was forgotten after all).
 pub async fn undo(state: &AppState, customer: &str, prior: Option<i64>) {
     if let Err(e) = state.svc.store.restore_fence(customer, prior).await {

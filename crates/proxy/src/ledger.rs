@@ -699,6 +699,17 @@ impl Ledger {
         }
     }
 
+    /// How many of `customer`'s messages are being handled right now, on any replica (live
+    /// claims): a forget waits for them, so nothing they add outlives the delete.
+    pub async fn claims_held(&self, customer: &str) -> Result<usize, StoreError> {
+        self.count(
+            "SELECT COUNT(*) FROM ledger
+             WHERE customer = $1 AND claim_owner IS NOT NULL AND claim_until >= $2",
+            params![customer, now_ms()],
+        )
+        .await
+    }
+
     /// How many ids are remembered (0 when the database fails).
     pub async fn count_ids(&self) -> usize {
         self.count("SELECT COUNT(*) FROM ledger", vec![])

@@ -145,6 +145,12 @@ pub async fn send(
             ClaimRefused::Busy(secs) => ProxyError::Busy(secs),
             ClaimRefused::Unavailable => ProxyError::Storage,
         })?;
+    // A forget that began on any replica before this claim ends the session here: the
+    // forget waits only for claims taken before its fence.
+    if let Err(e) = crate::fencing::still_valid(state, who).await {
+        svc.ledger.release(p).await;
+        return Err(e);
+    }
     let events = events.as_ref();
     if let Some(done) = &p.response {
         svc.metrics.ledger_hit();

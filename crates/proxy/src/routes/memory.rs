@@ -75,6 +75,7 @@ pub async fn forget(
     let prior = crate::fencing::begin(&state, &who.id).await?;
     let deleted = async {
         let _quiet = state.svc.reply_gate.quiet(&who.id).await?;
+        crate::fencing::settle(&state, &who.id).await?;
         state
             .svc
             .everos

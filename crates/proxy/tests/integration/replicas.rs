@@ -243,3 +243,59 @@ async fn a_customers_rate_limit_holds_across_replicas() {
         "one bucket of 4 for both"
     );
 }
+
+/// A forget-me handled by B while A is adding the customer's message: B fences first (no
+/// new work starts anywhere), waits for A's message to finish, then deletes — so nothing
+/// A adds lands after the delete — and the identity is over on both replicas.
+#[tokio::test]
+async fn a_forget_on_b_fences_a() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((h, b)) = replicas("a_forget_on_b_fences_a", dir.path()).await else {
+        return;
+    };
+    let customer = "cust_forget_fence";
+    let t = h.verified(customer).await;
+    assert_eq!(h.ticket(&t, "T", "Account").await.status, 201);
+    // EverOS stores the customer turn, then holds A's answer back for 3 s.
+    h.fault(json!({"route": "add", "delay_ms": 3000})).await;
+    let on_a = say_in_background(&h, &t, "f-1", "please forget my address");
+    until_added(&h, "please forget my address").await;
+
+    let forgot = h
+        .http
+        .delete(format!("{}/v1/me", b.base))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forgot.status(), 204);
+    let _ = on_a.await;
+    let log = h.requests(None).await;
+    let delete_seq = log
+        .iter()
+        .filter(|r| r["route"] == "delete")
+        .filter_map(|r| r["seq"].as_u64())
+        .max()
+        .expect("EverOS got the delete");
+    let late_adds: Vec<&Value> = log
+        .iter()
+        .filter(|r| r["route"] == "add")
+        .filter(|r| crate::common::user_of(r).as_deref() == Some(customer))
+        .filter(|r| r["seq"].as_u64().unwrap_or(0) > delete_seq)
+        .collect();
+    assert!(late_adds.is_empty(), "added after the forget: {late_adds:?}");
+
+    // The identity is over on both replicas.
+    for base in [&h.base, &b.base] {
+        let r = h
+            .http
+            .get(format!("{base}/v1/history"))
+            .bearer_auth(&t)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{base}");
+    }
+    let r = say_to(&h, &b.base, &t, "f-2", "still there?").await;
+    assert_eq!(r.status, 401);
+}
