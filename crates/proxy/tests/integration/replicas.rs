@@ -283,7 +283,10 @@ async fn a_forget_on_b_fences_a() {
         .filter(|r| crate::common::user_of(r).as_deref() == Some(customer))
         .filter(|r| r["seq"].as_u64().unwrap_or(0) > delete_seq)
         .collect();
-    assert!(late_adds.is_empty(), "added after the forget: {late_adds:?}");
+    assert!(
+        late_adds.is_empty(),
+        "added after the forget: {late_adds:?}"
+    );
 
     // The identity is over on both replicas.
     for base in [&h.base, &b.base] {
