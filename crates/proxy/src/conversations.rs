@@ -40,6 +40,30 @@ impl Conversation {
     pub fn last_message_at(&self) -> i64 {
         self.transcript.last().map_or(0, |m| m.created_at)
     }
+
+    /// A copy for listings, whose transcript keeps only what a list shows (the newest
+    /// customer message and the newest message): a queue or ticket list must not copy
+    /// every transcript in full.
+    fn listed(&self) -> Self {
+        let newest = self.transcript.last();
+        let customer = self
+            .transcript
+            .iter()
+            .rev()
+            .find(|m| m.author == everdesk_api::Author::Customer);
+        let mut transcript: Vec<TranscriptMessage> = customer.into_iter().cloned().collect();
+        if let Some(m) = newest.filter(|m| customer.is_none_or(|c| c.id != m.id)) {
+            transcript.push(m.clone());
+        }
+        Self {
+            customer: self.customer.clone(),
+            ticket_id: self.ticket_id.clone(),
+            transcript,
+            escalated_at: self.escalated_at,
+            handoff: None,
+            claimed_by: self.claimed_by.clone(),
+        }
+    }
 }
 
 /// Why a claim was refused.
@@ -175,17 +199,19 @@ impl Conversations {
         self.lock().by_session.get(session_id).cloned()
     }
 
-    /// Every conversation, with its session id.
+    /// Every conversation, with its session id, as listings need it (see
+    /// [`Conversation::listed`]).
     pub fn all(&self) -> Vec<(String, Conversation)> {
         let inner = self.lock();
         inner
             .by_session
             .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| (k.clone(), v.listed()))
             .collect()
     }
 
-    /// A customer's conversations, with their session ids.
+    /// A customer's conversations, with their session ids, as listings need them (see
+    /// [`Conversation::listed`]).
     pub fn of_customer(&self, customer_id: &str) -> Vec<(String, Conversation)> {
         let inner = self.lock();
         let Some(sessions) = inner.by_customer.get(customer_id) else {
@@ -193,7 +219,7 @@ impl Conversations {
         };
         sessions
             .iter()
-            .filter_map(|s| inner.by_session.get(s).map(|c| (s.clone(), c.clone())))
+            .filter_map(|s| inner.by_session.get(s).map(|c| (s.clone(), c.listed())))
             .collect()
     }
 
@@ -244,6 +270,14 @@ mod tests {
         }
         let t = c.get("s1").unwrap().transcript;
         assert_eq!(t.len(), MAX_MESSAGES);
+        // Listings carry only the newest customer message and the newest message.
+        let listed = &c.all()[0].1;
+        assert_eq!(
+            listed.transcript.len(),
+            1,
+            "the newest message is the customer's"
+        );
+        assert_eq!(listed.last_message_at(), t[t.len() - 1].created_at);
         assert!(t.windows(2).all(|w| w[0].created_at < w[1].created_at));
     }
 
