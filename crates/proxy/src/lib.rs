@@ -136,6 +136,16 @@ impl AppState {
     /// # Panics
     /// If SQLite cannot open a database in memory (out of memory).
     pub fn new(config: Config) -> Self {
+        let store = match Store::in_memory() {
+            Ok(store) => store,
+            Err(e) => panic!("an in-memory SQLite database: {e}"),
+        };
+        Self::with_store(config, store)
+    }
+
+    /// State for `config` on `store` (open and migrated; for example a PostgreSQL schema of
+    /// a test's own), otherwise as [`AppState::new`]: no data dir, no embedded EverOS.
+    pub fn with_store(config: Config, store: Store) -> Self {
         let key = config
             .signing_key
             .clone()
@@ -145,10 +155,6 @@ impl AppState {
             .clone()
             .unwrap_or_else(|| "http://127.0.0.1:9".to_owned());
         let api_key = config.everos_api_key.clone().unwrap_or_default();
-        let store = match Store::in_memory() {
-            Ok(store) => store,
-            Err(e) => panic!("an in-memory SQLite database: {e}"),
-        };
         Self::build(config, &key, base, api_key, store, None)
     }
 

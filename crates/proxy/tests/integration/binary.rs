@@ -1,6 +1,8 @@
 //! The `everdesk-proxy` binary as others' end-to-end tests use it: `--listen 127.0.0.1:0
 //! --widget-dir DIR` prints `listening on http://ADDR`, serves DIR at `/` and the API on
 //! the same origin with the embedded EverOS; invalid config refuses to start.
+//! These start the binary themselves, as a user would, with the default store (SQLite in
+//! the data dir, whose file they check), also when the suite runs on PostgreSQL.
 
 use std::process::{Command, Stdio};
 

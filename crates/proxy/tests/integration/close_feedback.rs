@@ -1,7 +1,7 @@
 //! The close form's rating and comment are kept with the ticket record, persisted in
-//! the ticket journal across a restart; an over-long comment is 422.
+//! the proxy's database across a restart; an over-long comment is 422.
 
-use everdesk_proxy::{store::Store, tickets::TicketStore};
+use everdesk_proxy::tickets::TicketStore;
 use serde_json::json;
 
 use crate::common::start_persisted;
@@ -55,8 +55,7 @@ async fn the_close_comment_is_kept_across_a_restart() {
     let r = h.post("/v1/tickets/T/close", Some(&t), json!({})).await;
     assert_eq!(r.body["memory"], "no_extraction");
 
-    let db = Store::sqlite_file(&dir.path().join("everdesk.db")).unwrap();
-    let store = TicketStore::new(db);
+    let store = TicketStore::new(h.store().await);
     let fb = store
         .get("cust_fb", "T")
         .await

@@ -3,6 +3,11 @@
 //! binary as a child process (so it can be killed outright), and helpers for sessions,
 //! tickets, messages, faults and the EverOS request log.
 //!
+//! The proxy's state is in SQLite (in memory, or `everdesk.db` in the data dir) unless
+//! `EVERDESK_TEST_STORE=postgres`: then every proxy started here keeps it in PostgreSQL
+//! (`EVERDESK_TEST_DATABASE_URL`), each in a fresh schema of its own (a restart keeps its
+//! schema), so the whole suite runs on either backend (`scripts/test` runs both).
+//!
 //! These suites pin the proxy to EverOS Cloud **v1** (legacy), whose wire format they
 //! assert request by request; the v2 behaviour (the default) is covered by `scenarios`
 //! (local-everos and the real self-hosted EverOS) and by the v2 runs of `crash`.
@@ -14,7 +19,7 @@ use std::{
     time::Duration,
 };
 
-use everdesk_proxy::{app, identity::hmac_hash, AppState, Config};
+use everdesk_proxy::{app, identity::hmac_hash, store::Store, AppState, Config};
 use serde_json::{json, Value};
 
 /// The host-shared identity secret the harness configures.
@@ -62,6 +67,19 @@ pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Harness {
 pub async fn start_persisted(data_dir: &Path) -> Harness {
     let (running, mut c) = everos_and_config().await;
     c.data_dir = data_dir.to_owned();
+    c.database_url = suite_database().await;
+    persisted(running, c).await
+}
+
+/// [`start_persisted`] with the state in SQLite (`everdesk.db` in `data_dir`) whatever
+/// the suite's store: for tests about the data dir's files.
+pub async fn start_persisted_on_sqlite(data_dir: &Path) -> Harness {
+    let (running, mut c) = everos_and_config().await;
+    c.data_dir = data_dir.to_owned();
+    persisted(running, c).await
+}
+
+async fn persisted(running: local_everos::Running, c: Config) -> Harness {
     let proxy = serve_started(c.clone()).await;
     Harness {
         base: proxy.base.clone(),
@@ -80,7 +98,12 @@ pub async fn start_persisted(data_dir: &Path) -> Harness {
 pub async fn start_binary_with(data_dir: &Path, api: &'static str, more: &[&str]) -> Harness {
     let (running, _) = everos_and_config().await;
     let everos = running.base_url();
-    let extra = more.iter().map(|s| (*s).to_owned()).collect();
+    let mut extra: Vec<String> = more.iter().map(|s| (*s).to_owned()).collect();
+    if !more.contains(&"--database-url") {
+        if let Some(url) = suite_database().await {
+            extra.extend(["--database-url".to_owned(), url]);
+        }
+    }
     let process = ProxyProcess::spawn(&everos, data_dir, api, extra).await;
     Harness {
         base: process.base.clone(),
@@ -96,19 +119,65 @@ pub async fn start_binary_with(data_dir: &Path, api: &'static str, more: &[&str]
 /// scoped to a fresh schema of its own (created and migrated here); `None`, with a notice
 /// naming `test`, when that variable is unset.
 pub async fn test_database(test: &str) -> Option<String> {
-    let url = match std::env::var("EVERDESK_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => url,
-        _ => {
+    match database_env() {
+        Some(url) => Some(fresh_schema(&url).await),
+        None => {
             eprintln!("NOTICE: {test}: EVERDESK_TEST_DATABASE_URL is unset, PostgreSQL skipped");
-            return None;
+            None
         }
-    };
+    }
+}
+
+/// `EVERDESK_TEST_DATABASE_URL`, when set.
+fn database_env() -> Option<String> {
+    std::env::var("EVERDESK_TEST_DATABASE_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+}
+
+/// Whether the suite runs on PostgreSQL (`EVERDESK_TEST_STORE=postgres`; unset or
+/// `sqlite`: SQLite). Anything else is a mistake, not a silent SQLite run.
+pub fn suite_on_postgres() -> bool {
+    match std::env::var("EVERDESK_TEST_STORE").as_deref() {
+        Ok("postgres") => true,
+        Ok("sqlite" | "") | Err(_) => false,
+        Ok(other) => panic!("EVERDESK_TEST_STORE={other:?}: expected sqlite or postgres"),
+    }
+}
+
+/// The database URL of a fresh schema when the suite runs on PostgreSQL; `None` on
+/// SQLite.
+pub async fn suite_database() -> Option<String> {
+    if !suite_on_postgres() {
+        return None;
+    }
+    let url = database_env().expect(
+        "EVERDESK_TEST_STORE=postgres needs EVERDESK_TEST_DATABASE_URL (scripts/test-postgres)",
+    );
+    Some(fresh_schema(&url).await)
+}
+
+/// `url` scoped to a new schema (created and migrated here), as the proxy binary takes it.
+async fn fresh_schema(url: &str) -> String {
     let schema = format!("p_{}", uuid::Uuid::new_v4().simple());
-    everdesk_proxy::store::Store::postgres_in_schema(&url, Some(&schema))
-        .await
-        .unwrap();
+    Store::postgres_in_schema(url, Some(&schema)).await.unwrap();
     let sep = if url.contains('?') { '&' } else { '?' };
-    Some(format!("{url}{sep}options=-c%20search_path%3D{schema}"))
+    format!("{url}{sep}options=-c%20search_path%3D{schema}")
+}
+
+/// The state of a proxy built without a data dir: on `config.database_url` when set,
+/// else on a fresh PostgreSQL schema when the suite runs there, else in-memory SQLite.
+pub async fn state(mut config: Config) -> AppState {
+    if config.database_url.is_none() {
+        config.database_url = suite_database().await;
+    }
+    match &config.database_url {
+        Some(url) => {
+            let store = Store::postgres(url).await.unwrap();
+            AppState::with_store(config, store)
+        }
+        None => AppState::new(config),
+    }
 }
 
 /// The signing key replicas share (their session tokens are good on each other).
@@ -269,15 +338,17 @@ async fn serve_started(config: Config) -> Stoppable {
     }
 }
 
-/// Serves a proxy with `config` on port 0; returns its base URL.
+/// Serves a proxy with `config` on port 0 (its state as [`state`] makes it); returns
+/// its base URL.
 pub async fn serve(config: Config) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let limits = config.serve_limits();
     let never = std::future::pending::<()>();
+    let state = state(config).await;
     tokio::spawn(everdesk_proxy::serve::serve(
         listener,
-        app(AppState::new(config)),
+        app(state),
         limits,
         never,
     ));
@@ -347,6 +418,20 @@ impl Harness {
         let proxy = serve_started(config.clone()).await;
         self.base = proxy.base.clone();
         self.persisted = Some((config, proxy));
+    }
+
+    /// The database of a proxy from [`start_persisted`], opened anew (the same PostgreSQL
+    /// schema, or `everdesk.db` in its data dir).
+    pub async fn store(&self) -> Store {
+        let (config, _) = self
+            .persisted
+            .as_ref()
+            .expect("store needs start_persisted");
+        match &config.database_url {
+            Some(url) => Store::postgres(url).await.unwrap(),
+            None => Store::sqlite_file(&config.data_dir.join(everdesk_proxy::store::SQLITE_FILE))
+                .unwrap(),
+        }
     }
 
     /// Kills the proxy binary outright (SIGKILL: no graceful shutdown, no cleanup) and

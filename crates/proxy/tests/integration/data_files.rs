@@ -7,7 +7,7 @@ use std::{path::Path, process::Command};
 use everdesk_proxy::{AppState, Config, StartError};
 use serde_json::json;
 
-use crate::common::{start_persisted, EVEROS_KEY};
+use crate::common::{start_persisted_on_sqlite, EVEROS_KEY};
 
 /// A config on `data_dir` with an (unused) EverOS URL, so nothing is embedded.
 fn config(data_dir: &Path) -> Config {
@@ -59,7 +59,9 @@ async fn data_files_are_owner_only() {
     use std::os::unix::fs::PermissionsExt;
     let root = tempfile::tempdir().unwrap();
     let data = root.path().join("data");
-    let h = start_persisted(&data).await;
+    // About the data dir's files: SQLite's `everdesk.db` is one of them, so this test
+    // stays on SQLite when the suite runs on PostgreSQL.
+    let h = start_persisted_on_sqlite(&data).await;
     let t = h.verified("cust_files").await;
     h.ticket(&t, "T", "Files").await;
     assert_eq!(h.say(&t, "T", "m1", "hello").await.status, 200);

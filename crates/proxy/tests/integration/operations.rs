@@ -6,12 +6,15 @@ use axum::{
     http::{header, Request, StatusCode},
 };
 use everdesk_api::{ErrorBody, ErrorCode};
-use everdesk_proxy::{app, AppState, Config};
+use everdesk_proxy::{app, Config};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 async fn send(config: Config, req: Request<Body>) -> axum::response::Response {
-    app(AppState::new(config)).oneshot(req).await.unwrap()
+    app(crate::common::state(config).await)
+        .oneshot(req)
+        .await
+        .unwrap()
 }
 
 fn get(uri: &str) -> Request<Body> {
@@ -157,7 +160,7 @@ async fn every_error_from_the_widget_files_is_typed() {
 
 #[tokio::test]
 async fn api_routes_answer_every_rejection_in_the_error_shape() {
-    let router = app(AppState::new(Config::for_tests()));
+    let router = app(crate::common::state(Config::for_tests()).await);
     let call = |req: Request<Body>| router.clone().oneshot(req);
     // Wrong method on an API and an operational route.
     for req in [
@@ -225,7 +228,8 @@ async fn a_handler_that_panics_answers_a_typed_500() {
             "unreachable"
         }),
     );
-    let app = everdesk_proxy::with_layers(boom, &AppState::new(Config::for_tests()));
+    let state = crate::common::state(Config::for_tests()).await;
+    let app = everdesk_proxy::with_layers(boom, &state);
     let resp = app.oneshot(get("/boom")).await.unwrap();
     assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
     let id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();

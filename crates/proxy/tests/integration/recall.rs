@@ -43,6 +43,7 @@ impl Product {
         c.identity_secret = Some(SECRET.into());
         c.embedding_model = Some(model);
         assert!(c.everos_base_url.is_none());
+        c.database_url = crate::common::suite_database().await;
         let (state, embedded) = AppState::start(c).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

@@ -6,7 +6,7 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use everdesk_proxy::{app, identity::hmac_hash, AppState, Config};
+use everdesk_proxy::{app, identity::hmac_hash, Config};
 use serde_json::{json, Value};
 
 use crate::common::{Reply, SECRET};
@@ -138,7 +138,7 @@ impl Stack {
     pub async fn serve(config: Config) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let state = AppState::new(config);
+        let state = crate::common::state(config).await;
         let router = app(state).into_make_service_with_connect_info::<SocketAddr>();
         tokio::spawn(async move { axum::serve(listener, router).await });
         Self {
