@@ -1,39 +1,56 @@
-//! Benchmark (not a test): what the proxy's storage costs per message. The proxy as
-//! production starts it (built-in responder, the embedded local-everos without the model
-//! on a temp data dir), its state in SQLite (`everdesk.db`) and, when
-//! `EVERDESK_BENCH_DATABASE_URL` names one, in PostgreSQL; messages/s and p50/p99 of
-//! `POST …/messages`, against the same EverOS calls made directly (the difference is
-//! the latency the proxy adds). 16 concurrent customers × 50 messages.
-//! Run: `cargo run --release -p everdesk-proxy --example store_bench`.
+//! Benchmark (not a test): what the proxy's storage costs per message, side by side in
+//! one run. The same load (16 concurrent customers × 50 messages, built-in responder) goes
+//! to the `everdesk-proxy` binary as production runs it, speaking Cloud v1 to a
+//! local-everos started here as the embedded one is (a data dir, no model; a fresh one
+//! per run), with its state
+//! - in SQLite (`everdesk.db` in a fresh data dir),
+//! - in PostgreSQL when `EVERDESK_BENCH_DATABASE_URL` names a database (a fresh schema
+//!   per run),
+//! - in the JSON Lines journals of an earlier version when `EVERDESK_BENCH_JOURNALS_BIN`
+//!   names that version's binary.
+//!
+//! The runs interleave (journals, SQLite, PostgreSQL, then again), `EVERDESK_BENCH_ROUNDS`
+//! rounds (default 2). Each run first makes the proxy's EverOS calls for the same load
+//! directly; the difference is the latency the proxy adds.
+//! Run: `cargo build --release -p everdesk-proxy --bin everdesk-proxy --example store_bench`,
+//! then `target/release/examples/store_bench` (the proxy binary is taken from next to it,
+//! or from `EVERDESK_BENCH_PROXY_BIN`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::{
-    net::SocketAddr,
-    path::Path,
+    io::{BufRead, BufReader},
+    path::PathBuf,
+    process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
-use everdesk_proxy::{app, AppState, Config, Embedded};
+use everdesk_proxy::store::Store;
 use serde_json::{json, Value};
 
 const CUSTOMERS: usize = 16;
 const MESSAGES: usize = 50;
+const EVEROS_KEY: &str = "bench-everos-key";
 
 fn pct(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i]
 }
 
-fn report(name: &str, mut lat: Vec<Duration>, wall: Duration) -> (Duration, Duration) {
+/// One load's numbers.
+struct Measured {
+    rate: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+fn measure(mut lat: Vec<Duration>, wall: Duration) -> Measured {
     lat.sort();
-    let (p50, p99) = (pct(&lat, 0.50), pct(&lat, 0.99));
-    println!(
-        "{name:<8} {n} messages in {wall:.2?}: {rate:.0} msg/s, p50 {p50:.2?}, p99 {p99:.2?}",
-        n = lat.len(),
-        rate = lat.len() as f64 / wall.as_secs_f64()
-    );
-    (p50, p99)
+    Measured {
+        rate: lat.len() as f64 / wall.as_secs_f64(),
+        p50: pct(&lat, 0.50),
+        p99: pct(&lat, 0.99),
+    }
 }
 
 async fn via_proxy(http: reqwest::Client, base: String, c: usize) -> Vec<Duration> {
@@ -72,11 +89,11 @@ async fn via_proxy(http: reqwest::Client, base: String, c: usize) -> Vec<Duratio
 
 /// The EverOS calls the proxy makes for one message (Cloud v1, which the proxy is set
 /// to speak here): user add, profile and episodic searches, reply add.
-async fn direct(http: reqwest::Client, everos: String, key: String, c: usize) -> Vec<Duration> {
+async fn direct(http: reqwest::Client, everos: String, c: usize) -> Vec<Duration> {
     let user = format!("direct_{c}");
     let post = |path: &str, body: Value| {
         http.post(format!("{everos}{path}"))
-            .bearer_auth(&key)
+            .bearer_auth(EVEROS_KEY)
             .json(&body)
             .send()
     };
@@ -116,7 +133,7 @@ async fn direct(http: reqwest::Client, everos: String, key: String, c: usize) ->
     out
 }
 
-async fn run<F, Fut>(f: F) -> (Vec<Duration>, Duration)
+async fn run<F, Fut>(f: F) -> Measured
 where
     F: Fn(usize) -> Fut,
     Fut: std::future::Future<Output = Vec<Duration>> + Send + 'static,
@@ -127,53 +144,187 @@ where
     for t in tasks {
         all.extend(t.await.unwrap());
     }
-    (all, start.elapsed())
+    measure(all, start.elapsed())
 }
 
-/// The proxy as production starts it on `data_dir`, without the model, its state in
-/// `database_url` (None: SQLite in the data dir); its base URL and the embedded EverOS.
-async fn product(data_dir: &Path, database_url: Option<String>) -> (String, Embedded) {
-    let mut config = Config::for_tests();
-    config.data_dir = data_dir.to_owned();
-    config.embedding_model = Some("off".into());
-    config.everos_api = "v1".into();
-    config.database_url = database_url;
-    config.rate_customer_burst = 1_000_000;
-    config.rate_ip_burst = 1_000_000;
-    config.rate_visitor_burst = 1_000_000;
-    let (state, embedded) = AppState::start(config).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    (base, embedded.unwrap())
+/// A local-everos as the proxy embeds it (a data dir under `dir`, profiles from the first
+/// episode, no model), on its own port.
+async fn everos(dir: &std::path::Path) -> local_everos::Running {
+    let mut c = local_everos::Config::in_memory(EVEROS_KEY);
+    c.storage = local_everos::Storage::DataDir(dir.join("everos"));
+    c.profile_lag_episodes = 0;
+    local_everos::spawn(c).await.unwrap()
+}
+
+/// A proxy binary as a child process; killed when dropped.
+struct Proxy {
+    child: Child,
+    base: String,
+}
+
+impl Proxy {
+    async fn spawn(
+        bin: &PathBuf,
+        everos: &str,
+        data_dir: &std::path::Path,
+        extra: &[String],
+    ) -> Self {
+        let unlimited = "1000000";
+        let mut child = Command::new(bin)
+            .args(["--listen", "127.0.0.1:0", "--everos-api", "v1"])
+            .args(["--everos-base-url", everos, "--everos-api-key", EVEROS_KEY])
+            .args([
+                "--rate-customer-burst",
+                unlimited,
+                "--rate-ip-burst",
+                unlimited,
+            ])
+            .args(["--rate-visitor-burst", unlimited, "--data-dir"])
+            .arg(data_dir)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
+        let stdout = child.stdout.take().unwrap();
+        let line = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            BufReader::new(stdout).read_line(&mut line).map(|_| line)
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("{}: {line:?}", bin.display()))
+            .to_owned();
+        Self { child, base }
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `url` scoped to a new, migrated schema.
+async fn fresh_schema(url: &str) -> String {
+    let schema = format!("bench_{}", uuid::Uuid::new_v4().simple());
+    Store::postgres_in_schema(url, Some(&schema)).await.unwrap();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}options=-c%20search_path%3D{schema}")
+}
+
+/// What a run is against.
+#[derive(Clone)]
+struct Backend {
+    label: &'static str,
+    bin: PathBuf,
+    postgres: Option<String>,
+}
+
+/// One run: a fresh EverOS and data dir, the direct calls, then the load via the proxy.
+async fn one_run(http: &reqwest::Client, b: &Backend) -> (Measured, Measured) {
+    let dir = tempfile::tempdir().unwrap();
+    let everos = everos(dir.path()).await;
+    let base_url = everos.base_url();
+    let extra = match &b.postgres {
+        Some(url) => vec!["--database-url".to_owned(), fresh_schema(url).await],
+        None => Vec::new(),
+    };
+    let proxy = Proxy::spawn(&b.bin, &base_url, &dir.path().join("data"), &extra).await;
+    let d = run(|c| direct(http.clone(), base_url.clone(), c)).await;
+    let base = proxy.base.clone();
+    let p = run(|c| via_proxy(http.clone(), base.clone(), c)).await;
+    drop(proxy);
+    (d, p)
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1}", d.as_secs_f64() * 1000.0)
 }
 
 #[tokio::main]
 async fn main() {
-    println!(
-        "{CUSTOMERS} concurrent customers x {MESSAGES} messages, built-in responder, \
-         the embedded local-everos without the model"
-    );
-    let mut backends = vec![("sqlite", None)];
+    let here = std::env::current_exe().unwrap();
+    let proxy_bin = std::env::var_os("EVERDESK_BENCH_PROXY_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            here.parent()
+                .unwrap()
+                .parent()
+                .unwrap()
+                .join("everdesk-proxy")
+        });
+    let rounds: usize = std::env::var("EVERDESK_BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(2);
+    let mut backends = Vec::new();
+    match std::env::var_os("EVERDESK_BENCH_JOURNALS_BIN") {
+        Some(bin) => backends.push(Backend {
+            label: "journals",
+            bin: bin.into(),
+            postgres: None,
+        }),
+        None => println!("(EVERDESK_BENCH_JOURNALS_BIN unset: the journals not measured)"),
+    }
+    backends.push(Backend {
+        label: "sqlite",
+        bin: proxy_bin.clone(),
+        postgres: None,
+    });
     match std::env::var("EVERDESK_BENCH_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => backends.push(("postgres", Some(url))),
+        Ok(url) if !url.is_empty() => backends.push(Backend {
+            label: "postgres",
+            bin: proxy_bin,
+            postgres: Some(url),
+        }),
         _ => println!("(EVERDESK_BENCH_DATABASE_URL unset: PostgreSQL not measured)"),
     }
+    println!(
+        "{CUSTOMERS} concurrent customers x {MESSAGES} messages, built-in responder, Cloud v1 \
+         to local-everos (data dir, no model), {rounds} interleaved rounds"
+    );
+    println!("\n| round | state in | proxy msg/s | proxy p50 / p99 ms | direct p50 / p99 ms | added p50 / p99 ms |");
+    println!("|---|---|---|---|---|---|");
     let http = reqwest::Client::new();
-    for (label, url) in backends {
-        let data = tempfile::tempdir().unwrap();
-        let (base, embedded) = product(data.path(), url).await;
-        println!("\n## {label}");
-        let (everos, key) = (embedded.base_url(), embedded.api_key().to_owned());
-        let (d_lat, d_wall) = run(|c| direct(http.clone(), everos.clone(), key.clone(), c)).await;
-        let (p_lat, p_wall) = run(|c| via_proxy(http.clone(), base.clone(), c)).await;
-        let (d50, d99) = report("direct", d_lat, d_wall);
-        let (p50, p99) = report("proxy", p_lat, p_wall);
-        println!(
-            "added by the proxy: p50 {:.2?}, p99 {:.2?}",
-            p50.saturating_sub(d50),
-            p99.saturating_sub(d99)
-        );
+    let mut rates: Vec<(&str, f64)> = Vec::new();
+    for round in 1..=rounds {
+        for b in &backends {
+            let (d, p) = one_run(&http, b).await;
+            println!(
+                "| {round} | {} | {:.0} | {} / {} | {} / {} | {} / {} |",
+                b.label,
+                p.rate,
+                ms(p.p50),
+                ms(p.p99),
+                ms(d.p50),
+                ms(d.p99),
+                ms(p.p50.saturating_sub(d.p50)),
+                ms(p.p99.saturating_sub(d.p99)),
+            );
+            rates.push((b.label, p.rate));
+        }
+    }
+    let mean = |label: &str| {
+        let r: Vec<f64> = rates
+            .iter()
+            .filter(|(l, _)| *l == label)
+            .map(|(_, r)| *r)
+            .collect();
+        (!r.is_empty()).then(|| r.iter().sum::<f64>() / r.len() as f64)
+    };
+    println!();
+    for b in &backends {
+        if let Some(r) = mean(b.label) {
+            println!("{}: mean {r:.0} msg/s", b.label);
+        }
+    }
+    if let (Some(s), Some(j)) = (mean("sqlite"), mean("journals")) {
+        println!("SQLite / journals (msg/s): {:.2}", s / j);
     }
 }
