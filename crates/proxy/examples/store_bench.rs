@@ -162,6 +162,17 @@ struct Proxy {
     base: String,
 }
 
+/// CPU time a process has used so far (user + system, all threads), from
+/// `/proc/PID/stat` in clock ticks of 10 ms; `None` off Linux.
+fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces), from field 3 on.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
 impl Proxy {
     async fn spawn(
         bin: &PathBuf,
@@ -227,7 +238,7 @@ struct Backend {
 }
 
 /// One run: a fresh EverOS and data dir, the direct calls, then the load via the proxy.
-async fn one_run(http: &reqwest::Client, b: &Backend) -> (Measured, Measured) {
+async fn one_run(http: &reqwest::Client, b: &Backend) -> (Measured, Measured, Option<Duration>) {
     let dir = tempfile::tempdir().unwrap();
     let everos = everos(dir.path()).await;
     let base_url = everos.base_url();
@@ -238,9 +249,14 @@ async fn one_run(http: &reqwest::Client, b: &Backend) -> (Measured, Measured) {
     let proxy = Proxy::spawn(&b.bin, &base_url, &dir.path().join("data"), &extra).await;
     let d = run(|c| direct(http.clone(), base_url.clone(), c)).await;
     let base = proxy.base.clone();
+    let pid = proxy.child.id();
+    let before = cpu_time(pid);
     let p = run(|c| via_proxy(http.clone(), base.clone(), c)).await;
+    let cpu = cpu_time(pid).zip(before).map(|(after, before)| {
+        after.saturating_sub(before) / u32::try_from(CUSTOMERS * MESSAGES).unwrap()
+    });
     drop(proxy);
-    (d, p)
+    (d, p, cpu)
 }
 
 fn ms(d: Duration) -> String {
@@ -289,15 +305,16 @@ async fn main() {
         "{CUSTOMERS} concurrent customers x {MESSAGES} messages, built-in responder, Cloud v1 \
          to local-everos (data dir, no model), {rounds} interleaved rounds"
     );
-    println!("\n| round | state in | proxy msg/s | proxy p50 / p99 ms | direct p50 / p99 ms | added p50 / p99 ms |");
-    println!("|---|---|---|---|---|---|");
+    println!("\n| round | state in | proxy msg/s | proxy p50 / p99 ms | direct p50 / p99 ms | added p50 / p99 ms | proxy CPU per message |");
+    println!("|---|---|---|---|---|---|---|");
     let http = reqwest::Client::new();
     let mut rates: Vec<(&str, f64)> = Vec::new();
     for round in 1..=rounds {
         for b in &backends {
-            let (d, p) = one_run(&http, b).await;
+            let (d, p, cpu) = one_run(&http, b).await;
+            let cpu = cpu.map_or("?".to_owned(), |c| format!("{} µs", c.as_micros()));
             println!(
-                "| {round} | {} | {:.0} | {} / {} | {} / {} | {} / {} |",
+                "| {round} | {} | {:.0} | {} / {} | {} / {} | {} / {} | {cpu} |",
                 b.label,
                 p.rate,
                 ms(p.p50),

@@ -37,7 +37,8 @@ pub struct Harness {
     pub http: reqwest::Client,
     _everos: local_everos::Running,
     /// The proxy config and running proxy, when started on a data dir.
-    persisted: Option<(Config, Stoppable)>,
+    /// The proxy is `None` once stopped by [`Harness::store`].
+    persisted: Option<(Config, Option<Stoppable>)>,
     /// The proxy binary, when started by [`start_binary_with`].
     process: Option<ProxyProcess>,
 }
@@ -86,7 +87,7 @@ async fn persisted(running: local_everos::Running, c: Config) -> Harness {
         everos: running.base_url(),
         http: reqwest::Client::new(),
         _everos: running,
-        persisted: Some((c, proxy)),
+        persisted: Some((c, Some(proxy))),
         process: None,
     }
 }
@@ -405,32 +406,40 @@ impl Harness {
         resp.unwrap().text().await.unwrap()
     }
 
-    /// Stops the proxy and starts a new one on the same data dir, config and EverOS
-    /// (only for a harness from [`start_persisted`]).
+    /// Stops the proxy (unless stopped already) and starts a new one on the same data dir,
+    /// config and EverOS (only for a harness from [`start_persisted`]).
     pub async fn restart(&mut self) {
         let (config, proxy) = self
             .persisted
             .take()
             .expect("restart needs start_persisted");
-        proxy.stop().await;
+        if let Some(proxy) = proxy {
+            proxy.stop().await;
+        }
         // A fresh client: nothing pooled from the old proxy is reused.
         self.http = reqwest::Client::new();
         let proxy = serve_started(config.clone()).await;
         self.base = proxy.base.clone();
-        self.persisted = Some((config, proxy));
+        self.persisted = Some((config, Some(proxy)));
     }
 
-    /// The database of a proxy from [`start_persisted`], opened anew (the same PostgreSQL
-    /// schema, or `everdesk.db` in its data dir).
-    pub async fn store(&self) -> Store {
-        let (config, _) = self
+    /// The database of a proxy from [`start_persisted`], opened anew: the same PostgreSQL
+    /// schema, or `everdesk.db` in its data dir — then the proxy stops first, since one
+    /// process owns an SQLite file ([`Harness::restart`] starts it again).
+    pub async fn store(&mut self) -> Store {
+        let (config, proxy) = self
             .persisted
-            .as_ref()
+            .as_mut()
             .expect("store needs start_persisted");
         match &config.database_url {
             Some(url) => Store::postgres(url).await.unwrap(),
-            None => Store::sqlite_file(&config.data_dir.join(everdesk_proxy::store::SQLITE_FILE))
-                .unwrap(),
+            None => {
+                if let Some(proxy) = proxy.take() {
+                    proxy.stop().await;
+                }
+                let path = config.data_dir.join(everdesk_proxy::store::SQLITE_FILE);
+                Store::sqlite_file(&path).unwrap()
+            }
         }
     }
 
