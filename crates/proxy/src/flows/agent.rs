@@ -121,6 +121,15 @@ pub async fn ticket(state: &AppState, session_id: &str) -> Result<AgentTicketRes
     })
 }
 
+/// The agent holding the ticket with this session id, if one claimed it.
+pub fn holder(state: &AppState, session_id: &str) -> Option<Agent> {
+    state
+        .svc
+        .conversations
+        .get(session_id)
+        .and_then(|c| c.claimed_by)
+}
+
 /// Claims a ticket; `409 conflict` when another agent holds it.
 pub async fn claim(
     state: &AppState,

@@ -63,7 +63,11 @@ impl Saved {
             Self::Done(done) => Progress {
                 user: Step::Done(done.message.created_at),
                 reply: None,
-                assistant: Step::Done(done.reply.created_at),
+                // No assistant turn when a person handles the ticket (no reply).
+                assistant: done
+                    .reply
+                    .as_ref()
+                    .map_or(Step::Pending, |r| Step::Done(r.created_at)),
                 response: Some(done),
             },
             Self::Partial {
@@ -132,8 +136,9 @@ mod tests {
         };
         SendMessageResponse {
             message: msg("m", Role::User, 10),
-            reply: msg("re_m", Role::Assistant, 11),
+            reply: Some(msg("re_m", Role::Assistant, 11)),
             context: Context::default(),
+            handled_by: None,
         }
     }
 

@@ -18,13 +18,14 @@ use crate::{
 /// Largest transcript page.
 const MAX_PAGE: usize = 200;
 
-/// `GET /v1/tickets`: the customer's tickets, newest first.
+/// `GET /v1/tickets`: the customer's tickets, newest first, each with where it stands
+/// (escalated, who joined, the hand-off summary).
 pub async fn list(
     State(state): State<AppState>,
     Authed(who): Authed,
 ) -> Result<Json<TicketListResponse>, ProxyError> {
     let mut tickets: Vec<TicketSummary> = Vec::new();
-    for (_, c) in state.svc.conversations.of_customer(&who.id) {
+    for (session_id, c) in state.svc.conversations.of_customer(&who.id) {
         let Some(r) = state.svc.tickets.get(&who.id, &c.ticket_id).await? else {
             continue;
         };
@@ -35,11 +36,17 @@ pub async fn list(
         } else {
             QueueState::Open
         };
+        // Listings leave the hand-off out; only escalated tickets have one to fetch.
+        let handoff = c
+            .escalated_at
+            .and_then(|_| state.svc.conversations.get(&session_id))
+            .and_then(|full| full.handoff);
         tickets.push(TicketSummary {
             last_message_at: c.last_message_at().max(r.ticket.created_at),
             ticket: r.ticket,
             state: queue_state,
             agent: c.claimed_by,
+            handoff,
         });
     }
     tickets.sort_by_key(|t| std::cmp::Reverse(t.ticket.created_at));

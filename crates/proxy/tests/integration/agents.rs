@@ -21,7 +21,7 @@ fn now_secs() -> i64 {
         .as_secs() as i64
 }
 
-async fn harness() -> Harness {
+pub(crate) async fn harness() -> Harness {
     start_with(|c| {
         c.everos_api = "v2".into();
         c.agent_api_key = Some(AGENT_KEY.into());
@@ -30,7 +30,7 @@ async fn harness() -> Harness {
 }
 
 /// Signs in an agent with a host-minted JWT; returns the agent token.
-async fn agent(h: &Harness, sub: &str, name: &str) -> String {
+pub(crate) async fn agent(h: &Harness, sub: &str, name: &str) -> String {
     let token = jwt::sign(
         SECRET.as_bytes(),
         &json!({"sub": sub, "name": name, "role": "agent", "exp": now_secs() + 600}),
@@ -44,13 +44,13 @@ async fn agent(h: &Harness, sub: &str, name: &str) -> String {
 }
 
 /// An open SSE stream and what has been read of it.
-struct Stream {
+pub(crate) struct Stream {
     body: std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
     buf: String,
 }
 
 impl Stream {
-    async fn open(h: &Harness, path: &str, token: &str, last: Option<i64>) -> Self {
+    pub(crate) async fn open(h: &Harness, path: &str, token: &str, last: Option<i64>) -> Self {
         let mut req = h
             .http
             .get(format!("{}{path}", h.base))
@@ -68,7 +68,7 @@ impl Stream {
     }
 
     /// The next event's (type, data); `None` when nothing came within `secs`.
-    async fn next(&mut self, secs: u64) -> Option<(String, Value)> {
+    pub(crate) async fn next(&mut self, secs: u64) -> Option<(String, Value)> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
         loop {
             if let Some(end) = self.buf.find("\n\n") {
@@ -95,7 +95,7 @@ impl Stream {
     }
 
     /// The next event of type `kind`, skipping others.
-    async fn next_of(&mut self, kind: &str) -> Value {
+    pub(crate) async fn next_of(&mut self, kind: &str) -> Value {
         loop {
             match self.next(10).await {
                 Some((k, v)) if k == kind => return v,

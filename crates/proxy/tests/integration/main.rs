@@ -18,6 +18,7 @@ mod close_feedback;
 mod crash;
 mod data_files;
 mod embedding;
+mod handled_by_agent;
 mod idempotency;
 mod identity;
 mod llm_stream;
