@@ -250,7 +250,13 @@ impl Chat {
             LiveEventKind::Typing {
                 author: Author::Agent,
             } => self.show_typing(id),
-            LiveEventKind::Escalated | LiveEventKind::Typing { .. } => {}
+            // Escalated on another device: the server's list brings the hand-off card.
+            LiveEventKind::Escalated => {
+                if self.verified() && self.record(&id).is_some_and(|r| r.handoff.is_none()) {
+                    self.spawn_for_customer(self.sync_server());
+                }
+            }
+            LiveEventKind::Typing { .. } => {}
         }
     }
 

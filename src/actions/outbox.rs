@@ -147,7 +147,11 @@ impl Chat {
         let viewing = self
             .view
             .with_untracked(|v| *v == View::Ticket(entry.ticket_id.clone()));
-        if viewing {
+        // No bot is typing once a person handles the ticket.
+        let handled = self
+            .record(&entry.ticket_id)
+            .is_some_and(|r| r.agent.is_some());
+        if viewing && !handled {
             self.typing.set(true);
         }
         let result = match self.ensure_ticket(&entry.ticket_id).await {
@@ -178,13 +182,17 @@ impl Chat {
                     o.confirm(&entry.id);
                 });
                 self.save_outbox();
-                let reply = resp.reply.clone();
+                let text = resp.reply.as_ref().map(|m| m.content.clone());
                 self.update_record(&entry.ticket_id, |r| {
                     r.confirm(&entry.id, resp.reply);
-                    r.recalled = resp.context.history;
+                    match resp.handled_by {
+                        // A person handles it: no bot reply, the agent answers live.
+                        Some(agent) => r.agent = Some(agent.name),
+                        None => r.recalled = resp.context.history,
+                    }
                 });
-                if first {
-                    self.announce_reply(entry.ticket_id.clone(), reply.content);
+                if let Some(text) = text.filter(|_| first) {
+                    self.announce_reply(entry.ticket_id.clone(), text);
                 }
             }
             Err(error) => self.delivery_failed(&entry, &error),
