@@ -115,6 +115,8 @@ impl Chat {
             }
             HostToFrame::Identify { identity } => {
                 self.set_identity(identity);
+                // A new customer's scope: messages still waiting (kept data) go out in it.
+                self.flush();
                 self.start_live();
             }
             HostToFrame::Stored { key, value } => {
@@ -235,7 +237,6 @@ impl Chat {
 
     /// The in-memory half of a wipe (this tab's, or another tab's we heard of).
     pub(super) fn forget_in_memory(&self) {
-        self.epoch.update_value(|e| *e = e.wrapping_add(1));
         self.close_scope();
         let store = self.store();
         if !store.has_own_storage() {
