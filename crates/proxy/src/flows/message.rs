@@ -294,7 +294,12 @@ async fn run(
                 context: Context::default(),
                 handled_by: Some(agent),
             };
-            super::conversation::record(state, who, &record.ticket, &[response.message.clone()]);
+            super::conversation::record(
+                state,
+                who,
+                &record.ticket,
+                std::slice::from_ref(&response.message),
+            );
             p.response = Some(response.clone());
             return Ok(response);
         }

@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use crate::agents::{agent, harness, Stream};
+use crate::agents::{agent, claim, harness, transcript_authors, Stream};
 use crate::common::Harness;
 
 /// EverOS adds (accepted) of this customer's session, as (role, content), in order.
@@ -48,13 +48,7 @@ async fn after_a_claim_the_customer_is_answered_by_the_person_not_the_bot() {
         .unwrap()
         .to_owned();
     let mut agent_stream = Stream::open(&h, "/v1/agent/events", &ann, None).await;
-    let claimed = h
-        .post(
-            &format!("/v1/agent/tickets/{sid}/claim"),
-            Some(&ann),
-            json!({}),
-        )
-        .await;
+    let claimed = claim(&h, &sid, &ann).await;
     assert_eq!(claimed.status, 200, "{}", claimed.body);
     let adds_at_claim = turns(&h).await.len();
 
@@ -111,18 +105,9 @@ async fn after_a_claim_the_customer_is_answered_by_the_person_not_the_bot() {
     }
     assert_eq!(live, ["Is anyone there?", "Hello?"]);
     // The transcript holds them, with no bot message after the claim.
-    let one = h.get(&format!("/v1/agent/tickets/{sid}"), Some(&ann)).await;
-    let authors: Vec<&str> = one.body["transcript"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["author"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        authors,
-        ["bot", "customer", "bot", "customer", "customer"],
-        "{}",
-        one.body
+        transcript_authors(&h, &sid, &ann).await,
+        ["bot", "customer", "bot", "customer", "customer"]
     );
 
     // Another device of the customer learns the whole escalation state from the list:
