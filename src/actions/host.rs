@@ -222,6 +222,7 @@ impl Chat {
         if !store.has_own_storage() {
             self.fresh_visitor.set_value(true);
             if let Ok(api) = self.api() {
+                // Not on the customer's scope, which the wipe drops: it writes nothing.
                 leptos::task::spawn_local(async move {
                     let _ = api.call(None, &crate::api::Endpoint::forget_cookie()).await;
                 });
