@@ -173,6 +173,23 @@ mod tests {
     }
 
     #[test]
+    fn an_answer_a_person_handles_survives_the_journal() {
+        let handled = SendMessageResponse {
+            reply: None,
+            handled_by: Some(everdesk_api::Agent {
+                id: "ann".into(),
+                name: "Ann".into(),
+            }),
+            ..response()
+        };
+        let line = serde_json::to_string(&Saved::Done(handled.clone())).unwrap();
+        let back: Saved = serde_json::from_str(&line).unwrap();
+        let p = back.into_progress();
+        assert_eq!(p.response, Some(handled));
+        assert_eq!((p.user, p.assistant), (Step::Done(10), Step::Pending));
+    }
+
+    #[test]
     fn the_content_hash_must_be_32_hex_bytes() {
         let mut r = Record::new(
             "u".into(),
