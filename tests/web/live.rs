@@ -30,6 +30,20 @@ fn agent_says(ticket_id: &str, id: &str, text: &str) -> LiveEvent {
     )
 }
 
+/// Sam claims the ticket.
+fn claimed_by_sam(ticket_id: &str) -> LiveEvent {
+    event(
+        ticket_id,
+        2,
+        LiveEventKind::Claimed {
+            agent: Agent {
+                id: "a".into(),
+                name: "Sam".into(),
+            },
+        },
+    )
+}
+
 /// A chat with one open ticket on screen (no proxy: nothing is sent).
 fn chat_with_a_ticket() -> (Chat, web_sys::HtmlElement, String) {
     let chat = chat();
@@ -71,16 +85,7 @@ async fn an_agent_reply_shows_the_name_counts_while_closed_and_is_announced_once
 #[wasm_bindgen_test]
 async fn a_claim_says_who_joined_typing_shows_once_and_close_makes_it_read_only() {
     let (chat, root, id) = chat_with_a_ticket();
-    chat.apply_live(event(
-        &id,
-        2,
-        LiveEventKind::Claimed {
-            agent: Agent {
-                id: "a".into(),
-                name: "Sam".into(),
-            },
-        },
-    ));
+    chat.apply_live(claimed_by_sam(&id));
     leptos::task::tick().await;
     let record = chat.current.get_untracked().unwrap();
     assert_eq!(
@@ -270,16 +275,7 @@ async fn a_message_a_person_handles_is_delivered_without_a_bot_reply() {
     });
     assert!(chat.start_ticket("Refund"));
     let id = chat.current.get_untracked().unwrap().id;
-    chat.apply_live(event(
-        &id,
-        2,
-        LiveEventKind::Claimed {
-            agent: Agent {
-                id: "a".into(),
-                name: "Sam".into(),
-            },
-        },
-    ));
+    chat.apply_live(claimed_by_sam(&id));
     assert!(chat.send("Anyone there?"));
     sleep(20).await;
     assert!(!chat.typing.get_untracked(), "no bot is typing");
