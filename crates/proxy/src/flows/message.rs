@@ -346,7 +346,8 @@ async fn run(
         who,
         &record.ticket,
         &[response.message.clone(), response.reply.clone()],
-    );
+    )
+    .await;
     p.response = Some(response.clone());
     Ok(response)
 }

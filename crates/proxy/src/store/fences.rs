@@ -22,6 +22,14 @@ impl Store {
                 params![customer],
             ),
             (
+                "DELETE FROM conversations WHERE customer = $1",
+                params![customer],
+            ),
+            (
+                "DELETE FROM live_events WHERE customer = $1",
+                params![customer],
+            ),
+            (
                 "INSERT INTO customer_fences (customer, forgotten_at) VALUES ($1, $2)
                  ON CONFLICT (customer) DO UPDATE SET forgotten_at = excluded.forgotten_at",
                 params![customer, at],

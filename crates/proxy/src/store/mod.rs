@@ -8,8 +8,10 @@
 //! applied at start.
 
 mod buckets;
+mod events;
 mod fences;
 pub mod import;
+mod listen;
 mod migrate;
 mod postgres;
 mod sqlite;
@@ -20,7 +22,8 @@ mod transcripts;
 use std::{path::Path, sync::Arc};
 
 pub use buckets::Taken;
-pub use transcripts::{AuthorKind, TranscriptMessage};
+pub use events::StoredEvent;
+pub use listen::Notice;
 
 /// File name of the SQLite database inside the data dir.
 pub const SQLITE_FILE: &str = "everdesk.db";
