@@ -100,7 +100,8 @@ impl Conversations {
         customer: &Customer,
         ticket_id: &str,
     ) -> Result<(), StoreError> {
-        let json = serde_json::to_string(customer).map_err(|e| StoreError::Decode(e.to_string()))?;
+        let json =
+            serde_json::to_string(customer).map_err(|e| StoreError::Decode(e.to_string()))?;
         self.store
             .exec(
                 "INSERT INTO conversations (session_id, customer, customer_json, ticket, updated_ms)
@@ -253,4 +254,208 @@ fn decode(row: Row) -> Result<(String, Conversation), StoreError> {
             preview,
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use everdesk_api::{Author, CustomerKind};
+
+    use super::*;
+    use crate::{
+        store::testing::stores,
+        tickets::{tests::record, TicketStore},
+    };
+
+    fn msg(id: &str, author: Author, at: i64) -> TranscriptMessage {
+        TranscriptMessage {
+            id: id.into(),
+            author,
+            name: (author == Author::Agent).then(|| "Sam".to_owned()),
+            content: format!("text {id}"),
+            created_at: at,
+        }
+    }
+
+    fn customer(id: &str) -> Customer {
+        Customer {
+            kind: CustomerKind::Verified,
+            id: id.into(),
+            name: Some("Ada".into()),
+        }
+    }
+
+    fn agent(id: &str) -> Agent {
+        Agent {
+            id: id.into(),
+            name: id.to_uppercase(),
+        }
+    }
+
+    #[tokio::test]
+    async fn messages_are_kept_once_in_order_bounded_and_paged() {
+        for s in stores("conv_messages").await {
+            let c = Conversations::new(s.clone());
+            c.open("s1", &customer("a"), "T-1").await.unwrap();
+            c.open("s1", &customer("a"), "T-1").await.unwrap();
+            let m1 = msg("m1", Author::Customer, 1);
+            assert!(c.append_to("s1", "a", "T-1", &m1).await.unwrap());
+            assert!(!c.append_to("s1", "a", "T-1", &m1).await.unwrap(), "twice");
+            assert!(
+                !c.append_to("nope", "a", "T-9", &m1).await.unwrap(),
+                "no conversation"
+            );
+            // The bound: the oldest leave first (a small bound, for speed).
+            for i in 2..=6 {
+                let author = if i % 2 == 0 {
+                    Author::Bot
+                } else {
+                    Author::Agent
+                };
+                let m = msg(&format!("m{i}"), author, i);
+                assert!(s.append_message("s1", "a", "T-1", &m, 4).await.unwrap());
+            }
+            let conv = c.get("s1").await.unwrap().unwrap();
+            let all = c.transcript(&conv).await.unwrap();
+            let ids: Vec<&str> = all.iter().map(|m| m.id.as_str()).collect();
+            assert_eq!(ids, ["m3", "m4", "m5", "m6"]);
+            assert_eq!(all[1].author, Author::Bot);
+            assert_eq!(all[0].name.as_deref(), Some("Sam"));
+            assert_eq!(conv.last_message_at, 6);
+            assert_eq!(conv.customer, customer("a"));
+            assert_eq!(c.message(&conv, "m5").await.unwrap(), Some(all[2].clone()));
+            assert_eq!(c.message(&conv, "m1").await.unwrap(), None, "trimmed");
+            // Pages: the newest first page, then what came before it.
+            let (page, before) = s.transcript_page("a", "T-1", None, 3).await.unwrap();
+            let ids: Vec<&str> = page.iter().map(|m| m.id.as_str()).collect();
+            assert_eq!((ids, before), (vec!["m4", "m5", "m6"], Some(4)));
+            let (page, before) = s.transcript_page("a", "T-1", Some(4), 3).await.unwrap();
+            let ids: Vec<&str> = page.iter().map(|m| m.id.as_str()).collect();
+            assert_eq!((ids, before), (vec!["m3"], None));
+        }
+    }
+
+    #[tokio::test]
+    async fn one_agent_holds_a_claim_even_when_many_try_at_once() {
+        for s in stores("conv_claim").await {
+            let c = Conversations::new(s);
+            c.open("s1", &customer("a"), "T-1").await.unwrap();
+            let ann = agent("ann");
+            assert!(c.claim("s1", &ann).await.is_ok());
+            let again = c.claim("s1", &ann).await.unwrap();
+            assert_eq!(again.claimed_by, Some(ann.clone()), "again by the holder");
+            match c.claim("s1", &agent("bob")).await {
+                Err(ClaimError::Taken(holder)) => assert_eq!(holder, ann),
+                other => panic!("{other:?}"),
+            }
+            assert!(matches!(
+                c.claim("nope", &ann).await,
+                Err(ClaimError::NotFound)
+            ));
+            // Many agents at once on a free ticket: exactly one wins.
+            c.open("s2", &customer("a"), "T-2").await.unwrap();
+            let tries = (0..8).map(|i| {
+                let c = c.clone();
+                tokio::spawn(async move { c.claim("s2", &agent(&format!("a{i}"))).await })
+            });
+            let results = futures::future::join_all(tries).await;
+            let won = results.iter().filter(|r| matches!(r, Ok(Ok(_)))).count();
+            let taken = results
+                .iter()
+                .filter(|r| matches!(r, Ok(Err(ClaimError::Taken(_)))))
+                .count();
+            assert_eq!((won, taken), (1, 7));
+        }
+    }
+
+    #[tokio::test]
+    async fn listings_order_the_queue_and_carry_only_a_preview() {
+        for s in stores("conv_queue").await {
+            let tickets = TicketStore::new(s.clone());
+            let c = Conversations::new(s.clone());
+            for (session, cust, ticket) in [
+                ("s1", "a", "T-1"),
+                ("s2", "a", "T-2"),
+                ("s3", "b", "T-1"),
+                ("s4", "b", "T-2"),
+            ] {
+                let mut r = record(ticket);
+                r.ticket.session_id = session.into();
+                tickets.insert(cust, r).await.unwrap();
+                c.open(session, &customer(cust), ticket).await.unwrap();
+            }
+            c.append_to("s1", "a", "T-1", &msg("c1", Author::Customer, 10))
+                .await
+                .unwrap();
+            c.append_to("s1", "a", "T-1", &msg("b1", Author::Bot, 11))
+                .await
+                .unwrap();
+            c.append_to("s2", "a", "T-2", &msg("c2", Author::Customer, 20))
+                .await
+                .unwrap();
+            let handoff = Handoff {
+                ticket_id: "T-1".into(),
+                customer: None,
+                customer_summary: "s".into(),
+                issue_summary: "x".into(),
+                attempted_solutions: vec![],
+                customer_sentiment: "neutral".into(),
+                relevant_history: vec![],
+                handoff_note: "n".into(),
+                created_at: 5,
+                delivered: false,
+            };
+            c.escalate("s3", &handoff, 7).await.unwrap();
+            c.escalate("s3", &handoff, 9).await.unwrap();
+            tickets.close("b", "T-2", None).await.unwrap();
+            let queue = c.queue(10).await.unwrap();
+            let order: Vec<&str> = queue.iter().map(|(s, _)| s.as_str()).collect();
+            assert_eq!(order, ["s3", "s2", "s1"], "escalated, then latest activity");
+            assert_eq!(queue[0].1.escalated_at, Some(7), "the first escalation");
+            assert_eq!(queue[0].1.handoff, None, "not read for listings");
+            assert_eq!(queue[2].1.preview.as_deref(), Some("text c1"));
+            assert_eq!(queue[2].1.last_message_at, 11);
+            assert_eq!(c.queue(1).await.unwrap().len(), 1);
+            let got = c.get("s3").await.unwrap().unwrap();
+            assert_eq!(got.handoff, Some(handoff));
+            let mut mine: Vec<String> = c
+                .of_customer("a")
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|(s, _)| s)
+                .collect();
+            mine.sort();
+            assert_eq!(mine, ["s1", "s2"]);
+        }
+    }
+
+    #[tokio::test]
+    async fn conversations_leave_with_their_ticket_and_the_customer() {
+        for s in stores("conv_sweep").await {
+            let tickets = TicketStore::new(s.clone());
+            let c = Conversations::new(s.clone());
+            for (session, cust) in [("s1", "a"), ("s2", "b"), ("s3", "b")] {
+                let mut r = record(session);
+                r.ticket.session_id = session.into();
+                tickets.insert(cust, r).await.unwrap();
+                c.open(session, &customer(cust), session).await.unwrap();
+                c.append_to(session, cust, session, &msg("m", Author::Customer, 1))
+                    .await
+                    .unwrap();
+            }
+            s.forget_customer("a", 1).await.unwrap();
+            assert!(c.get("s1").await.unwrap().is_none());
+            assert!(s.transcript("a", "s1").await.unwrap().is_empty());
+            assert!(c.get("s2").await.unwrap().is_some(), "others stay");
+            tickets
+                .sweep_expired(crate::clock::now_ms() + 1)
+                .await
+                .unwrap();
+            assert!(
+                c.get("s2").await.unwrap().is_none(),
+                "swept with the ticket"
+            );
+            assert!(s.transcript("b", "s3").await.unwrap().is_empty());
+        }
+    }
 }

@@ -108,7 +108,10 @@ impl Live {
         session_id: &str,
         kind: LiveEventKind,
     ) {
-        if let Err(e) = self.try_publish(customer, ticket_id, session_id, kind).await {
+        if let Err(e) = self
+            .try_publish(customer, ticket_id, session_id, kind)
+            .await
+        {
             tracing::warn!(error = %e, "live event not published");
         }
     }
@@ -288,6 +291,134 @@ fn published(e: StoredEvent) -> Option<Published> {
         Err(err) => {
             tracing::warn!(seq = e.seq, error = %err, "stored live event unreadable");
             None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use everdesk_api::Author;
+
+    use super::*;
+    use crate::store::testing::stores;
+
+    async fn next(sub: &mut Subscription) -> Published {
+        tokio::time::timeout(Duration::from_secs(10), sub.feed.recv())
+            .await
+            .expect("an event within 10 s")
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_resumed_subscription_gets_what_it_missed_and_only_its_own() {
+        for s in stores("live_resume").await {
+            let live = Live::new(s.clone());
+            live.publish("a", "T", "s", LiveEventKind::Closed).await;
+            live.publish("b", "T", "s2", LiveEventKind::Closed).await;
+            live.publish("a", "T", "s", LiveEventKind::Escalated).await;
+            let first = live.subscribe(None, Some(0)).await.unwrap().backlog;
+            let seqs: Vec<i64> = first.iter().map(|e| e.seq).collect();
+            assert_eq!(seqs.len(), 3);
+            assert!(seqs.windows(2).all(|w| w[0] < w[1]));
+            let sub = live.subscribe(Some("a"), Some(seqs[0])).await.unwrap();
+            let got: Vec<(i64, LiveEventKind)> =
+                sub.backlog.into_iter().map(|e| (e.seq, e.kind)).collect();
+            assert_eq!(got, vec![(seqs[2], LiveEventKind::Escalated)]);
+            assert!(live
+                .subscribe(Some("a"), None)
+                .await
+                .unwrap()
+                .backlog
+                .is_empty());
+            // A new bus on the same database (a restart) resumes the same way.
+            drop(live);
+            let again = Live::new(s.clone());
+            let sub = again.subscribe(Some("a"), Some(seqs[0])).await.unwrap();
+            assert_eq!(sub.backlog.len(), 1);
+            // Forgetting the customer drops their events.
+            s.forget_customer("a", 1).await.unwrap();
+            let left = again.subscribe(None, Some(0)).await.unwrap().backlog;
+            assert_eq!(left.len(), 1);
+            assert_eq!(left[0].seq, seqs[1]);
+        }
+    }
+
+    #[tokio::test]
+    async fn the_feed_carries_new_events_and_typing() {
+        for s in stores("live_feed").await {
+            let live = Live::new(s);
+            let mut sub = live.subscribe(Some("a"), None).await.unwrap();
+            live.publish("a", "T", "s", LiveEventKind::Closed).await;
+            let got = next(&mut sub).await;
+            assert_eq!(got.customer, "a");
+            assert_eq!(got.event.kind, LiveEventKind::Closed);
+            let typing = LiveEventKind::Typing {
+                author: Author::Agent,
+            };
+            live.publish("a", "T", "s", typing.clone()).await;
+            assert_eq!(next(&mut sub).await.event.kind, typing);
+            // Typing is not kept for reconnects.
+            let kept = live.subscribe(None, Some(0)).await.unwrap().backlog;
+            assert_eq!(kept.len(), 1);
+        }
+    }
+
+    /// Two buses on one PostgreSQL schema stand for two replicas: what one publishes,
+    /// many at once, reaches the other's feed through NOTIFY, every event once, in order.
+    #[tokio::test]
+    async fn another_replica_gets_every_event_once_in_order() {
+        for s in stores("live_replicas").await {
+            if !s.is_shared() {
+                continue;
+            }
+            let a = Arc::new(Live::new(s.clone()));
+            let b = Live::new(s.clone());
+            let mut sub = b.subscribe(None, None).await.unwrap();
+            let n = 40;
+            let sends = (0..n).map(|i| {
+                let a = a.clone();
+                tokio::spawn(async move {
+                    let ticket = format!("T-{i}");
+                    a.publish("a", &ticket, "s", LiveEventKind::Escalated).await;
+                })
+            });
+            futures::future::join_all(sends).await;
+            let mut seqs = Vec::new();
+            while seqs.len() < n {
+                let p = next(&mut sub).await;
+                seqs.push(p.event.seq);
+            }
+            assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+            let typing = LiveEventKind::Typing {
+                author: Author::Agent,
+            };
+            a.publish("a", "T", "s", typing.clone()).await;
+            assert_eq!(next(&mut sub).await.event.kind, typing);
+        }
+    }
+
+    #[tokio::test]
+    async fn old_events_are_pruned() {
+        for s in stores("live_prune").await {
+            let live = Live::new(s.clone());
+            for _ in 0..3 {
+                live.publish("a", "T", "s", LiveEventKind::Closed).await;
+            }
+            let all = live.subscribe(None, Some(0)).await.unwrap().backlog;
+            s.prune_events(all[0].seq, 0).await.unwrap();
+            assert_eq!(
+                live.subscribe(None, Some(0)).await.unwrap().backlog.len(),
+                2
+            );
+            s.prune_events(0, crate::clock::now_ms() + 1).await.unwrap();
+            assert!(live
+                .subscribe(None, Some(0))
+                .await
+                .unwrap()
+                .backlog
+                .is_empty());
         }
     }
 }
