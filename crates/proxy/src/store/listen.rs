@@ -38,7 +38,7 @@ impl Store {
             return None;
         };
         let (tx, rx) = mpsc::channel(1024);
-        tokio::spawn(run(db.config.clone(), db.channel.clone(), tx));
+        tokio::spawn(run((*db.config).clone(), db.channel.clone(), tx));
         Some(rx)
     }
 }

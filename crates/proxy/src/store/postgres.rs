@@ -26,7 +26,7 @@ const EVENT_LOCK: i64 = 0x4556_4c56;
 pub struct Postgres {
     pool: Pool,
     /// How to open more connections (the live-event listener's).
-    pub(super) config: tokio_postgres::Config,
+    pub(super) config: Box<tokio_postgres::Config>,
     /// The NOTIFY channel of this database and schema (replicas on one schema share it;
     /// schemas side by side in one database do not hear each other).
     pub(super) channel: String,
@@ -98,7 +98,7 @@ impl Postgres {
             .map_err(pool_err)?;
         let mut db = Self {
             pool,
-            config,
+            config: Box::new(config),
             channel: String::new(),
         };
         db.migrate().await?;

@@ -154,12 +154,19 @@ async fn the_stream_resumes_after_a_restart_without_losing_or_repeating() {
     let ann = agent_at(&h, &base, "ann", "Ann").await;
     let sid = session_of(&queued(&h, &base, &ann, "cust_restart").await.unwrap());
     let claim = format!("/v1/agent/tickets/{sid}/claim");
-    assert_eq!(post_at(&h, &base, &claim, &ann, json!({})).await.status, 200);
+    assert_eq!(
+        post_at(&h, &base, &claim, &ann, json!({})).await.status,
+        200
+    );
     let reply = |h: &Harness, base: String, id: &'static str| {
         let path = format!("/v1/agent/tickets/{sid}/messages");
         let token = ann.clone();
         let body = json!({"id": id, "content": format!("reply {id}")});
-        let req = h.http.post(format!("{base}{path}")).bearer_auth(token).json(&body);
+        let req = h
+            .http
+            .post(format!("{base}{path}"))
+            .bearer_auth(token)
+            .json(&body);
         async move { req.send().await.unwrap().status().as_u16() }
     };
 
@@ -206,17 +213,33 @@ async fn the_stream_resumes_after_a_restart_without_losing_or_repeating() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|m| (m["author"].as_str().unwrap(), m["content"].as_str().unwrap()))
+        .map(|m| {
+            (
+                m["author"].as_str().unwrap(),
+                m["content"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(authors.len(), 6, "{}", page.body);
     assert_eq!(authors[1], ("customer", "It reboots"));
     assert_eq!(
         authors[3..],
-        [("agent", "reply a-1"), ("agent", "reply a-2"), ("agent", "reply a-3")]
+        [
+            ("agent", "reply a-1"),
+            ("agent", "reply a-2"),
+            ("agent", "reply a-3")
+        ]
     );
     // The claim survived the restart too: another agent cannot take the ticket.
     let bob = agent_at(&h, &base, "bob", "Bob").await;
-    let r = post_at(&h, &base, &format!("/v1/agent/tickets/{sid}/claim"), &bob, json!({})).await;
+    let r = post_at(
+        &h,
+        &base,
+        &format!("/v1/agent/tickets/{sid}/claim"),
+        &bob,
+        json!({}),
+    )
+    .await;
     assert_eq!((r.status, r.code()), (409, "conflict"));
 }
 
