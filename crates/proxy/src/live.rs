@@ -399,6 +399,28 @@ mod tests {
         }
     }
 
+    /// A replica whose listening connection dropped reconnects and catches up from the
+    /// table: an event announced meanwhile still reaches its streams.
+    #[tokio::test]
+    async fn a_replica_whose_listener_dropped_catches_up() {
+        for s in stores("live_relisten").await {
+            if !s.is_shared() {
+                continue;
+            }
+            let a = Live::new(s.clone());
+            let b = Live::new(s.clone());
+            let mut sub = b.subscribe(None, None).await.unwrap();
+            a.publish("a", "T", "s", LiveEventKind::Closed).await;
+            assert_eq!(next(&mut sub).await.event.kind, LiveEventKind::Closed);
+            assert!(s.drop_listeners().await.unwrap() >= 1, "B's at least");
+            a.publish("a", "T", "s", LiveEventKind::Escalated).await;
+            assert_eq!(next(&mut sub).await.event.kind, LiveEventKind::Escalated);
+            // Listening again: the next one arrives through NOTIFY as before.
+            a.publish("a", "T", "s", LiveEventKind::Closed).await;
+            assert_eq!(next(&mut sub).await.event.kind, LiveEventKind::Closed);
+        }
+    }
+
     #[tokio::test]
     async fn old_events_are_pruned() {
         for s in stores("live_prune").await {

@@ -112,3 +112,22 @@ async fn listen_once(
     }
     result
 }
+
+#[cfg(test)]
+impl Store {
+    /// Ends the database sessions listening on this schema's channel (the listeners
+    /// then reconnect); how many. Tests only.
+    pub(crate) async fn drop_listeners(&self) -> Result<usize, StoreError> {
+        let Backend::Postgres(db) = &*self.backend else {
+            return Ok(0);
+        };
+        let rows = self
+            .query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                 WHERE query = $1 AND pid <> pg_backend_pid()",
+                crate::params![format!("LISTEN {}", db.channel)],
+            )
+            .await?;
+        Ok(rows.len())
+    }
+}
