@@ -11,8 +11,8 @@
 //! order, and broadcasts them (the publishing replica does so at once too). Inserts are
 //! serialised so that seq order is visibility order (see
 //! [`crate::store::Store::insert_event`]); after the listener reconnects, the replica
-//! catches up from the table. Typing is not stored: it travels in the `NOTIFY` payload
-//! (in memory on SQLite) and reaches whoever watches now.
+//! catches up from the table. Typing is not stored: it is broadcast here and travels to
+//! the other replicas in the `NOTIFY` payload; it reaches whoever watches now.
 //!
 //! Retention: the newest [`KEEP`] events of the last [`KEEP_FOR_MS`]; a stream resuming
 //! from an older point gets what remains.
@@ -55,8 +55,19 @@ pub struct Subscription {
     pub feed: broadcast::Receiver<Published>,
 }
 
+/// Typing as announced to the replicas: who sent it (a replica skips its own, which it
+/// has broadcast already) and what.
+#[derive(Debug, Serialize, Deserialize)]
+struct Announced {
+    origin: String,
+    #[serde(flatten)]
+    published: Published,
+}
+
 #[derive(Debug)]
 struct Shared {
+    /// This bus's random id, in what it announces.
+    origin: String,
     store: Store,
     tx: broadcast::Sender<Published>,
     /// The highest seq broadcast here; `None` until read from the table (before the
@@ -79,6 +90,7 @@ impl Live {
     pub fn new(store: Store) -> Self {
         let (tx, _) = broadcast::channel(1024);
         let shared = Arc::new(Shared {
+            origin: uuid::Uuid::new_v4().simple().to_string(),
             store,
             tx,
             cursor: Mutex::new(None),
@@ -134,14 +146,18 @@ impl Live {
             },
         };
         // Typing is only for whoever watches now: not stored, not numbered for resuming
-        // (it carries the latest seq here).
+        // (it carries the latest seq here); broadcast here, announced to other replicas.
         if matches!(published.event.kind, LiveEventKind::Typing { .. }) {
+            published.event.seq = s.ready().await?.unwrap_or(0);
+            let _ = s.tx.send(published.clone());
             if s.store.is_shared() {
-                let payload = serde_json::to_string(&published).map_err(decode_err)?;
+                let announced = Announced {
+                    origin: s.origin.clone(),
+                    published,
+                };
+                let payload = serde_json::to_string(&announced).map_err(decode_err)?;
                 return s.store.announce(&payload).await;
             }
-            published.event.seq = s.ready().await?.unwrap_or(0);
-            let _ = s.tx.send(published);
             return Ok(());
         }
         let kind = serde_json::to_string(&published.event.kind).map_err(decode_err)?;
@@ -242,9 +258,12 @@ impl Shared {
     async fn on_notice(&self, notice: Notice) -> Result<(), StoreError> {
         match notice {
             Notice::Payload(p) if p.starts_with('{') => {
-                let mut typing: Published = serde_json::from_str(&p).map_err(decode_err)?;
-                typing.event.seq = self.cursor.lock().await.unwrap_or(0);
-                let _ = self.tx.send(typing);
+                let typing: Announced = serde_json::from_str(&p).map_err(decode_err)?;
+                if typing.origin != self.origin {
+                    let mut typing = typing.published;
+                    typing.event.seq = self.cursor.lock().await.unwrap_or(0);
+                    let _ = self.tx.send(typing);
+                }
                 Ok(())
             }
             Notice::Payload(_) | Notice::Listening => self.pump().await,
@@ -359,6 +378,9 @@ mod tests {
             };
             live.publish("a", "T", "s", typing.clone()).await;
             assert_eq!(next(&mut sub).await.event.kind, typing);
+            // Once: neither the event nor the typing comes back through the listener.
+            let again = tokio::time::timeout(Duration::from_millis(300), sub.feed.recv()).await;
+            assert!(again.is_err(), "{again:?}");
             // Typing is not kept for reconnects.
             let kept = live.subscribe(None, Some(0)).await.unwrap().backlog;
             assert_eq!(kept.len(), 1);
