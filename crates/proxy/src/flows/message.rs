@@ -284,7 +284,7 @@ async fn run(
     // A person holds the ticket: the message is theirs to answer, no reply is generated
     // (unless one already was, before the claim: a retry then finishes that answer).
     if p.reply.is_none() {
-        if let Some(agent) = super::agent::holder(state, &session_id) {
+        if let Some(agent) = super::agent::holder(state, &session_id).await? {
             svc.tickets
                 .record_exchange(&who.id, ticket_id, &stored, "")
                 .await?;
@@ -299,7 +299,8 @@ async fn run(
                 who,
                 &record.ticket,
                 std::slice::from_ref(&response.message),
-            );
+            )
+            .await;
             p.response = Some(response.clone());
             return Ok(response);
         }
@@ -377,7 +378,8 @@ async fn run(
         who,
         &record.ticket,
         &[customer_message.clone(), reply.clone()],
-    );
+    )
+    .await;
     let response = SendMessageResponse {
         message: customer_message,
         reply: Some(reply),
