@@ -129,6 +129,8 @@ pub struct Strings {
     pub agent_joined: &'static str,
     /// A person is typing, `{n}` is their name.
     pub agent_typing: &'static str,
+    /// A person answers this conversation (no bot replies), `{n}` is their name.
+    pub agent_handling: &'static str,
     /// Button: load the earlier messages of a conversation.
     pub earlier: &'static str,
 }
@@ -192,6 +194,7 @@ pub static EN: Strings = Strings {
     new_reply: "New reply from support",
     agent_joined: "{n} has joined",
     agent_typing: "{n} is typing…",
+    agent_handling: "{n} is handling this conversation",
     earlier: "Earlier messages",
 };
 
@@ -254,6 +257,7 @@ pub static ES: Strings = Strings {
     new_reply: "Nueva respuesta de soporte",
     agent_joined: "{n} se ha unido",
     agent_typing: "{n} está escribiendo…",
+    agent_handling: "{n} está atendiendo esta conversación",
     earlier: "Mensajes anteriores",
 };
 
@@ -317,6 +321,7 @@ pub static AR: Strings = Strings {
     new_reply: "رد جديد من الدعم",
     agent_joined: "انضم {n}",
     agent_typing: "{n} يكتب…",
+    agent_handling: "{n} يتولى هذه المحادثة",
     earlier: "رسائل سابقة",
 };
 
@@ -359,6 +364,7 @@ mod tests {
                 ("rating_value", s.rating_value),
                 ("agent_joined", s.agent_joined),
                 ("agent_typing", s.agent_typing),
+                ("agent_handling", s.agent_handling),
             ] {
                 assert!(
                     template.contains("{n}"),

@@ -9,7 +9,7 @@ pub mod components;
 pub mod config;
 pub mod connectivity;
 pub mod i18n;
-pub mod ids;
+pub use everdesk_api::ids;
 pub mod live;
 pub mod origin;
 pub mod state;

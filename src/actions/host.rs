@@ -115,6 +115,8 @@ impl Chat {
             }
             HostToFrame::Identify { identity } => {
                 self.set_identity(identity);
+                // A new customer's scope: messages still waiting (kept data) go out in it.
+                self.flush();
                 self.start_live();
             }
             HostToFrame::Stored { key, value } => {
@@ -220,6 +222,7 @@ impl Chat {
         if !store.has_own_storage() {
             self.fresh_visitor.set_value(true);
             if let Ok(api) = self.api() {
+                // Not on the customer's scope, which the wipe drops: it writes nothing.
                 leptos::task::spawn_local(async move {
                     let _ = api.call(None, &crate::api::Endpoint::forget_cookie()).await;
                 });
@@ -235,7 +238,6 @@ impl Chat {
 
     /// The in-memory half of a wipe (this tab's, or another tab's we heard of).
     pub(super) fn forget_in_memory(&self) {
-        self.epoch.update_value(|e| *e = e.wrapping_add(1));
         self.close_scope();
         let store = self.store();
         if !store.has_own_storage() {

@@ -11,7 +11,7 @@ use everdesk_api::{
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::{host::identity_owner, Chat, Owner};
+use super::{host::identity_owner, Chat, Owner, Remote};
 use crate::{
     api::{decode, open_stream, ApiError, Endpoint},
     live::{self, spawn_scoped, Scope, SseParser},
@@ -42,23 +42,32 @@ async fn sleep(ms: i32) {
 impl Chat {
     /// Runs `f` on the current customer's scope, opening one if there is none.
     /// `None` once the widget is disposed.
-    fn with_scope<R>(&self, f: impl FnOnce(&Scope) -> R) -> Option<R> {
+    pub(super) fn with_scope<R>(&self, f: impl FnOnce(&Scope) -> R) -> Option<R> {
         self.scope
             .try_update_value(|s| f(s.get_or_insert_with(Scope::new)))
     }
 
     /// Runs `task` bound to the current customer's scope (see `live::scope`).
-    fn spawn_for_customer(&self, task: Task<'static, ()>) {
+    pub(super) fn spawn_for_customer(&self, task: Task<'static, ()>) {
         if let Some(handle) = self.with_scope(Scope::handle) {
             spawn_scoped(handle, task);
         }
     }
 
     /// Drops the current customer's scope: every task bound to it stops where it is
-    /// (never resumed), its event stream is aborted, and its typing line goes.
+    /// (never resumed), its event stream is aborted, and what those tasks showed while
+    /// in flight (typing, busy, loading) goes with them.
     pub(super) fn close_scope(&self) {
         self.scope.set_value(None);
         self.agent_typing.set(None);
+        self.typing.set(false);
+        self.busy.set(false);
+        if self.history.with_untracked(|h| *h == Remote::Loading) {
+            self.history.set(Remote::Idle);
+        }
+        if self.profile.with_untracked(|p| *p == Remote::Loading) {
+            self.profile.set(Remote::Idle);
+        }
     }
 
     /// Whether this tab's customer is verified (their tickets live on the server).
@@ -250,7 +259,13 @@ impl Chat {
             LiveEventKind::Typing {
                 author: Author::Agent,
             } => self.show_typing(id),
-            LiveEventKind::Escalated | LiveEventKind::Typing { .. } => {}
+            // Escalated on another device: the server's list brings the hand-off card.
+            LiveEventKind::Escalated => {
+                if self.verified() && self.record(&id).is_some_and(|r| r.handoff.is_none()) {
+                    self.spawn_for_customer(self.sync_server());
+                }
+            }
+            LiveEventKind::Typing { .. } => {}
         }
     }
 

@@ -4,7 +4,7 @@
 //! makes no request and writes nothing.
 
 use everdesk_api::{HistoryResponse, ProfileResponse};
-use leptos::{prelude::*, task::spawn_local};
+use leptos::prelude::*;
 
 use super::{Chat, Remote, View};
 use crate::api::{decode, Endpoint};
@@ -24,20 +24,17 @@ impl Chat {
             return;
         }
         self.history.set(Remote::Loading);
-        let epoch = self.epoch();
-        spawn_local(async move {
+        // Bound to the customer: another customer's answer is never shown.
+        self.spawn_for_customer(Box::pin(async move {
             let result = self
                 .authed(Endpoint::history(None, Some(5)))
                 .await
                 .and_then(|text| decode::<HistoryResponse>(&text));
-            if self.epoch() != epoch {
-                return; // another customer's now: never shown
-            }
             self.history.set(match result {
                 Ok(h) => Remote::Ready(h.episodes),
                 Err(e) => Remote::Failed(self.failed(&e)),
             });
-        });
+        }));
     }
 
     /// Shows what we remember.
@@ -50,20 +47,16 @@ impl Chat {
             return;
         }
         self.profile.set(Remote::Loading);
-        let epoch = self.epoch();
-        spawn_local(async move {
+        self.spawn_for_customer(Box::pin(async move {
             let result = self
                 .authed(Endpoint::profile())
                 .await
                 .and_then(|text| decode::<ProfileResponse>(&text));
-            if self.epoch() != epoch {
-                return; // another customer's now: never shown
-            }
             self.profile.set(match result {
                 Ok(p) => Remote::Ready(p.facts),
                 Err(e) => Remote::Failed(self.failed(&e)),
             });
-        });
+        }));
     }
 
     /// Deletes the customer's memory on the proxy, then everything local.
@@ -71,13 +64,11 @@ impl Chat {
     pub fn forget_me(self) {
         self.busy.set(true);
         self.error.set(None);
-        let epoch = self.epoch();
-        spawn_local(async move {
+        // Bound to the customer: once their data is gone from this tab (another
+        // identity, a wipe elsewhere) the answer changes nothing.
+        self.spawn_for_customer(Box::pin(async move {
             let result = self.authed(Endpoint::forget_me()).await.map(drop);
             self.busy.set(false);
-            if self.epoch() != epoch {
-                return; // that customer's data is already gone from this tab
-            }
             match result {
                 Ok(()) => {
                     self.wipe_local();
@@ -85,6 +76,6 @@ impl Chat {
                 }
                 Err(e) => self.error.set(Some(self.failed(&e))),
             }
-        });
+        }));
     }
 }

@@ -146,14 +146,8 @@ pub struct Chat {
     typing_gen: StoredValue<u32, LocalStorage>,
     store: StoredValue<Store, LocalStorage>,
     clock: StoredValue<MonotonicClock, LocalStorage>,
-    /// The epoch of the running flush, if any: one flush per customer at a time, and
-    /// a stale one (previous customer) does not hold up the next customer's.
-    flushing: StoredValue<Option<u32>, LocalStorage>,
     /// Whose data the store holds, relative to the current identity.
     owner: StoredValue<Owner, LocalStorage>,
-    /// Bumped whenever the in-memory data is forgotten (wipe, identity change, data
-    /// hidden): a request started before must not write its outcome afterwards.
-    epoch: StoredValue<u32, LocalStorage>,
     link: StoredValue<Option<Link>, LocalStorage>,
     sync: StoredValue<Option<TabSync>, LocalStorage>,
     /// This tab wiped its customer while the visitor lives in the proxy's cookie: the
@@ -193,9 +187,7 @@ impl Chat {
             typing_gen: StoredValue::new_local(0),
             store: StoredValue::new_local(store),
             clock: StoredValue::new_local(MonotonicClock::after(last)),
-            flushing: StoredValue::new_local(None),
             owner: StoredValue::new_local(owner),
-            epoch: StoredValue::new_local(0),
             link: StoredValue::new_local(None),
             sync: StoredValue::new_local(None),
             fresh_visitor: StoredValue::new_local(false),
@@ -373,19 +365,12 @@ impl Chat {
         self.publish(SyncEvent::OutboxChanged);
     }
 
-    /// The current data epoch (see the field), to compare after an await.
-    fn epoch(&self) -> u32 {
-        self.epoch.get_value()
-    }
-
-    /// Whether this tab may still apply a request's outcome: its epoch is `epoch`, and
-    /// the storage has not been taken over by another customer in another tab meanwhile
-    /// (a wipe whose sync event has not arrived yet). If it has, this tab forgets its
-    /// data now, as the sync event would.
-    fn still_current(&self, epoch: u32) -> bool {
-        if self.epoch() != epoch {
-            return false;
-        }
+    /// Whether the storage is still this tab's customer's: another tab may have given
+    /// it to another customer meanwhile (a wipe whose sync event has not arrived yet).
+    /// If it has, this tab forgets its data now, as the sync event would (which drops
+    /// the customer's scope). Changes in this tab need no check: they drop the scope,
+    /// and the scope's tasks never resume (see `live::scope`).
+    fn storage_still_ours(&self) -> bool {
         if self.owner.get_value() == Owner::Recorded
             && Owner::of(&self.store(), &self.current_owner()) != Owner::Recorded
         {

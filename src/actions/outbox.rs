@@ -4,7 +4,7 @@
 //! resend reuses the message id, which the proxy dedupes on.
 
 use everdesk_api::{limits, SendMessageRequest, SendMessageResponse};
-use leptos::{prelude::*, task::spawn_local};
+use leptos::prelude::*;
 use wasm_bindgen::{closure::Closure, JsCast};
 
 use super::{Chat, View};
@@ -90,35 +90,30 @@ impl Chat {
     }
 
     /// Sends every due outbox entry, one ticket's messages in order; then sleeps
-    /// until the next backoff expires. Only one flush runs per tab.
+    /// until the next backoff expires. One flush per customer at a time, bound to the
+    /// customer's scope: once the customer changes it never resumes (so it sends none
+    /// of their messages in the next customer's session), and the next customer's
+    /// scope starts without a flush running.
     pub fn flush(self) {
-        let epoch = self.epoch();
-        if self.flushing.get_value() == Some(epoch) || self.api().is_err() {
+        if self.api().is_err() || self.with_scope(|s| s.flushing.replace(true)) != Some(false) {
             return;
         }
-        self.flushing.set_value(Some(epoch));
-        spawn_local(async move {
-            'flush: loop {
+        self.spawn_for_customer(Box::pin(async move {
+            loop {
                 let due = self.outbox.with_untracked(|o| o.due(now_ms()));
                 if due.is_empty() || !self.online.get_untracked() {
                     break;
                 }
                 for entry in due {
-                    // The customer these were typed by may be gone (another identity,
-                    // a wipe) or the entry sent by another tab since the list was taken.
-                    if self.epoch() != epoch {
-                        break 'flush;
-                    }
+                    // Another tab may have sent it since the list was taken.
                     if self.outbox.with_untracked(|o| o.contains(&entry.id)) {
                         self.deliver(entry).await;
                     }
                 }
             }
-            if self.flushing.get_value() == Some(epoch) {
-                self.flushing.set_value(None);
-                self.wake_later();
-            }
-        });
+            self.with_scope(|s| s.flushing.set(false));
+            self.wake_later();
+        }));
     }
 
     /// Schedules the next flush for when the next backoff expires. Not while offline:
@@ -142,12 +137,17 @@ impl Chat {
         }
     }
 
+    /// Sends one entry and applies the answer; only ever awaited by [`Chat::flush`],
+    /// in the customer's scope.
     async fn deliver(self, entry: OutboxEntry) {
-        let epoch = self.epoch();
         let viewing = self
             .view
             .with_untracked(|v| *v == View::Ticket(entry.ticket_id.clone()));
-        if viewing {
+        // No bot is typing once a person handles the ticket.
+        let handled = self
+            .record(&entry.ticket_id)
+            .is_some_and(|r| r.agent.is_some());
+        if viewing && !handled {
             self.typing.set(true);
         }
         let result = match self.ensure_ticket(&entry.ticket_id).await {
@@ -166,8 +166,8 @@ impl Chat {
             Err(e) => Err(e),
         };
         self.typing.set(false);
-        if !self.still_current(epoch) {
-            return; // this tab's data was forgotten meanwhile: nothing to update
+        if !self.storage_still_ours() {
+            return; // another tab gave the storage to another customer: nothing to update
         }
         match result {
             Ok(resp) => {
@@ -178,13 +178,17 @@ impl Chat {
                     o.confirm(&entry.id);
                 });
                 self.save_outbox();
-                let reply = resp.reply.clone();
+                let text = resp.reply.as_ref().map(|m| m.content.clone());
                 self.update_record(&entry.ticket_id, |r| {
                     r.confirm(&entry.id, resp.reply);
-                    r.recalled = resp.context.history;
+                    match resp.handled_by {
+                        // A person handles it: no bot reply, the agent answers live.
+                        Some(agent) => r.agent = Some(agent.name),
+                        None => r.recalled = resp.context.history,
+                    }
                 });
-                if first {
-                    self.announce_reply(entry.ticket_id.clone(), reply.content);
+                if let Some(text) = text.filter(|_| first) {
+                    self.announce_reply(entry.ticket_id.clone(), text);
                 }
             }
             Err(error) => self.delivery_failed(&entry, &error),

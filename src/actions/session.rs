@@ -42,15 +42,12 @@ impl Chat {
         {
             return Ok(s.session.token);
         }
-        let epoch = self.epoch();
+        // Only ever awaited in the customer's scope (see `live::scope`): a session
+        // issued after the customer changed is never kept, because this never resumes.
         let session: SessionResponse = match identity {
             Some(proof) => decode(&api.call(None, &Endpoint::session(&proof)).await?)?,
             None => self.visitor_session(&api).await?,
         };
-        if self.epoch() != epoch {
-            // Issued for an identity this tab has since forgotten: not kept.
-            return Ok(session.token);
-        }
         if let Some(visitor) = &session.visitor_token {
             self.save(&Key::Visitor, visitor);
         }
@@ -95,15 +92,12 @@ impl Chat {
     }
 
     /// Sends an authenticated request and returns the body text; on
-    /// `unauthorized` renews the session once (unless this tab has since forgotten the
-    /// customer the request was for).
+    /// `unauthorized` renews the session once. Awaited only in the customer's scope, so
+    /// a renewal never happens for whoever this tab serves after them.
     pub(super) async fn authed(&self, endpoint: Endpoint) -> Result<String, ApiError> {
         let api = self.api()?;
-        let epoch = self.epoch();
         let token = self.token().await?;
         match api.call(Some(&token), &endpoint).await {
-            // A renewal would be for whoever this tab serves now: not for this request.
-            Err(e) if e.is_unauthorized() && self.epoch() != epoch => Err(ApiError::Superseded),
             Err(e) if e.is_unauthorized() => {
                 self.store().remove(&Key::Session);
                 let token = self.token().await?;

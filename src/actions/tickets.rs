@@ -5,7 +5,7 @@ use everdesk_api::{
     CloseRequest, CreateTicketRequest, CreateTicketResponse, EscalateRequest, EscalateResponse,
     TicketStatus,
 };
-use leptos::{prelude::*, task::spawn_local};
+use leptos::prelude::*;
 
 use super::{Chat, View};
 use crate::{
@@ -52,10 +52,10 @@ impl Chat {
         self.current.set(Some(record));
         self.update_record(&id, |_| {});
         self.view.set(View::Ticket(id.clone()));
-        spawn_local(async move {
+        self.spawn_for_customer(Box::pin(async move {
             // A failure here is not shown: the ticket is created with its first message.
             let _ = self.ensure_ticket(&id).await;
-        });
+        }));
         true
     }
 
@@ -102,11 +102,10 @@ impl Chat {
             ticket_id: record.id.clone(),
             subject: record.subject.clone(),
         };
-        let epoch = self.epoch();
         let text = self.authed(Endpoint::create_ticket(&req)).await?;
         let resp: CreateTicketResponse = decode(&text)?;
-        if !self.still_current(epoch) {
-            return Err(ApiError::Superseded); // forgotten meanwhile: callers stop too
+        if !self.storage_still_ours() {
+            return Err(ApiError::Superseded); // taken over meanwhile: callers stop too
         }
         self.update_record(id, |r| {
             r.synced = true;
@@ -141,20 +140,19 @@ impl Chat {
         };
         self.busy.set(true);
         self.error.set(None);
-        let epoch = self.epoch();
-        spawn_local(async move {
+        self.spawn_for_customer(Box::pin(async move {
             let result = match self.ensure_ticket(&id).await {
                 Ok(()) => self.authed(endpoint(&id)).await,
                 Err(e) => Err(e),
             };
             self.busy.set(false);
-            if !self.still_current(epoch) {
-                return; // forgotten meanwhile: nothing to update
+            if !self.storage_still_ours() {
+                return; // taken over meanwhile: nothing to update
             }
             if let Err(e) = result.and_then(|text| done(&id, text)) {
                 self.error.set(Some(self.failed(&e)));
             }
-        });
+        }));
     }
 
     /// Closes the open ticket with an optional rating and comment. A closed ticket

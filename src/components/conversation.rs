@@ -53,6 +53,13 @@ pub fn Conversation(
             .map(|name| fill(s.agent_joined, name))
             .unwrap_or_default()
     };
+    // "<name> is handling this conversation" while a person holds the open ticket.
+    let handling = move || {
+        agent()
+            .filter(|_| is_open())
+            .map(|name| fill(s.agent_handling, name))
+            .unwrap_or_default()
+    };
     // "<name> is typing…" for this ticket, from the event stream.
     let agent_typing = move || {
         chat.agent_typing.with(|t| {
@@ -100,6 +107,7 @@ pub fn Conversation(
             <p class="ed-typing ed-typing--agent" aria-live="polite" data-testid="agent-typing">
                 {dynamic(agent_typing)}
             </p>
+            <p class="ed-notice" role="status" data-testid="handling">{dynamic(handling)}</p>
             {move || handoff().map(|h| keyed(h.clone(), view! { <HandoffCard handoff=h strings=s joined=dynamic(joined) /> }))}
             {when(move || !recalled().is_empty(), move || view! {
                 <details class="ed-recalled">

@@ -22,6 +22,9 @@ pub struct Scope {
     pub(crate) live_started: Cell<bool>,
     /// The resume point of the event stream: the last `seq` seen.
     pub(crate) last_seq: Rc<Cell<Option<i64>>>,
+    /// An outbox flush runs for this customer (one at a time; the next customer's
+    /// scope starts without one, so a stale flush never holds theirs up).
+    pub(crate) flushing: Cell<bool>,
 }
 
 impl Default for Scope {
@@ -38,6 +41,7 @@ impl Scope {
             abort: web_sys::AbortController::new().ok(),
             live_started: Cell::new(false),
             last_seq: Rc::new(Cell::new(None)),
+            flushing: Cell::new(false),
         }
     }
 

@@ -87,6 +87,9 @@ impl TicketRecord {
         if let Some(agent) = &summary.agent {
             self.agent = Some(agent.name.clone());
         }
+        if self.handoff.is_none() {
+            self.handoff.clone_from(&summary.handoff);
+        }
     }
 
     /// Adds a message from the server (transcript page, live event) unless one with
@@ -138,10 +141,10 @@ impl TicketRecord {
     }
 
     /// The proxy confirmed message `id`: keep our copy's time (the order the customer
-    /// saw), mark it sent, and add the reply.
-    pub fn confirm(&mut self, id: &str, reply: Message) {
+    /// saw), mark it sent, and add the reply (none when a person handles the ticket).
+    pub fn confirm(&mut self, id: &str, reply: Option<Message>) {
         self.set_delivery(id, Delivery::Sent);
-        self.add_confirmed([reply]);
+        self.add_confirmed(reply);
     }
 
     /// Time of the newest message, or creation.
@@ -266,11 +269,15 @@ mod tests {
         let mut t = TicketRecord::new("t".into(), "Help".into(), 10);
         t.add_pending(ChatMessage::pending("m1".into(), "hi".into(), 20));
         assert_eq!(t.pending_count(), 1);
-        t.confirm("m1", reply("r1", 21));
-        t.confirm("m1", reply("r1", 21));
+        t.confirm("m1", Some(reply("r1", 21)));
+        t.confirm("m1", Some(reply("r1", 21)));
         assert_eq!(t.pending_count(), 0);
         assert_eq!(t.messages.len(), 2);
         assert_eq!(t.messages[1].id, "r1");
+        // Handled by a person: delivered, and no bot reply.
+        t.add_pending(ChatMessage::pending("m2".into(), "still there?".into(), 30));
+        t.confirm("m2", None);
+        assert_eq!((t.pending_count(), t.messages.len()), (0, 3));
     }
 
     #[test]
@@ -278,7 +285,7 @@ mod tests {
         let mut t = TicketRecord::new("t".into(), "Help".into(), 10);
         t.add_confirmed([reply("open", 11)]);
         t.add_pending(ChatMessage::pending("m1".into(), "hi".into(), 20));
-        t.confirm("m1", reply("r1", 21));
+        t.confirm("m1", Some(reply("r1", 21)));
         assert_eq!(t.unread(), 2);
         t.mark_read();
         assert_eq!(t.unread(), 0);
@@ -332,10 +339,21 @@ mod tests {
                 name: "Sam".into(),
             }),
             last_message_at: 50,
+            handoff: everdesk_api::json::from_str(
+                r#"{"ticket_id": "t9", "customer_summary": "Ada", "issue_summary": "Refund",
+                    "attempted_solutions": [], "customer_sentiment": "neutral",
+                    "relevant_history": [], "handoff_note": "", "created_at": 40,
+                    "delivered": true}"#,
+            )
+            .ok(),
         };
         let r = TicketRecord::from_server(&summary);
         assert!(r.synced && !r.is_open());
         assert_eq!(r.agent.as_deref(), Some("Sam"));
+        assert!(
+            r.handoff.is_some() && r.handoff == summary.handoff,
+            "the hand-off card follows"
+        );
         assert_eq!(r.summary().unread, 0);
         let mut open = TicketRecord::new("t9".into(), "Refund".into(), 5);
         open.merge_server(&everdesk_api::TicketSummary {

@@ -1,8 +1,8 @@
 // The agent inbox (/agent/) in real Chromium against the real proxy: a verified
 // customer (Dana, host-signed) escalates over the API; the agent signs in by pasting a
 // JWT, sees the ticket first in the queue with its hand-off, claims it and replies; the
-// customer's own live stream gets the reply, and a new customer message appears in the
-// inbox without a reload. Also: the demo page signs the inbox in without a URL secret
+// customer's own live stream gets the reply; once claimed, the customer's messages get
+// no bot answer and appear in the inbox without a reload. Also: the demo page signs the inbox in without a URL secret
 // (postMessage, and sessionStorage on the same origin), the page is never framed, and
 // axe finds no serious or critical violations, driven by keyboard only.
 import assert from 'node:assert/strict';
@@ -148,6 +148,16 @@ test('an agent sees the escalated ticket first, claims it and replies; the custo
   // The customer's widget learns that a person has joined.
   const claimed = await stream.next((e) => e.type === 'claimed' && e.ticket_id === ticketId);
   assert.equal(claimed.agent.name, 'Sam');
+  // From now on the customer's messages go to Sam: stored and shown in the inbox live,
+  // answered by no bot (the answer names the agent instead).
+  const asked = await api(`/v1/tickets/${ticketId}/messages`, {
+    token,
+    body: { id: randomUUID(), content: 'Is someone there now?', sent_at: Date.now() },
+  });
+  assert.equal(asked.reply, undefined, `no bot reply: ${JSON.stringify(asked)}`);
+  assert.equal(asked.handled_by.name, 'Sam');
+  await page.locator('[data-testid=transcript] li[data-author=customer]', { hasText: 'Is someone there now?' })
+    .waitFor({ timeout: 10_000 });
   const reply = 'Hi Dana, a replacement pole is on its way.';
   await page.getByLabel('Your reply').fill(reply);
   // Typing reaches the customer (throttled: one notice for the whole burst).
@@ -174,6 +184,10 @@ test('an agent sees the escalated ticket first, claims it and replies; the custo
   const live = page.locator('[data-testid=transcript] li[data-author=customer]', { hasText: 'Thank you! <b>Great</b>' });
   await live.waitFor({ timeout: 10_000 });
   assert.equal(await page.locator('[data-testid=transcript] b').count(), 0, 'text, never HTML');
+  // No bot message after the claim: the agent's reply is the only answer.
+  const after = (await api(`/v1/tickets/${ticketId}/transcript`, { token })).messages;
+  const from = after.findIndex((m) => m.content === 'Is someone there now?');
+  assert.deepEqual(after.slice(from).map((m) => m.author), ['customer', 'agent', 'customer']);
   await page.locator('[data-testid=announcer]', { hasText: 'New message from' }).waitFor();
   await screenshot(page, 'agent-inbox-ticket');
 

@@ -1,9 +1,11 @@
 // People who answer, seen from the customer's widget: the verified demo customer
 // escalates; an agent (direct HTTP calls with a host-minted agent JWT, signed here
 // with the demo identity secret) claims and replies; the widget shows the reply live
-// with the agent's name, announced once; the agent closes and the widget shows it
-// closed. A second browser context for the same customer, with empty storage, shows
-// the same ticket and transcript (the server is the source of truth across devices).
+// with the agent's name, announced once; once claimed, the customer's messages get no
+// bot answer ("Ann is handling this conversation"); the agent closes and the widget
+// shows it closed. A second browser context for the same customer, with empty storage,
+// shows the same ticket, transcript and hand-off card with who joined (the server is
+// the source of truth across devices).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, randomUUID } from 'node:crypto';
@@ -56,6 +58,21 @@ test('an agent claims, replies live with their name (announced once) and closes;
 
   await agent('POST', `/v1/agent/tickets/${sid}/claim`);
   await w.getByText('Ann has joined').waitFor();
+  await w.locator('[data-testid=handling]', { hasText: 'Ann is handling this conversation' }).waitFor();
+
+  // Now a person has it: the customer's message is delivered, and no bot answers it
+  // (no typing placeholder, no reply bubble, no retry error).
+  const incoming = () => w.locator('li.ed-msg:not(.ed-msg--mine)').count();
+  const before = await incoming();
+  const question = 'Is the igniter covered by the warranty?';
+  await shop.type(question);
+  await shop.message(question).and(w.locator('[data-delivery=sent]')).waitFor();
+  await shop.page.waitForTimeout(500);
+  assert.equal(await incoming(), before, 'no bot reply once a person has the ticket');
+  assert.equal(await w.locator('.ed-typing:not(.ed-typing--agent)').count(), 0, 'no bot typing');
+  assert.equal(await w.locator('[data-delivery=failed]').count(), 0);
+  const seen = await agent('GET', `/v1/agent/tickets/${sid}`);
+  assert.equal(seen.transcript.at(-1).content, question, 'the agent has the message');
 
   // Count what the polite live region says from now on.
   await shop.frame().evaluate(() => {
@@ -88,6 +105,10 @@ test('an agent claims, replies live with their name (announced once) and closes;
   await other.message('My camping stove will not light').waitFor();
   await other.message(reply).waitFor();
   await other.w().getByText('This ticket is closed.').waitFor();
+  // The escalation too, not only the messages: the hand-off card, and who joined.
+  const card = other.w().getByRole('region', { name: 'Handed over to a person' });
+  await card.waitFor();
+  await card.getByText('Ann has joined').waitFor();
   assert.match(await other.message(reply).locator('[data-testid=author]').textContent(), /^Ann/);
   await other.close();
   await shop.close();

@@ -30,6 +30,20 @@ fn agent_says(ticket_id: &str, id: &str, text: &str) -> LiveEvent {
     )
 }
 
+/// Sam claims the ticket.
+fn claimed_by_sam(ticket_id: &str) -> LiveEvent {
+    event(
+        ticket_id,
+        2,
+        LiveEventKind::Claimed {
+            agent: Agent {
+                id: "a".into(),
+                name: "Sam".into(),
+            },
+        },
+    )
+}
+
 /// A chat with one open ticket on screen (no proxy: nothing is sent).
 fn chat_with_a_ticket() -> (Chat, web_sys::HtmlElement, String) {
     let chat = chat();
@@ -71,16 +85,7 @@ async fn an_agent_reply_shows_the_name_counts_while_closed_and_is_announced_once
 #[wasm_bindgen_test]
 async fn a_claim_says_who_joined_typing_shows_once_and_close_makes_it_read_only() {
     let (chat, root, id) = chat_with_a_ticket();
-    chat.apply_live(event(
-        &id,
-        2,
-        LiveEventKind::Claimed {
-            agent: Agent {
-                id: "a".into(),
-                name: "Sam".into(),
-            },
-        },
-    ));
+    chat.apply_live(claimed_by_sam(&id));
     leptos::task::tick().await;
     let record = chat.current.get_untracked().unwrap();
     assert_eq!(
@@ -238,4 +243,60 @@ async fn a_previous_customers_server_answers_never_reach_the_next() {
     sleep(300).await;
     assert!(!text(&root).contains("BOB"), "{}", text(&root));
     assert_eq!(subjects(chat), ["ALICE SECRET"]);
+}
+
+/// Once a person holds the ticket the proxy answers a message with `handled_by` and no
+/// reply: the widget shows it delivered, with no bot typing, no reply and no error, and
+/// says who handles the conversation.
+#[wasm_bindgen_test]
+async fn a_message_a_person_handles_is_delivered_without_a_bot_reply() {
+    js_sys::Function::new_no_args(
+        r#"
+      window.fetch = function (url, init) {
+        const u = String(url);
+        const body = init && init.body ? JSON.parse(init.body) : null;
+        const json = (b, ms) => new Promise(r => setTimeout(() => r(new Response(JSON.stringify(b))), ms));
+        if (u.endsWith('/v1/session')) return json({token: 'tok', expires_at: Date.now() + 3600000, customer: {kind: 'verified', id: 'dana'}}, 0);
+        if (u.endsWith('/v1/tickets') && init.method === 'GET') return json({tickets: []}, 0);
+        if (u.endsWith('/v1/tickets')) return json({ticket: {id: body.ticket_id, session_id: 's', subject: body.subject, status: 'open', created_at: 1}, messages: []}, 0);
+        if (u.endsWith('/messages')) return json({message: {id: body.id, role: 'user', content: body.content, created_at: body.sent_at}, context: {profile: [], history: []}, handled_by: {id: 'a', name: 'Sam'}}, 100);
+        return new Promise(() => {});
+      };
+    "#,
+    )
+    .call0(&JsValue::NULL)
+    .unwrap();
+    let chat = chat();
+    chat.config
+        .update(|c| c.proxy_url = Some("https://proxy.test".into()));
+    let root = mount_app(chat);
+    chat.handle_host(HostToFrame::Identify {
+        identity: Some(hmac("dana")),
+    });
+    assert!(chat.start_ticket("Refund"));
+    let id = chat.current.get_untracked().unwrap().id;
+    chat.apply_live(claimed_by_sam(&id));
+    assert!(chat.send("Anyone there?"));
+    sleep(20).await;
+    assert!(!chat.typing.get_untracked(), "no bot is typing");
+    let sent = || {
+        root.query_selector("[data-delivery=sent]")
+            .unwrap()
+            .is_some()
+    };
+    for _ in 0..40 {
+        if sent() {
+            break;
+        }
+        sleep(25).await;
+    }
+    assert!(sent(), "{}", text(&root));
+    let record = chat.current.get_untracked().unwrap();
+    assert_eq!(record.messages.len(), 1, "no reply: {:?}", record.messages);
+    assert_eq!(chat.outbox.get_untracked().entries().len(), 0);
+    assert_eq!(chat.announcement.get_untracked(), "");
+    assert_eq!(
+        text(&q(&root, "[data-testid=handling]")),
+        "Sam is handling this conversation"
+    );
 }

@@ -288,3 +288,38 @@ async fn a_ticket_only_in_another_tabs_memory_does_not_drop_its_message() {
         a.outbox.get_untracked()
     );
 }
+
+/// The mechanism the widget's async work relies on, in the browser: a task bound to
+/// a customer scope, waiting on a real timer when the scope is dropped, never runs
+/// the code after its await — it cannot write, however late its answer comes — while
+/// a task of the next scope does.
+#[wasm_bindgen_test]
+async fn a_task_of_a_dropped_scope_never_writes() {
+    use everdesk::live::{spawn_scoped, Scope};
+    let wrote = Rc::new(RefCell::new(Vec::<&'static str>::new()));
+    let scope = Scope::new();
+    let w = wrote.clone();
+    spawn_scoped(
+        scope.handle(),
+        Box::pin(async move {
+            w.borrow_mut().push("alice: started");
+            sleep(100).await;
+            w.borrow_mut().push("alice: late answer");
+        }),
+    );
+    sleep(0).await;
+    let signal = scope.signal().unwrap();
+    drop(scope); // the customer changes
+    assert!(signal.aborted(), "its requests in flight are aborted");
+    let next = Scope::new();
+    let w = wrote.clone();
+    spawn_scoped(
+        next.handle(),
+        Box::pin(async move {
+            sleep(100).await;
+            w.borrow_mut().push("bob: answer");
+        }),
+    );
+    sleep(300).await;
+    assert_eq!(*wrote.borrow(), ["alice: started", "bob: answer"]);
+}

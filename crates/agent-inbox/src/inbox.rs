@@ -96,7 +96,7 @@ impl Inbox {
     /// Boot: this tab's stored session, else a JWT a same-origin page left, and from
     /// now on a JWT the opener posts.
     pub fn start(self) {
-        if let Some(session) = auth::load(ids::now_ms()) {
+        if let Some(session) = auth::load(ids::now_ms() as f64) {
             self.signed_in(session);
         } else if let Some(jwt) = auth::take_handoff() {
             self.sign_in(jwt);
@@ -361,7 +361,8 @@ impl Inbox {
             return;
         };
         let mut ready = false;
-        self.typing.update_value(|t| ready = t.ready(ids::now_ms()));
+        self.typing
+            .update_value(|t| ready = t.ready(ids::now_ms() as f64));
         if ready {
             spawn_local(async move {
                 // Best effort: a lost typing notice is not worth an error.

@@ -7,7 +7,7 @@
 pub mod api;
 pub mod auth;
 pub mod components;
-pub mod ids;
+pub use everdesk_api::ids;
 pub mod inbox;
 pub mod live;
 pub mod sse;

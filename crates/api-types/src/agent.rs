@@ -166,14 +166,14 @@ pub struct AgentReplyResponse {
 }
 
 /// `GET /v1/tickets` (customer): the signed-in customer's tickets, newest first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TicketListResponse {
     /// The tickets, with where each stands.
     pub tickets: Vec<TicketSummary>,
 }
 
 /// One of the customer's tickets.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TicketSummary {
     /// The ticket.
     pub ticket: Ticket,
@@ -184,6 +184,10 @@ pub struct TicketSummary {
     pub agent: Option<Agent>,
     /// The latest message's time, epoch ms.
     pub last_message_at: i64,
+    /// The hand-off summary, once the customer asked for a person (so another device
+    /// shows the same hand-off card); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handoff: Option<Handoff>,
 }
 
 /// `GET /v1/tickets/{ticket_id}/transcript?before=&limit=` (customer) and its agent twin:
@@ -261,7 +265,8 @@ crate::json_struct!(TicketSummary {
     ticket,
     state,
     agent: opt,
-    last_message_at
+    last_message_at,
+    handoff: opt
 });
 crate::json_struct!(TicketListResponse { tickets });
 crate::json_struct!(TranscriptPage {

@@ -8,6 +8,8 @@
 
 mod agent;
 mod error;
+#[cfg(feature = "web")]
+pub mod ids;
 pub mod json;
 mod memory;
 mod session;

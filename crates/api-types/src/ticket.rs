@@ -98,10 +98,16 @@ pub struct Context {
 pub struct SendMessageResponse {
     /// The stored customer message.
     pub message: Message,
-    /// The assistant's reply.
-    pub reply: Message,
-    /// What was recalled.
+    /// The assistant's reply; absent only when a person handles the ticket
+    /// (`handled_by`): then no bot reply is generated and the agent answers live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<Message>,
+    /// What was recalled (empty when `handled_by` is set).
     pub context: Context,
+    /// The agent who holds the ticket, when the message went to a person instead of the
+    /// assistant; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handled_by: Option<crate::Agent>,
 }
 
 /// SSE `delta` event payload.
@@ -212,8 +218,9 @@ json_struct!(SendMessageRequest {
 json_struct!(Context { profile, history });
 json_struct!(SendMessageResponse {
     message,
-    reply,
-    context
+    reply: opt,
+    context,
+    handled_by: opt
 });
 json_struct!(StreamDelta { text });
 json_struct!(CloseRequest {
@@ -252,8 +259,22 @@ mod tests {
             }
         });
         let r: SendMessageResponse = serde_json::from_value(v.clone()).unwrap();
-        assert_eq!(r.reply.role, Role::Assistant);
+        assert_eq!(r.reply.as_ref().map(|m| m.role), Some(Role::Assistant));
+        assert_eq!(r.handled_by, None);
         assert_eq!(r.context.history[0].score, Some(1.5));
+        assert_eq!(serde_json::to_value(&r).unwrap(), v);
+    }
+
+    #[test]
+    fn a_message_a_person_handles_has_no_reply_and_names_the_agent() {
+        let v = json!({
+            "message": {"id": "m1", "role": "user", "content": "hi", "created_at": 1},
+            "context": {"profile": [], "history": []},
+            "handled_by": {"id": "a1", "name": "Sam"}
+        });
+        let r: SendMessageResponse = serde_json::from_value(v.clone()).unwrap();
+        assert_eq!(r.reply, None);
+        assert_eq!(r.handled_by.as_ref().map(|a| a.name.as_str()), Some("Sam"));
         assert_eq!(serde_json::to_value(&r).unwrap(), v);
     }
 

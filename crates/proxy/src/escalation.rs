@@ -102,17 +102,19 @@ pub fn build(input: HandoffInput<'_>) -> Handoff {
         ep.summary = redact::for_llm(&ep.summary);
         ep.subject = ep.subject.as_deref().map(redact::for_llm);
     }
+    // Messages a person handled have no automated reply (an empty one is kept).
+    let automated = r.replies.iter().filter(|reply| !reply.is_empty()).count();
     let note = match input.reason.map(str::trim).filter(|s| !s.is_empty()) {
         Some(reason) => format!(
             "Customer asked for a human: {}. {} message(s) so far; {} automated repl(ies) given.",
             redact::for_llm(reason),
             r.customer_messages.len(),
-            r.replies.len()
+            automated
         ),
         None => format!(
             "Customer asked for a human. {} message(s) so far; {} automated repl(ies) given.",
             r.customer_messages.len(),
-            r.replies.len()
+            automated
         ),
     };
     Handoff {

@@ -285,8 +285,8 @@ impl AppState {
             metrics,
             llm,
             webhook,
-            conversations: conversations::Conversations::default(),
-            live: live::Live::default(),
+            conversations: conversations::Conversations::new(store.clone()),
+            live: live::Live::new(store.clone()),
         };
         Self {
             config: Arc::new(config),

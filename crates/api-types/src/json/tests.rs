@@ -116,8 +116,18 @@ fn every_wire_type_agrees_with_serde() {
     };
     agrees(SendMessageResponse {
         message: message(Role::User),
-        reply: message(Role::Assistant),
+        reply: Some(message(Role::Assistant)),
         context: context.clone(),
+        handled_by: None,
+    });
+    agrees(SendMessageResponse {
+        message: message(Role::User),
+        reply: None,
+        context: Context::default(),
+        handled_by: Some(Agent {
+            id: "a1".into(),
+            name: "Sam".into(),
+        }),
     });
     agrees(StreamDelta { text: "par".into() });
     agrees(CloseRequest::default());
@@ -133,23 +143,24 @@ fn every_wire_type_agrees_with_serde() {
     agrees(EscalateRequest {
         reason: Some("angry".into()),
     });
+    let handoff = Handoff {
+        ticket_id: "t1".into(),
+        customer: Some(Customer {
+            kind: CustomerKind::Verified,
+            id: "u1".into(),
+            name: Some("Ada".into()),
+        }),
+        customer_summary: "Ada".into(),
+        issue_summary: "Double charge".into(),
+        attempted_solutions: vec!["Checked order".into()],
+        customer_sentiment: "frustrated".into(),
+        relevant_history: context.history.clone(),
+        handoff_note: "Refund it".into(),
+        created_at: 9,
+        delivered: true,
+    };
     agrees(EscalateResponse {
-        handoff: Handoff {
-            ticket_id: "t1".into(),
-            customer: Some(Customer {
-                kind: CustomerKind::Verified,
-                id: "u1".into(),
-                name: Some("Ada".into()),
-            }),
-            customer_summary: "Ada".into(),
-            issue_summary: "Double charge".into(),
-            attempted_solutions: vec!["Checked order".into()],
-            customer_sentiment: "frustrated".into(),
-            relevant_history: context.history.clone(),
-            handoff_note: "Refund it".into(),
-            created_at: 9,
-            delivered: true,
-        },
+        handoff: handoff.clone(),
     });
     agrees(HistoryQuery {
         query: Some("refund".into()),
@@ -342,6 +353,18 @@ fn customer_conversation_types_agree_with_serde() {
             state: QueueState::Escalated,
             agent: Some(agent.clone()),
             last_message_at: 9,
+            handoff: Some(Handoff {
+                ticket_id: "t1".into(),
+                customer: None,
+                customer_summary: "Ada".into(),
+                issue_summary: "Refund".into(),
+                attempted_solutions: Vec::new(),
+                customer_sentiment: "neutral".into(),
+                relevant_history: Vec::new(),
+                handoff_note: String::new(),
+                created_at: 8,
+                delivered: false,
+            }),
         }],
     });
     let event = |kind| LiveEvent {

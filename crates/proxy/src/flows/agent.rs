@@ -39,27 +39,25 @@ fn item(c: &Conversation, record: &TicketRecord) -> QueueItem {
         QueueState::Open
     };
     let preview = c
-        .transcript
-        .iter()
-        .rev()
-        .find(|m| m.author == Author::Customer)
-        .map(|m| m.content.chars().take(PREVIEW_CHARS).collect());
+        .preview
+        .as_ref()
+        .map(|m| m.chars().take(PREVIEW_CHARS).collect());
     QueueItem {
         ticket: record.ticket.clone(),
         customer: c.customer.clone(),
         state,
         escalated_at: c.escalated_at,
         claimed_by: c.claimed_by.clone(),
-        last_message_at: c.last_message_at(),
+        last_message_at: c.last_message_at,
         preview,
     }
 }
 
 /// Escalated tickets first (longest waiting first), then open ones (latest activity
-/// first); closed ones are not listed.
+/// first); closed ones are not listed (the database orders and limits them).
 pub async fn queue(state: &AppState) -> Result<Vec<QueueItem>, ProxyError> {
     let mut items = Vec::new();
-    for (_, c) in state.svc.conversations.all() {
+    for (_, c) in state.svc.conversations.queue(QUEUE_LIMIT).await? {
         if let Some(r) = record_of(state, &c).await? {
             let i = item(&c, &r);
             if i.state != QueueState::Closed {
@@ -67,13 +65,6 @@ pub async fn queue(state: &AppState) -> Result<Vec<QueueItem>, ProxyError> {
             }
         }
     }
-    items.sort_by(|a, b| match (a.escalated_at, b.escalated_at) {
-        (Some(x), Some(y)) => x.cmp(&y),
-        (Some(_), None) => std::cmp::Ordering::Less,
-        (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => b.last_message_at.cmp(&a.last_message_at),
-    });
-    items.truncate(QUEUE_LIMIT);
     Ok(items)
 }
 
@@ -85,6 +76,7 @@ async fn find(
         .svc
         .conversations
         .get(session_id)
+        .await?
         .ok_or(ProxyError::NotFound)?;
     let r = record_of(state, &c).await?.ok_or(ProxyError::NotFound)?;
     Ok((c, r))
@@ -108,10 +100,11 @@ pub async fn ticket(state: &AppState, session_id: &str) -> Result<AgentTicketRes
     // The agent still sees the conversation when memory is unavailable.
     let mut history = history.unwrap_or_default();
     history.retain(|e| e.session_id != session_id);
+    let transcript = state.svc.conversations.transcript(&c).await?;
     Ok(AgentTicketResponse {
         item: item(&c, &r),
         handoff: c.handoff.clone(),
-        transcript: c.transcript.clone(),
+        transcript,
         profile: profile.unwrap_or_default(),
         history,
         feedback: r.feedback.as_ref().map(|f| FeedbackView {
@@ -119,6 +112,12 @@ pub async fn ticket(state: &AppState, session_id: &str) -> Result<AgentTicketRes
             comment: f.comment.clone(),
         }),
     })
+}
+
+/// The agent holding the ticket with this session id, if one claimed it.
+pub async fn holder(state: &AppState, session_id: &str) -> Result<Option<Agent>, ProxyError> {
+    let c = state.svc.conversations.get(session_id).await?;
+    Ok(c.and_then(|c| c.claimed_by))
 }
 
 /// Claims a ticket; `409 conflict` when another agent holds it.
@@ -132,21 +131,27 @@ pub async fn claim(
         .svc
         .conversations
         .claim(session_id, agent)
+        .await
         .map_err(|e| match e {
             ClaimError::NotFound => ProxyError::NotFound,
             ClaimError::Taken(holder) => {
                 ProxyError::Conflict(format!("{} already claimed this ticket", holder.name))
             }
+            ClaimError::Store(e) => e.into(),
         })?;
     if before.claimed_by.as_ref().is_none_or(|h| h.id != agent.id) {
-        state.svc.live.publish(
-            &c.customer.id,
-            &c.ticket_id,
-            session_id,
-            LiveEventKind::Claimed {
-                agent: agent.clone(),
-            },
-        );
+        state
+            .svc
+            .live
+            .publish(
+                &c.customer.id,
+                &c.ticket_id,
+                session_id,
+                LiveEventKind::Claimed {
+                    agent: agent.clone(),
+                },
+            )
+            .await;
     }
     Ok(item(&c, &r))
 }
@@ -169,7 +174,7 @@ pub async fn reply(
     }
     let (c, r) = find(state, session_id).await?;
     let id = format!("agent_{}", req.id);
-    if let Some(done) = state.svc.conversations.message(session_id, &id) {
+    if let Some(done) = state.svc.conversations.message(&c, &id).await? {
         return Ok(done);
     }
     if c.claimed_by.as_ref().is_none_or(|h| h.id != agent.id) {
@@ -207,15 +212,24 @@ pub async fn reply(
         content: stored,
         created_at: ts,
     };
-    if state.svc.conversations.append(session_id, message.clone()) {
-        state.svc.live.publish(
-            &c.customer.id,
-            &c.ticket_id,
-            session_id,
-            LiveEventKind::Message {
-                message: message.clone(),
-            },
-        );
+    if state
+        .svc
+        .conversations
+        .append(session_id, &c, &message)
+        .await?
+    {
+        state
+            .svc
+            .live
+            .publish(
+                &c.customer.id,
+                &c.ticket_id,
+                session_id,
+                LiveEventKind::Message {
+                    message: message.clone(),
+                },
+            )
+            .await;
     }
     Ok(message)
 }
@@ -237,13 +251,17 @@ pub async fn close(state: &AppState, session_id: &str) -> Result<CloseResponse, 
 /// Tells the customer an agent is typing.
 pub async fn typing(state: &AppState, session_id: &str) -> Result<(), ProxyError> {
     let (c, _) = find(state, session_id).await?;
-    state.svc.live.publish(
-        &c.customer.id,
-        &c.ticket_id,
-        session_id,
-        LiveEventKind::Typing {
-            author: Author::Agent,
-        },
-    );
+    state
+        .svc
+        .live
+        .publish(
+            &c.customer.id,
+            &c.ticket_id,
+            session_id,
+            LiveEventKind::Typing {
+                author: Author::Agent,
+            },
+        )
+        .await;
     Ok(())
 }

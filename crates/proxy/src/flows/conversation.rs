@@ -6,7 +6,7 @@ use everdesk_api::{
     Author, Customer, Handoff, LiveEventKind, Message, Role, Ticket, TranscriptMessage,
 };
 
-use crate::{identity::SessionCustomer, AppState};
+use crate::{identity::SessionCustomer, store::StoreError, AppState};
 
 /// The customer as their identity vouches (a name only when the host signed it).
 pub fn vouched(who: &SessionCustomer) -> Customer {
@@ -36,43 +36,84 @@ fn transcript_message(m: &Message, who: &SessionCustomer) -> TranscriptMessage {
     }
 }
 
-/// Appends `messages` to the ticket's transcript (starting it if this proxy has none)
-/// and publishes the new ones.
-pub fn record(state: &AppState, who: &SessionCustomer, ticket: &Ticket, messages: &[Message]) {
-    let c = &state.svc.conversations;
-    c.open(&ticket.session_id, vouched(who), &ticket.id);
-    for m in messages {
-        let message = transcript_message(m, who);
-        if c.append(&ticket.session_id, message.clone()) {
-            state.svc.live.publish(
-                &who.id,
-                &ticket.id,
-                &ticket.session_id,
-                LiveEventKind::Message { message },
-            );
-        }
+/// Appends `messages` to the ticket's transcript (starting its conversation if there is
+/// none) and publishes the new ones. The customer's exchange has happened either way: a
+/// storage failure is logged, not the customer's error.
+pub async fn record(
+    state: &AppState,
+    who: &SessionCustomer,
+    ticket: &Ticket,
+    messages: &[Message],
+) {
+    if let Err(e) = try_record(state, who, ticket, messages).await {
+        tracing::warn!(error = %e, "transcript not recorded");
     }
 }
 
-/// Records an escalation and tells agents.
-pub fn escalated(state: &AppState, who: &SessionCustomer, ticket: &Ticket, handoff: &Handoff) {
+async fn try_record(
+    state: &AppState,
+    who: &SessionCustomer,
+    ticket: &Ticket,
+    messages: &[Message],
+) -> Result<(), StoreError> {
     let c = &state.svc.conversations;
-    c.open(&ticket.session_id, vouched(who), &ticket.id);
-    c.escalate(&ticket.session_id, handoff.clone(), handoff.created_at);
-    state.svc.live.publish(
-        &who.id,
-        &ticket.id,
-        &ticket.session_id,
-        LiveEventKind::Escalated,
-    );
+    c.open(&ticket.session_id, &vouched(who), &ticket.id)
+        .await?;
+    for m in messages {
+        let message = transcript_message(m, who);
+        if c.append_to(&ticket.session_id, &who.id, &ticket.id, &message)
+            .await?
+        {
+            state
+                .svc
+                .live
+                .publish(
+                    &who.id,
+                    &ticket.id,
+                    &ticket.session_id,
+                    LiveEventKind::Message { message },
+                )
+                .await;
+        }
+    }
+    Ok(())
+}
+
+/// Records an escalation and tells agents.
+pub async fn escalated(
+    state: &AppState,
+    who: &SessionCustomer,
+    ticket: &Ticket,
+    handoff: &Handoff,
+) -> Result<(), StoreError> {
+    let c = &state.svc.conversations;
+    c.open(&ticket.session_id, &vouched(who), &ticket.id)
+        .await?;
+    c.escalate(&ticket.session_id, handoff, handoff.created_at)
+        .await?;
+    state
+        .svc
+        .live
+        .publish(
+            &who.id,
+            &ticket.id,
+            &ticket.session_id,
+            LiveEventKind::Escalated,
+        )
+        .await;
+    Ok(())
 }
 
 /// Tells the customer's devices and agents that the ticket closed.
-pub fn closed(state: &AppState, customer_id: &str, ticket: &Ticket) {
-    state.svc.live.publish(
-        customer_id,
-        &ticket.id,
-        &ticket.session_id,
-        LiveEventKind::Closed,
-    );
+pub async fn closed(state: &AppState, customer_id: &str, ticket: &Ticket) {
+    state
+        .svc
+        .live
+        .publish(
+            customer_id,
+            &ticket.id,
+            &ticket.session_id,
+            LiveEventKind::Closed,
+        )
+        .await;
 }

@@ -1,7 +1,9 @@
 //! The customer-message flow with the idempotency ledger. Steps, each recorded in the
 //! ledger entry so a retry resumes where the last attempt stopped: store the customer
 //! turn (`role: user`); gather context and generate the reply (kept for retries); store
-//! the reply (`role: assistant`); remember the response.
+//! the reply (`role: assistant`); remember the response. When an agent holds the ticket
+//! the flow ends after the customer turn: no reply is generated, the response names the
+//! agent (`handled_by`) and the agent sees the message live.
 //!
 //! Unknown outcomes (an add that timed out) are never re-sent blindly:
 //! - customer turn: the retry first asks EverOS for the ticket session's buffered
@@ -50,6 +52,15 @@ const MAX_MESSAGE_ID_LEN: usize = 128;
 fn emit(events: Option<&UnboundedSender<Event>>, e: Event) {
     if let Some(tx) = events {
         let _ = tx.send(e);
+    }
+}
+
+/// Streams a remembered answer again: its context and its reply in one piece (nothing
+/// when a person handles the ticket: there is no reply).
+fn replay(events: Option<&UnboundedSender<Event>>, done: &SendMessageResponse) {
+    if let Some(reply) = &done.reply {
+        emit(events, Event::Context(done.context.clone()));
+        emit(events, Event::Delta(reply.content.clone()));
     }
 }
 
@@ -119,8 +130,7 @@ pub async fn send(
         return match answered {
             Some(done) => {
                 svc.metrics.ledger_hit();
-                emit(events.as_ref(), Event::Context(done.context.clone()));
-                emit(events.as_ref(), Event::Delta(done.reply.content.clone()));
+                replay(events.as_ref(), &done);
                 Ok(done)
             }
             None => Err(ProxyError::Conflict("this ticket is closed".into())),
@@ -154,8 +164,7 @@ pub async fn send(
     let events = events.as_ref();
     if let Some(done) = &p.response {
         svc.metrics.ledger_hit();
-        emit(events, Event::Context(done.context.clone()));
-        emit(events, Event::Delta(done.reply.content.clone()));
+        replay(events, done);
         return Ok(done.clone());
     }
     if record.ticket.status == TicketStatus::Closed {
@@ -265,6 +274,38 @@ async fn run(
         }
     };
 
+    let customer_message = Message {
+        id: message_id.to_owned(),
+        role: Role::User,
+        content: stored.clone(),
+        created_at: user_ts,
+    };
+
+    // A person holds the ticket: the message is theirs to answer, no reply is generated
+    // (unless one already was, before the claim: a retry then finishes that answer).
+    if p.reply.is_none() {
+        if let Some(agent) = super::agent::holder(state, &session_id).await? {
+            svc.tickets
+                .record_exchange(&who.id, ticket_id, &stored, "")
+                .await?;
+            let response = SendMessageResponse {
+                message: customer_message,
+                reply: None,
+                context: Context::default(),
+                handled_by: Some(agent),
+            };
+            super::conversation::record(
+                state,
+                who,
+                &record.ticket,
+                std::slice::from_ref(&response.message),
+            )
+            .await;
+            p.response = Some(response.clone());
+            return Ok(response);
+        }
+    }
+
     // 2. Context and reply (generated once, reused by retries).
     let (reply_text, context) = match &p.reply {
         Some((text, ctx)) => {
@@ -326,27 +367,25 @@ async fn run(
     svc.tickets
         .record_exchange(&who.id, ticket_id, &stored, &reply_text)
         .await?;
-    let response = SendMessageResponse {
-        message: Message {
-            id: message_id.to_owned(),
-            role: Role::User,
-            content: stored,
-            created_at: user_ts,
-        },
-        reply: Message {
-            id: format!("re_{message_id}"),
-            role: Role::Assistant,
-            content: reply_text,
-            created_at: reply_ts,
-        },
-        context,
+    let reply = Message {
+        id: format!("re_{message_id}"),
+        role: Role::Assistant,
+        content: reply_text,
+        created_at: reply_ts,
     };
     super::conversation::record(
         state,
         who,
         &record.ticket,
-        &[response.message.clone(), response.reply.clone()],
-    );
+        &[customer_message.clone(), reply.clone()],
+    )
+    .await;
+    let response = SendMessageResponse {
+        message: customer_message,
+        reply: Some(reply),
+        context,
+        handled_by: None,
+    };
     p.response = Some(response.clone());
     Ok(response)
 }

@@ -100,7 +100,8 @@ pub async fn create(
                 who,
                 &record.ticket,
                 std::slice::from_ref(&record.opening),
-            );
+            )
+            .await;
             Ok((true, response(&record)))
         }
         Err(e) => {
@@ -178,7 +179,7 @@ pub async fn close(
             tickets.close(&who.id, ticket_id, feedback).await?;
             let closed = find(state, who, ticket_id).await.unwrap_or(record);
             state.svc.recent.remember(&who.id, &closed, now_ms());
-            super::conversation::closed(state, &who.id, &closed.ticket);
+            super::conversation::closed(state, &who.id, &closed.ticket).await;
             Ok(done(memory))
         }
         Err(e) => {
@@ -258,7 +259,7 @@ pub async fn escalate(
         let body = serde_json::to_vec(&handoff).map_err(|_| ProxyError::Internal)?;
         handoff.delivered = webhook.deliver(body).await;
     }
-    super::conversation::escalated(state, who, &record.ticket, &handoff);
+    super::conversation::escalated(state, who, &record.ticket, &handoff).await?;
     // What was said so far becomes memory now, so the agent and the next ticket can
     // recall it; later messages form the next episode when the ticket closes. A failure
     // here does not undo the hand-off (the close flushes again).

@@ -63,7 +63,11 @@ impl Saved {
             Self::Done(done) => Progress {
                 user: Step::Done(done.message.created_at),
                 reply: None,
-                assistant: Step::Done(done.reply.created_at),
+                // No assistant turn when a person handles the ticket (no reply).
+                assistant: done
+                    .reply
+                    .as_ref()
+                    .map_or(Step::Pending, |r| Step::Done(r.created_at)),
                 response: Some(done),
             },
             Self::Partial {
@@ -132,8 +136,9 @@ mod tests {
         };
         SendMessageResponse {
             message: msg("m", Role::User, 10),
-            reply: msg("re_m", Role::Assistant, 11),
+            reply: Some(msg("re_m", Role::Assistant, 11)),
             context: Context::default(),
+            handled_by: None,
         }
     }
 
@@ -165,6 +170,23 @@ mod tests {
             (back.user, back.assistant),
             (Step::Done(10), Step::Done(11))
         );
+    }
+
+    #[test]
+    fn an_answer_a_person_handles_survives_the_journal() {
+        let handled = SendMessageResponse {
+            reply: None,
+            handled_by: Some(everdesk_api::Agent {
+                id: "ann".into(),
+                name: "Ann".into(),
+            }),
+            ..response()
+        };
+        let line = serde_json::to_string(&Saved::Done(handled.clone())).unwrap();
+        let back: Saved = serde_json::from_str(&line).unwrap();
+        let p = back.into_progress();
+        assert_eq!(p.response, Some(handled));
+        assert_eq!((p.user, p.assistant), (Step::Done(10), Step::Pending));
     }
 
     #[test]

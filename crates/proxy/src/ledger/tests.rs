@@ -107,8 +107,9 @@ fn response() -> SendMessageResponse {
     };
     SendMessageResponse {
         message: msg("m", everdesk_api::Role::User, 10),
-        reply: msg("re_m", everdesk_api::Role::Assistant, 11),
+        reply: Some(msg("re_m", everdesk_api::Role::Assistant, 11)),
         context: Context::default(),
+        handled_by: None,
     }
 }
 

@@ -10,7 +10,6 @@ use serde::Deserialize;
 
 use crate::{
     error::ProxyError,
-    everos::ids,
     extract::{Authed, TicketPath},
     AppState,
 };
@@ -18,13 +17,14 @@ use crate::{
 /// Largest transcript page.
 const MAX_PAGE: usize = 200;
 
-/// `GET /v1/tickets`: the customer's tickets, newest first.
+/// `GET /v1/tickets`: the customer's tickets, newest first, each with where it stands
+/// (escalated, who joined, the hand-off summary).
 pub async fn list(
     State(state): State<AppState>,
     Authed(who): Authed,
 ) -> Result<Json<TicketListResponse>, ProxyError> {
     let mut tickets: Vec<TicketSummary> = Vec::new();
-    for (_, c) in state.svc.conversations.of_customer(&who.id) {
+    for (session_id, c) in state.svc.conversations.of_customer(&who.id).await? {
         let Some(r) = state.svc.tickets.get(&who.id, &c.ticket_id).await? else {
             continue;
         };
@@ -35,11 +35,22 @@ pub async fn list(
         } else {
             QueueState::Open
         };
+        // Listings leave the hand-off out; only escalated tickets have one to fetch.
+        let handoff = match c.escalated_at {
+            Some(_) => state
+                .svc
+                .conversations
+                .get(&session_id)
+                .await?
+                .and_then(|full| full.handoff),
+            None => None,
+        };
         tickets.push(TicketSummary {
-            last_message_at: c.last_message_at().max(r.ticket.created_at),
+            last_message_at: c.last_message_at.max(r.ticket.created_at),
             ticket: r.ticket,
             state: queue_state,
             agent: c.claimed_by,
+            handoff,
         });
     }
     tickets.sort_by_key(|t| std::cmp::Reverse(t.ticket.created_at));
@@ -68,22 +79,16 @@ pub async fn transcript(
         .get(&who.id, &ticket_id)
         .await?
         .ok_or(ProxyError::NotFound)?;
-    let session_id = ids::session_id(&who.id, &ticket_id);
-    let all = state
-        .svc
-        .conversations
-        .get(&session_id)
-        .map(|c| c.transcript)
-        .unwrap_or_default();
     let limit = q.limit.unwrap_or(50).clamp(1, MAX_PAGE);
-    let older: Vec<_> = all
-        .into_iter()
-        .filter(|m| q.before.is_none_or(|b| m.created_at < b))
-        .collect();
-    let start = older.len().saturating_sub(limit);
-    let messages = older[start..].to_vec();
-    let before = (start > 0)
-        .then(|| messages.first().map(|m| m.created_at))
-        .flatten();
+    let (messages, before) = state
+        .svc
+        .store
+        .transcript_page(
+            &who.id,
+            &ticket_id,
+            q.before,
+            i64::try_from(limit).unwrap_or(50),
+        )
+        .await?;
     Ok(Json(TranscriptPage { messages, before }))
 }

@@ -2,7 +2,8 @@
 //! customer (their tickets only), `GET /v1/agent/events` for agents (every ticket). Each
 //! event carries `id: <seq>`; a client that reconnects with `Last-Event-ID` first gets
 //! what it missed, then the live feed, never an event twice. A customer's stream ends
-//! when the customer is forgotten.
+//! when the customer is forgotten. Events are stored, so resuming works across a restart
+//! and across replicas (see [`crate::live`]).
 
 use std::{convert::Infallible, time::Duration};
 
@@ -16,6 +17,7 @@ use futures::stream::{self, Stream};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::{
+    error::ProxyError,
     extract::{AgentAuthed, Authed},
     identity::SessionCustomer,
     live::Subscription,
@@ -96,13 +98,18 @@ impl Cursor {
                     }
                 }
                 Ok(Err(RecvError::Lagged(_))) => {
-                    // Too slow for the feed: catch up from the kept events.
+                    // Too slow for the feed: catch up from the stored events.
                     let who = self.customer.as_ref().map(|c| c.id.clone());
                     let again = self
                         .state
                         .svc
                         .live
-                        .subscribe(who.as_deref(), Some(self.last));
+                        .subscribe(who.as_deref(), Some(self.last))
+                        .await;
+                    let Ok(again) = again else {
+                        // The database is unreachable: the client reconnects and resumes.
+                        return None;
+                    };
                     self.sub = again;
                     self.pending = std::mem::take(&mut self.sub.backlog);
                     self.pending.reverse();
@@ -113,16 +120,17 @@ impl Cursor {
     }
 }
 
-fn stream_of(
+async fn stream_of(
     state: AppState,
     customer: Option<SessionCustomer>,
     headers: &HeaderMap,
-) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ProxyError> {
     let after = last_event_id(headers);
     let mut sub = state
         .svc
         .live
-        .subscribe(customer.as_ref().map(|c| c.id.as_str()), after);
+        .subscribe(customer.as_ref().map(|c| c.id.as_str()), after)
+        .await?;
     let mut pending = std::mem::take(&mut sub.backlog);
     pending.reverse();
     let cursor = Cursor {
@@ -139,7 +147,7 @@ fn stream_of(
         }
         Some((Ok(sse_event(&e)), c))
     });
-    Sse::new(events).keep_alive(KeepAlive::default())
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }
 
 /// `GET /v1/events`: the signed-in customer's live events.
@@ -147,8 +155,8 @@ pub async fn customer_events(
     State(state): State<AppState>,
     Authed(who): Authed,
     headers: HeaderMap,
-) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
-    stream_of(state, Some(who), &headers)
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ProxyError> {
+    stream_of(state, Some(who), &headers).await
 }
 
 /// `GET /v1/agent/events`: every ticket's live events, for agents.
@@ -156,6 +164,6 @@ pub async fn agent_events(
     State(state): State<AppState>,
     AgentAuthed(_agent): AgentAuthed,
     headers: HeaderMap,
-) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
-    stream_of(state, None, &headers)
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ProxyError> {
+    stream_of(state, None, &headers).await
 }

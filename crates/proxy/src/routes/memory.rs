@@ -93,8 +93,6 @@ pub async fn forget(
         .store
         .forget_customer(&who.id, crate::clock::now_ms())
         .await?;
-    state.svc.conversations.forget_customer(&who.id);
-    state.svc.live.forget_customer(&who.id);
     state.svc.recent.forget(&who.id);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,7 +8,7 @@ use crate::params;
 
 impl Store {
     /// Forgets everything kept about `customer` (ledger, tickets and their exchanges,
-    /// transcripts) and fences them at `at` (epoch ms). O(that customer's rows).
+    /// conversations and transcripts, live events) and fences them at `at` (epoch ms). O(that customer's rows).
     pub async fn forget_customer(&self, customer: &str, at: i64) -> Result<(), StoreError> {
         self.batch(vec![
             ("DELETE FROM ledger WHERE customer = $1", params![customer]),
@@ -19,6 +19,14 @@ impl Store {
             ("DELETE FROM tickets WHERE customer = $1", params![customer]),
             (
                 "DELETE FROM transcript_messages WHERE customer = $1",
+                params![customer],
+            ),
+            (
+                "DELETE FROM conversations WHERE customer = $1",
+                params![customer],
+            ),
+            (
+                "DELETE FROM live_events WHERE customer = $1",
                 params![customer],
             ),
             (

@@ -29,6 +29,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/002_ticket_expiry.sql"),
         postgres: include_str!("../../migrations/postgres/002_ticket_expiry.sql"),
     },
+    Migration {
+        version: 3,
+        name: "conversations_live",
+        sqlite: include_str!("../../migrations/sqlite/003_conversations_live.sql"),
+        postgres: include_str!("../../migrations/postgres/003_conversations_live.sql"),
+    },
 ];
 
 /// The bookkeeping table, the same on both backends.

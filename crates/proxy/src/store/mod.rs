@@ -1,15 +1,18 @@
 //! The one storage layer for what the proxy keeps: the idempotency ledger, tickets (with
-//! their exchanges and close feedback), transcripts, identity fences and revocations, and
-//! rate-limit buckets. Two backends behind one small API ([`Store::exec`],
-//! [`Store::query`], [`Store::batch`]): SQLite (embedded default: `everdesk.db` in the data
+//! their exchanges and close feedback), conversations and their transcripts, live events
+//! (with the PostgreSQL listener that tells replicas of new ones), identity fences and
+//! revocations, and rate-limit buckets. Two backends behind one small API
+//! ([`Store::exec`], [`Store::query`], [`Store::batch`]): SQLite (embedded default: `everdesk.db` in the data
 //! dir, WAL; or in memory) and PostgreSQL (several replicas on one database). SQL is
 //! written once with `$1`-style parameters (SQLite reads them as `?1`); the schema comes
 //! from versioned migrations per backend (`migrations/{sqlite,postgres}/NNN_name.sql`),
 //! applied at start.
 
 mod buckets;
+mod events;
 mod fences;
 pub mod import;
+mod listen;
 mod migrate;
 mod postgres;
 mod sqlite;
@@ -20,7 +23,8 @@ mod transcripts;
 use std::{path::Path, sync::Arc};
 
 pub use buckets::Taken;
-pub use transcripts::{AuthorKind, TranscriptMessage};
+pub use events::StoredEvent;
+pub use listen::Notice;
 
 /// File name of the SQLite database inside the data dir.
 pub const SQLITE_FILE: &str = "everdesk.db";

@@ -19,9 +19,17 @@ const POOL_SIZE: usize = 16;
 /// The advisory lock key migrations hold ("EVDK").
 const MIGRATION_LOCK: i64 = 0x4556_444b;
 
+/// The advisory lock key live-event inserts hold ("EVLV"; see `Store::insert_event`).
+const EVENT_LOCK: i64 = 0x4556_4c56;
+
 /// The open pool.
 pub struct Postgres {
     pool: Pool,
+    /// How to open more connections (the live-event listener's).
+    pub(super) config: Box<tokio_postgres::Config>,
+    /// The NOTIFY channel of this database and schema (replicas on one schema share it;
+    /// schemas side by side in one database do not hear each other).
+    pub(super) channel: String,
 }
 
 impl ToSql for Val {
@@ -78,7 +86,7 @@ impl Postgres {
             config.options(format!("-c search_path={schema}"));
         }
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -88,8 +96,18 @@ impl Postgres {
             .max_size(POOL_SIZE)
             .build()
             .map_err(pool_err)?;
-        let db = Self { pool };
+        let mut db = Self {
+            pool,
+            config: Box::new(config),
+            channel: String::new(),
+        };
         db.migrate().await?;
+        let client = db.pool.get().await.map_err(pool_err)?;
+        let schema: Option<String> = client
+            .query_one("SELECT current_schema()", &[])
+            .await?
+            .try_get(0)?;
+        db.channel = channel_for(schema.as_deref().unwrap_or(""));
         Ok(db)
     }
 
@@ -142,6 +160,44 @@ impl Postgres {
         tx.commit().await?;
         Ok(())
     }
+
+    /// See `Store::insert_event`: serialised by an advisory lock held to the commit, and
+    /// announced on the channel in the same transaction.
+    pub async fn insert_event(&self, params: Vec<Val>) -> Result<i64, StoreError> {
+        let mut client = self.pool.get().await.map_err(pool_err)?;
+        let tx = client.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&EVENT_LOCK])
+            .await?;
+        let stmt = tx.prepare_cached(super::events::INSERT_EVENT).await?;
+        let seq: i64 = tx.query_one(&stmt, &refs(&params)).await?.try_get(0)?;
+        tx.execute(
+            "SELECT pg_notify($1, $2)",
+            &[&self.channel, &seq.to_string()],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(seq)
+    }
+
+    /// `NOTIFY` on this database's channel.
+    pub async fn announce(&self, payload: &str) -> Result<(), StoreError> {
+        let client = self.pool.get().await.map_err(pool_err)?;
+        client
+            .execute("SELECT pg_notify($1, $2)", &[&self.channel, &payload])
+            .await?;
+        Ok(())
+    }
+}
+
+/// The channel name for `schema`: a fixed prefix and a hash (FNV-1a) of the schema name,
+/// well within PostgreSQL's 63-byte identifiers and never needing quotes.
+fn channel_for(schema: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in schema.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("everdesk_live_{h:016x}")
 }
 
 fn refs(params: &[Val]) -> Vec<&(dyn ToSql + Sync)> {

@@ -89,10 +89,17 @@ impl Expiry {
     }
 }
 
-/// Tickets (with their exchanges) untouched since `$1`.
+/// Tickets (with their exchanges, transcripts and conversations) untouched since `$1`.
 const EXPIRED_EXCHANGES: &str = "DELETE FROM ticket_exchanges WHERE EXISTS
     (SELECT 1 FROM tickets t WHERE t.customer = ticket_exchanges.customer
        AND t.ticket = ticket_exchanges.ticket AND t.touched_at < $1)";
+/// Their transcripts and conversations (the team's view) leave with them.
+const EXPIRED_TRANSCRIPTS: &str = "DELETE FROM transcript_messages WHERE EXISTS
+    (SELECT 1 FROM tickets t WHERE t.customer = transcript_messages.customer
+       AND t.ticket = transcript_messages.ticket AND t.touched_at < $1)";
+const EXPIRED_CONVERSATIONS: &str = "DELETE FROM conversations WHERE EXISTS
+    (SELECT 1 FROM tickets t WHERE t.customer = conversations.customer
+       AND t.ticket = conversations.ticket AND t.touched_at < $1)";
 const EXPIRED_TICKETS: &str = "DELETE FROM tickets WHERE touched_at < $1";
 /// The `$1` oldest closed tickets, then exchanges left without their ticket.
 const OLDEST_CLOSED: &str = "DELETE FROM tickets WHERE (customer, ticket) IN
@@ -101,6 +108,12 @@ const OLDEST_CLOSED: &str = "DELETE FROM tickets WHERE (customer, ticket) IN
 const ORPHAN_EXCHANGES: &str = "DELETE FROM ticket_exchanges WHERE NOT EXISTS
     (SELECT 1 FROM tickets t WHERE t.customer = ticket_exchanges.customer
        AND t.ticket = ticket_exchanges.ticket)";
+const ORPHAN_TRANSCRIPTS: &str = "DELETE FROM transcript_messages WHERE NOT EXISTS
+    (SELECT 1 FROM tickets t WHERE t.customer = transcript_messages.customer
+       AND t.ticket = transcript_messages.ticket)";
+const ORPHAN_CONVERSATIONS: &str = "DELETE FROM conversations WHERE NOT EXISTS
+    (SELECT 1 FROM tickets t WHERE t.customer = conversations.customer
+       AND t.ticket = conversations.ticket)";
 
 impl TicketStore {
     async fn count_tickets(&self) -> Result<usize, StoreError> {
@@ -117,6 +130,8 @@ impl TicketStore {
         self.store
             .batch(vec![
                 (EXPIRED_EXCHANGES, params![cutoff]),
+                (EXPIRED_TRANSCRIPTS, params![cutoff]),
+                (EXPIRED_CONVERSATIONS, params![cutoff]),
                 (EXPIRED_TICKETS, params![cutoff]),
             ])
             .await
@@ -147,6 +162,8 @@ impl TicketStore {
             .batch(vec![
                 (OLDEST_CLOSED, params![k]),
                 (ORPHAN_EXCHANGES, params![]),
+                (ORPHAN_TRANSCRIPTS, params![]),
+                (ORPHAN_CONVERSATIONS, params![]),
             ])
             .await?;
         let n = self.count_tickets().await?;

@@ -10,7 +10,7 @@ use everdesk_proxy::identity::jwt;
 use futures::StreamExt;
 use serde_json::{json, Value};
 
-use crate::common::{start_with, Harness, SECRET};
+use crate::common::{start_with, Harness, Reply, SECRET};
 
 const AGENT_KEY: &str = "integration-key-0123456789abcdef";
 
@@ -21,7 +21,7 @@ fn now_secs() -> i64 {
         .as_secs() as i64
 }
 
-async fn harness() -> Harness {
+pub(crate) async fn harness() -> Harness {
     start_with(|c| {
         c.everos_api = "v2".into();
         c.agent_api_key = Some(AGENT_KEY.into());
@@ -30,7 +30,7 @@ async fn harness() -> Harness {
 }
 
 /// Signs in an agent with a host-minted JWT; returns the agent token.
-async fn agent(h: &Harness, sub: &str, name: &str) -> String {
+pub(crate) async fn agent(h: &Harness, sub: &str, name: &str) -> String {
     let token = jwt::sign(
         SECRET.as_bytes(),
         &json!({"sub": sub, "name": name, "role": "agent", "exp": now_secs() + 600}),
@@ -43,14 +43,38 @@ async fn agent(h: &Harness, sub: &str, name: &str) -> String {
     r.body["token"].as_str().unwrap().to_owned()
 }
 
+/// Claims the ticket with this session id for the agent `token`.
+pub(crate) async fn claim(h: &Harness, sid: &str, token: &str) -> Reply {
+    h.post(
+        &format!("/v1/agent/tickets/{sid}/claim"),
+        Some(token),
+        json!({}),
+    )
+    .await
+}
+
+/// Who wrote each message of the ticket's transcript, as the agent `token` reads it.
+pub(crate) async fn transcript_authors(h: &Harness, sid: &str, token: &str) -> Vec<String> {
+    let one = h
+        .get(&format!("/v1/agent/tickets/{sid}"), Some(token))
+        .await;
+    assert_eq!(one.status, 200, "{}", one.body);
+    one.body["transcript"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["author"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// An open SSE stream and what has been read of it.
-struct Stream {
+pub(crate) struct Stream {
     body: std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
     buf: String,
 }
 
 impl Stream {
-    async fn open(h: &Harness, path: &str, token: &str, last: Option<i64>) -> Self {
+    pub(crate) async fn open(h: &Harness, path: &str, token: &str, last: Option<i64>) -> Self {
         let mut req = h
             .http
             .get(format!("{}{path}", h.base))
@@ -68,7 +92,7 @@ impl Stream {
     }
 
     /// The next event's (type, data); `None` when nothing came within `secs`.
-    async fn next(&mut self, secs: u64) -> Option<(String, Value)> {
+    pub(crate) async fn next(&mut self, secs: u64) -> Option<(String, Value)> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
         loop {
             if let Some(end) = self.buf.find("\n\n") {
@@ -95,7 +119,7 @@ impl Stream {
     }
 
     /// The next event of type `kind`, skipping others.
-    async fn next_of(&mut self, kind: &str) -> Value {
+    pub(crate) async fn next_of(&mut self, kind: &str) -> Value {
         loop {
             match self.next(10).await {
                 Some((k, v)) if k == kind => return v,
@@ -203,15 +227,11 @@ async fn an_agent_claims_and_answers_and_the_customer_sees_it_live() {
         .unwrap()
         .to_owned();
 
+    assert_eq!(
+        transcript_authors(&h, &sid, &ann).await,
+        ["bot", "customer", "bot"]
+    );
     let one = h.get(&format!("/v1/agent/tickets/{sid}"), Some(&ann)).await;
-    assert_eq!(one.status, 200, "{}", one.body);
-    let authors: Vec<&str> = one.body["transcript"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["author"].as_str().unwrap())
-        .collect();
-    assert_eq!(authors, ["bot", "customer", "bot"]);
     assert_eq!(
         one.body["handoff"]["attempted_solutions"],
         json!(["Customer: It reboots every night, I already reset it"])
@@ -219,21 +239,9 @@ async fn an_agent_claims_and_answers_and_the_customer_sees_it_live() {
 
     let mut stream = Stream::open(&h, "/v1/events", &dana, None).await;
     // One agent claims; the other cannot.
-    let claimed = h
-        .post(
-            &format!("/v1/agent/tickets/{sid}/claim"),
-            Some(&ann),
-            json!({}),
-        )
-        .await;
+    let claimed = claim(&h, &sid, &ann).await;
     assert_eq!(claimed.status, 200, "{}", claimed.body);
-    let r = h
-        .post(
-            &format!("/v1/agent/tickets/{sid}/claim"),
-            Some(&bob),
-            json!({}),
-        )
-        .await;
+    let r = claim(&h, &sid, &bob).await;
     assert_eq!((r.status, r.code()), (409, "conflict"));
     let r = h
         .post(

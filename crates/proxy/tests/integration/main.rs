@@ -3,8 +3,8 @@
 //! faults (also across a hard kill), replies and hand-offs, the bounds on replies and new
 //! visitors, recall by meaning in the product (the embedded EverOS with the embedding
 //! model), the LLM stream, close feedback, signed webhooks, the data dir's files, the
-//! operational surface, the visitor cookie and the binary itself, and two replicas on
-//! one PostgreSQL.
+//! operational surface, the visitor cookie and the binary itself, two replicas on one
+//! PostgreSQL, and conversations and live events kept across restarts and replicas.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -18,8 +18,10 @@ mod close_feedback;
 mod crash;
 mod data_files;
 mod embedding;
+mod handled_by_agent;
 mod idempotency;
 mod identity;
+mod live_store;
 mod llm_stream;
 mod operations;
 mod rate_limits;

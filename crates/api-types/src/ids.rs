@@ -1,5 +1,8 @@
-//! Reply ids (the proxy's idempotency keys: a retry with the same id is answered once)
-//! and the clock.
+//! Client-side ids and clock readings for the browser bundles (the widget and the agent
+//! inbox; the `web` feature): random v4 UUIDs for tickets, messages and agent replies
+//! (the proxy's idempotency keys) and the current time in epoch ms.
+
+use web_sys::js_sys;
 
 /// Formats 16 random bytes as an RFC 4122 version-4 UUID.
 pub fn uuid_from_bytes(mut b: [u8; 16]) -> String {
@@ -16,8 +19,8 @@ pub fn uuid_from_bytes(mut b: [u8; 16]) -> String {
     )
 }
 
-/// A fresh random UUID from `crypto.getRandomValues` (`Math.random` where crypto is
-/// missing: ids need uniqueness, not secrecy).
+/// A fresh random UUID from `crypto.getRandomValues` (falls back to `Math.random`
+/// where crypto is missing; ids need uniqueness, not secrecy).
 pub fn new_uuid() -> String {
     let mut bytes = [0u8; 16];
     let filled = web_sys::window()
@@ -32,8 +35,8 @@ pub fn new_uuid() -> String {
 }
 
 /// Now, epoch ms.
-pub fn now_ms() -> f64 {
-    js_sys::Date::now()
+pub fn now_ms() -> i64 {
+    js_sys::Date::now() as i64
 }
 
 #[cfg(test)]
@@ -42,9 +45,12 @@ mod tests {
 
     #[test]
     fn uuid_has_version_and_variant_bits() {
+        let id = uuid_from_bytes([0xff; 16]);
+        assert_eq!(id, "ffffffff-ffff-4fff-bfff-ffffffffffff");
         assert_eq!(
-            uuid_from_bytes([0xff; 16]),
-            "ffffffff-ffff-4fff-bfff-ffffffffffff"
+            uuid_from_bytes([0; 16]),
+            "00000000-0000-4000-8000-000000000000"
         );
+        assert!(crate::limits::is_valid_ticket_id(&id));
     }
 }
