@@ -1,12 +1,11 @@
 //! The SQLite backend: one connection (WAL, `synchronous=NORMAL`, foreign keys on) behind
-//! a mutex, used in place when free, else from a blocking task. One connection is one
+//! an async mutex, used in place (no blocking thread). One connection is one
 //! writer, which is all SQLite allows anyway; reads are short index lookups. The file is
 //! created owner-only (0600): it holds customers' messages.
 
-use std::{
-    path::Path,
-    sync::{Arc, Mutex, TryLockError},
-};
+use std::{path::Path, sync::Arc};
+
+use tokio::sync::Mutex;
 
 use rusqlite::{
     types::{ToSqlOutput, ValueRef},
@@ -70,28 +69,17 @@ impl Sqlite {
         })
     }
 
-    /// Runs `f` on the connection. When it is free (the usual case) `f` runs right here:
-    /// the proxy's statements are index lookups and single-row writes of some ten
-    /// microseconds, and handing each to a blocking thread and back cost more than the
-    /// statement (two thread switches per statement made SQLite slower than the JSON
-    /// Lines journals it replaced; `store_bench`). When another thread holds the
-    /// connection, `f` waits for it on a blocking thread, never on this one.
+    /// Runs `f` on the connection, in place, once it is this caller's turn (others wait
+    /// asynchronously, in order). The proxy's statements are index lookups and single-row
+    /// writes of some ten microseconds: handing each to a blocking thread and back cost
+    /// more than the statement (two thread switches per statement made SQLite much
+    /// slower than the JSON Lines journals it replaced; `store_bench`).
     async fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        match self.conn.try_lock() {
-            Ok(mut conn) => return f(&mut conn),
-            Err(TryLockError::Poisoned(e)) => return f(&mut e.into_inner()),
-            Err(TryLockError::WouldBlock) => {}
-        }
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
-            f(&mut conn)
-        })
-        .await
-        .map_err(|e| StoreError::Task(e.to_string()))?
+        let mut conn = self.conn.lock().await;
+        f(&mut conn)
     }
 
     /// See [`super::Store::exec`].
@@ -207,7 +195,7 @@ mod tests {
         let again = Sqlite::open(&path).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
-        let conn = again.conn.lock().unwrap();
+        let conn = again.conn.blocking_lock();
         let n: i64 = conn
             .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
             .unwrap();
