@@ -166,6 +166,42 @@ test('an agent reply is announced once across two tabs of one browser, and both 
   await context.close();
 });
 
+test('announced once across tabs even when the tab in front is busy as the reply arrives', async () => {
+  // The tab behind reads the reply from its stream first, keeps it and hands the
+  // announcement to the tab in front (over the tabs' channel), which then reads the
+  // same reply from its own stream as well: still one announcement.
+  const context = await env.browser.newContext();
+  const a = new ShopPage(await context.newPage(), env.stack);
+  await a.goto('/account.html');
+  await a.open();
+  await a.newTicket('Cracked bottle');
+  await a.send('My water bottle arrived cracked.');
+  await a.w().getByRole('button', { name: 'Talk to a person' }).click();
+  await a.w().getByRole('region', { name: 'Handed over to a person' }).waitFor();
+  const { reply } = await claimNewest(a, 'flo', 'Flo');
+  const b = new ShopPage(await context.newPage(), env.stack);
+  await b.goto('/account.html');
+  await b.open();
+  await b.w().getByRole('button', { name: /Cracked bottle/ }).click();
+  await b.w().getByText('Flo has joined').waitFor();
+  await a.page.bringToFront();
+  await listen(a);
+  await listen(b);
+
+  const text = 'Flo here: a new bottle ships today.';
+  // Tab A's frame is busy for a moment (a long task) while the reply is delivered.
+  const busy = a.frame().evaluate(() => { const end = Date.now() + 1_500; while (Date.now() < end); });
+  await reply(text);
+  await busy;
+  await a.message(text).waitFor({ timeout: 10_000 });
+  await a.page.waitForTimeout(500);
+  await b.page.bringToFront();
+  await b.message(text).waitFor({ timeout: 10_000 });
+  const all = [...await said(a), ...await said(b)];
+  assert.equal(all.filter((t) => t.includes(text)).length, 1, `announced once in total: ${JSON.stringify(all)}`);
+  await context.close();
+});
+
 test('a visitor\'s live stream never carries another visitor\'s messages', async () => {
   const first = await ShopPage.visit(env, '/');
   await first.newTicket('Broken lantern');
