@@ -8,37 +8,12 @@
 // the source of truth across devices).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac, randomUUID } from 'node:crypto';
-import { DEMO, screenshot, useStack } from './harness.mjs';
+import { randomUUID } from 'node:crypto';
+import { signInAgent } from './agent-api.mjs';
+import { screenshot, useStack } from './harness.mjs';
 import { ShopPage } from './shop-page.mjs';
 
 const env = useStack();
-
-const b64url = (v) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
-
-/** An HS256 JWT, as the host's backend mints it for an agent. */
-function agentJwt(sub, name) {
-  const head = b64url({ alg: 'HS256', typ: 'JWT' });
-  const body = b64url({ sub, name, role: 'agent', exp: Math.floor(Date.now() / 1000) + 600 });
-  const sig = createHmac('sha256', DEMO.DEMO_IDENTITY_SECRET).update(`${head}.${body}`).digest('base64url');
-  return `${head}.${body}.${sig}`;
-}
-
-/** An agent talking to the proxy's agent API. */
-async function signInAgent(base, sub, name) {
-  const call = async (method, path, body, token) => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-    return text ? JSON.parse(text) : null;
-  };
-  const { token } = await call('POST', '/v1/agent/session', { jwt: agentJwt(sub, name) });
-  return (method, path, body) => call(method, path, body, token);
-}
 
 test('an agent claims, replies live with their name (announced once) and closes; a second device sees it all', async () => {
   const shop = await ShopPage.visit(env, '/account.html');
