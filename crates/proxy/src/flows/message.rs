@@ -106,7 +106,7 @@ pub async fn send(
 ) -> Result<SendMessageResponse, ProxyError> {
     let content = validate(&req)?;
     let svc = &state.svc;
-    let record = super::ticket::find(state, who, ticket_id).await?;
+    let (record, exchanges) = super::ticket::find_head(state, who, ticket_id).await?;
     if record.ticket.status == TicketStatus::Closed {
         // Only a retry of a message answered before the close gets an answer (its own);
         // anything else is refused without taking a ledger slot, so messages to closed
@@ -147,7 +147,7 @@ pub async fn send(
             Refused::Full(wait) => ProxyError::RateLimited(wait.as_secs().max(1)),
             Refused::Unavailable => ProxyError::Storage,
         })?;
-    let mut p = svc
+    let p = svc
         .ledger
         .claim(&entry)
         .await
@@ -177,6 +177,7 @@ pub async fn send(
         ticket_id,
         claim: &p,
         record: &record,
+        exchanges,
         message_id: &req.id,
         content: &content,
     };
@@ -184,9 +185,7 @@ pub async fn send(
     // Saved before the answer goes out (and under the claim, so in order): an outcome a
     // client has seen is never re-run by a restarted proxy or another replica. Always,
     // since the row may hold a write-ahead "unknown" that a definite refusal undid.
-    svc.ledger.save(&p, &progress).await;
-    *p = progress;
-    svc.ledger.release(p).await;
+    svc.ledger.finish(p, progress).await;
     result
 }
 
@@ -197,7 +196,10 @@ struct Attempt<'a> {
     ticket_id: &'a str,
     /// The claimed ledger entry `p` is the progress of (for write-ahead saving).
     claim: &'a Claim,
+    /// The ticket, without its exchanges.
     record: &'a TicketRecord,
+    /// How many exchanges the ticket held when the message came.
+    exchanges: usize,
     message_id: &'a str,
     /// The trimmed content.
     content: &'a str,
@@ -214,6 +216,7 @@ async fn run(
         who,
         ticket_id,
         record,
+        exchanges,
         claim: _,
         message_id,
         content,
@@ -321,7 +324,7 @@ async fn run(
                 who,
                 &record.ticket.subject,
                 &session_id,
-                record.customer_messages.len() + 1,
+                exchanges + 1,
                 content,
                 &context,
                 events,
