@@ -100,6 +100,15 @@ pub enum Refused {
     Unavailable,
 }
 
+/// Why [`Ledger::admit`] refused a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdmitRefused {
+    /// No entry (see [`Refused`]).
+    Entry(Refused),
+    /// No claim (see [`ClaimRefused`]).
+    Claim(ClaimRefused),
+}
+
 /// Why an entry could not be claimed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClaimRefused {
@@ -247,6 +256,70 @@ impl Ledger {
             Ok(false) => {}
             Err(e) => return unavailable(e),
         }
+        self.entry_of(key, hash, client).await
+    }
+
+    /// The entry for this message, claimed: [`Ledger::entry`] then [`Ledger::claim`]. A
+    /// new id while the ledger is far from full costs one statement: it is inserted
+    /// already claimed by this replica, while this process holds the id's lock, so no
+    /// handler here or on another replica can have touched it (its progress is empty).
+    pub async fn admit(
+        &self,
+        customer: &str,
+        ticket: &str,
+        message_id: &str,
+        content: &str,
+        client: &str,
+    ) -> Result<Claim, AdmitRefused> {
+        let key = (
+            customer.to_owned(),
+            ticket.to_owned(),
+            message_id.to_owned(),
+        );
+        let hash = digest(content);
+        if self.roomy_now() {
+            let entry = self.local_entry(key.clone(), hash.clone(), client);
+            if let Ok(guard) = entry.lock.clone().try_lock_owned() {
+                let now = now_ms();
+                let (c, t, m) = &key;
+                let inserted = self
+                    .store
+                    .exec(
+                        "INSERT INTO ledger (customer, ticket, message_id, content_sha256, client,
+                           born_ms, claim_owner, claim_until)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                         ON CONFLICT (customer, ticket, message_id) DO NOTHING",
+                        params![
+                            c,
+                            t,
+                            m,
+                            &hash,
+                            client,
+                            now,
+                            &self.replica,
+                            now + millis(self.lease)
+                        ],
+                    )
+                    .await
+                    .map_err(|e| {
+                        tracing::warn!(error = %e, "idempotency ledger unavailable");
+                        AdmitRefused::Entry(Refused::Unavailable)
+                    })?;
+                if inserted == 1 {
+                    return Ok(self.claimed(&entry, guard, vec![Val::Null]));
+                }
+            }
+        }
+        let entry = self
+            .entry_of(key, hash, client)
+            .await
+            .map_err(AdmitRefused::Entry)?;
+        self.claim(&entry).await.map_err(AdmitRefused::Claim)
+    }
+
+    /// [`Ledger::entry`] after the id was found in the ledger (or the ledger is not far
+    /// from full): read, then inserted when missing or expired.
+    async fn entry_of(&self, key: Key, hash: String, client: &str) -> Result<Entry, Refused> {
         for _ in 0..4 {
             match self.try_entry(&key, &hash, client).await {
                 Ok(Some(Ok(()))) => return Ok(self.local_entry(key, hash, client)),

@@ -274,17 +274,28 @@ impl TicketStore {
         message: &str,
         reply: &str,
     ) -> Result<(), StoreError> {
-        let keep = i64::try_from(MAX_EXCHANGES).unwrap_or(i64::MAX);
         self.store
-            .batch(vec![
-                (INSERT_EXCHANGE, params![customer, ticket, message, reply]),
-                (TRIM_EXCHANGES, params![customer, ticket, keep]),
-                (
-                    "UPDATE tickets SET touched_at = $3 WHERE customer = $1 AND ticket = $2",
-                    params![customer, ticket, crate::clock::now_ms()],
-                ),
-            ])
+            .batch(Self::exchange_statements(customer, ticket, message, reply))
             .await
+    }
+
+    /// The statements of [`TicketStore::record_exchange`], to run in a caller's
+    /// transaction.
+    pub fn exchange_statements(
+        customer: &str,
+        ticket: &str,
+        message: &str,
+        reply: &str,
+    ) -> Vec<Statement> {
+        let keep = i64::try_from(MAX_EXCHANGES).unwrap_or(i64::MAX);
+        vec![
+            (INSERT_EXCHANGE, params![customer, ticket, message, reply]),
+            (TRIM_EXCHANGES, params![customer, ticket, keep]),
+            (
+                "UPDATE tickets SET touched_at = $3 WHERE customer = $1 AND ticket = $2",
+                params![customer, ticket, crate::clock::now_ms()],
+            ),
+        ]
     }
 
     /// Marks a ticket closed, keeping `feedback` when given (a later close's feedback

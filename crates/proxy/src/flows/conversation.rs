@@ -8,7 +8,7 @@ use everdesk_api::{
 
 use crate::{
     identity::SessionCustomer,
-    store::{StoreError, TranscriptWrite},
+    store::{Statement, StoreError, TranscriptWrite},
     AppState,
 };
 
@@ -49,9 +49,24 @@ pub async fn record(
     ticket: &Ticket,
     messages: &[Message],
 ) {
-    if let Err(e) = try_record(state, who, ticket, messages).await {
+    if let Err(e) = try_record(state, who, ticket, messages, Vec::new()).await {
         tracing::warn!(error = %e, "transcript not recorded");
     }
+}
+
+/// Records a customer exchange with the ticket (`statements`, see
+/// `TicketStore::exchange_statements`) and its transcript `messages` in one transaction,
+/// then publishes the new ones. Unlike [`record`] a failure is the caller's: the
+/// exchange is not kept either (the retry writes both; transcript messages are kept
+/// once per id).
+pub async fn record_exchange(
+    state: &AppState,
+    who: &SessionCustomer,
+    ticket: &Ticket,
+    messages: &[Message],
+    statements: Vec<Statement>,
+) -> Result<(), StoreError> {
+    try_record(state, who, ticket, messages, statements).await
 }
 
 async fn try_record(
@@ -59,6 +74,7 @@ async fn try_record(
     who: &SessionCustomer,
     ticket: &Ticket,
     messages: &[Message],
+    before: Vec<Statement>,
 ) -> Result<(), StoreError> {
     let customer_json =
         serde_json::to_string(&vouched(who)).map_err(|e| StoreError::Decode(e.to_string()))?;
@@ -74,6 +90,7 @@ async fn try_record(
         kinds.push(kind);
     }
     let write = TranscriptWrite {
+        before,
         session_id: ticket.session_id.clone(),
         customer: who.id.clone(),
         customer_json,

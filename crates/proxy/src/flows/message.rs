@@ -30,10 +30,10 @@ use crate::{
     error::ProxyError,
     everos::WireMessage,
     identity::SessionCustomer,
-    ledger::{Claim, ClaimRefused, Progress, Refused, Step},
+    ledger::{AdmitRefused, Claim, ClaimRefused, Progress, Refused, Step},
     prompt, redact,
     responder::{self, ResponderInput},
-    tickets::TicketRecord,
+    tickets::{TicketRecord, TicketStore},
     AppState,
 };
 
@@ -136,24 +136,20 @@ pub async fn send(
             None => Err(ProxyError::Conflict("this ticket is closed".into())),
         };
     }
-    let entry = svc
-        .ledger
-        .entry(&who.id, ticket_id, &req.id, &content, client)
-        .await
-        .map_err(|refused| match refused {
-            Refused::ContentMismatch => ProxyError::Conflict(
-                "this message id was already used with different content".into(),
-            ),
-            Refused::Full(wait) => ProxyError::RateLimited(wait.as_secs().max(1)),
-            Refused::Unavailable => ProxyError::Storage,
-        })?;
     let p = svc
         .ledger
-        .claim(&entry)
+        .admit(&who.id, ticket_id, &req.id, &content, client)
         .await
         .map_err(|refused| match refused {
-            ClaimRefused::Busy(secs) => ProxyError::Busy(secs),
-            ClaimRefused::Unavailable => ProxyError::Storage,
+            AdmitRefused::Entry(Refused::ContentMismatch) => ProxyError::Conflict(
+                "this message id was already used with different content".into(),
+            ),
+            AdmitRefused::Entry(Refused::Full(wait)) => {
+                ProxyError::RateLimited(wait.as_secs().max(1))
+            }
+            AdmitRefused::Claim(ClaimRefused::Busy(secs)) => ProxyError::Busy(secs),
+            AdmitRefused::Entry(Refused::Unavailable)
+            | AdmitRefused::Claim(ClaimRefused::Unavailable) => ProxyError::Storage,
         })?;
     // A forget that began on any replica before this claim ends the session here: the
     // forget waits only for claims taken before its fence.
@@ -288,22 +284,20 @@ async fn run(
     // (unless one already was, before the claim: a retry then finishes that answer).
     if p.reply.is_none() {
         if let Some(agent) = super::agent::holder(state, &session_id).await? {
-            svc.tickets
-                .record_exchange(&who.id, ticket_id, &stored, "")
-                .await?;
             let response = SendMessageResponse {
                 message: customer_message,
                 reply: None,
                 context: Context::default(),
                 handled_by: Some(agent),
             };
-            super::conversation::record(
+            super::conversation::record_exchange(
                 state,
                 who,
                 &record.ticket,
                 std::slice::from_ref(&response.message),
+                TicketStore::exchange_statements(&who.id, ticket_id, &stored, ""),
             )
-            .await;
+            .await?;
             p.response = Some(response.clone());
             return Ok(response);
         }
@@ -367,22 +361,22 @@ async fn run(
     };
 
     // 4. Remember the outcome.
-    svc.tickets
-        .record_exchange(&who.id, ticket_id, &stored, &reply_text)
-        .await?;
+    let exchange = TicketStore::exchange_statements(&who.id, ticket_id, &stored, &reply_text);
     let reply = Message {
         id: format!("re_{message_id}"),
         role: Role::Assistant,
         content: reply_text,
         created_at: reply_ts,
     };
-    super::conversation::record(
+    // The exchange, the transcript and its live events in one transaction.
+    super::conversation::record_exchange(
         state,
         who,
         &record.ticket,
         &[customer_message.clone(), reply.clone()],
+        exchange,
     )
-    .await;
+    .await?;
     let response = SendMessageResponse {
         message: customer_message,
         reply: Some(reply),

@@ -12,6 +12,8 @@ use crate::params;
 /// with its live event.
 #[derive(Debug, Clone)]
 pub struct TranscriptWrite {
+    /// Statements run first, in the same transaction (the ticket's exchange).
+    pub before: Vec<super::Statement>,
     /// The conversation (the ticket's session id).
     pub session_id: String,
     /// The customer id.
@@ -78,6 +80,9 @@ fn record_sqlite(
     let tx = conn.transaction()?;
     let exec = |sql: &str, params: Vec<Val>| super::sqlite::exec_on(&tx, sql, &params);
     let query = |sql: &str, params: Vec<Val>| super::sqlite::query_on(&tx, sql, &params);
+    for (sql, params) in &w.before {
+        super::sqlite::exec_on(&tx, sql, params)?;
+    }
     exec(
         OPEN_CONVERSATION,
         params![
@@ -142,6 +147,10 @@ async fn record_postgres(
         &[&super::postgres::EVENT_LOCK],
     )
     .await?;
+    for (sql, params) in &w.before {
+        let stmt = tx.prepare_cached(sql).await?;
+        tx.execute(&stmt, &super::postgres::refs(params)).await?;
+    }
     let stmt = tx.prepare_cached(OPEN_CONVERSATION).await?;
     let p = params![
         &w.session_id,
