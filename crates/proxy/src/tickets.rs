@@ -288,12 +288,16 @@ impl TicketStore {
         reply: &str,
     ) -> Vec<Statement> {
         let keep = i64::try_from(MAX_EXCHANGES).unwrap_or(i64::MAX);
+        let now = crate::clock::now_ms();
         vec![
             (INSERT_EXCHANGE, params![customer, ticket, message, reply]),
             (TRIM_EXCHANGES, params![customer, ticket, keep]),
+            // At most once a minute per ticket (TTLs are hours): a message in a busy
+            // conversation then dirties no ticket page and none of its two indexes.
             (
-                "UPDATE tickets SET touched_at = $3 WHERE customer = $1 AND ticket = $2",
-                params![customer, ticket, crate::clock::now_ms()],
+                "UPDATE tickets SET touched_at = $3
+                 WHERE customer = $1 AND ticket = $2 AND touched_at < $4",
+                params![customer, ticket, now, now - 60_000],
             ),
         ]
     }
