@@ -57,10 +57,6 @@ impl Sqlite {
         conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        // Checkpoints every ~40 MB of WAL instead of ~4 MB: the proxy rewrites the same
-        // few pages (ledger rows, a conversation's counters) message after message, and a
-        // checkpoint copies each page once however often it changed since the last one.
-        conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
         Self::prepare(conn)
     }
 
