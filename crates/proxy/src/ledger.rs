@@ -30,7 +30,7 @@ use tokio::sync::OwnedMutexGuard;
 use crate::{
     clock::now_ms,
     params,
-    store::{Row, Store, StoreError, Val},
+    store::{Row, Statement, Store, StoreError, Val},
 };
 use record::Saved;
 
@@ -744,6 +744,28 @@ impl Ledger {
         }
     }
 
+    /// The statement of [`Ledger::finish`], to run in the caller's transaction: the final
+    /// progress of `claim`, and its release. After that transaction commits, hand the
+    /// claim to [`Ledger::released`].
+    pub fn finish_statement(&self, claim: &Claim, progress: &Progress) -> Statement {
+        let json = Saved::of(progress).and_then(|s| serde_json::to_string(&s).ok());
+        let unknown = i64::from(matches!(progress.user, Step::Unknown(_)));
+        let (c, t, m) = &claim.key;
+        (
+            FINISH,
+            params![c, t, m, json, unknown, claim.replica.clone()],
+        )
+    }
+
+    /// Lets go of a claim whose release a committed [`Ledger::finish_statement`] wrote
+    /// (no statement; the lease renewal stops, this process's lock of the id is freed).
+    pub fn released(&self, mut claim: Claim) {
+        if let Some(renew) = claim.renew.take() {
+            renew.abort();
+        }
+        claim.replica = None;
+    }
+
     /// Writes the attempt's final progress and releases the claim, in one statement:
     /// [`Ledger::save`] then [`Ledger::release`]. When the write fails the claim is
     /// released on its own (the progress written ahead stays, and so do its rules).
@@ -760,13 +782,7 @@ impl Ledger {
         let (c, t, m) = &claim.key;
         let saved = self
             .store
-            .exec(
-                "UPDATE ledger SET progress = $4, user_unknown = $5,
-                   claim_owner = NULL, claim_until = NULL
-                 WHERE customer = $1 AND ticket = $2 AND message_id = $3
-                   AND (claim_owner IS NULL OR claim_owner = $6)",
-                params![c, t, m, json, unknown, &replica],
-            )
+            .exec(FINISH, params![c, t, m, json, unknown, &replica])
             .await;
         if let Err(e) = saved {
             tracing::warn!(error = %e, "idempotency ledger write failed");
@@ -843,6 +859,12 @@ impl Ledger {
             .unwrap_or(0)
     }
 }
+
+/// Writes a message's final progress and clears this replica's (`$6`) claim.
+const FINISH: &str = "UPDATE ledger SET progress = $4, user_unknown = $5,
+       claim_owner = NULL, claim_until = NULL
+     WHERE customer = $1 AND ticket = $2 AND message_id = $3
+       AND (claim_owner IS NULL OR claim_owner = $6)";
 
 /// Adds an id (unclaimed) unless the ledger holds it.
 const INSERT: &str =

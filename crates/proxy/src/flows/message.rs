@@ -180,8 +180,12 @@ pub async fn send(
     let result = run(&attempt, &mut progress, events).await;
     // Saved before the answer goes out (and under the claim, so in order): an outcome a
     // client has seen is never re-run by a restarted proxy or another replica. Always,
-    // since the row may hold a write-ahead "unknown" that a definite refusal undid.
-    svc.ledger.finish(p, progress).await;
+    // since the row may hold a write-ahead "unknown" that a definite refusal undid. An
+    // answer was saved, and the claim released, in its last step's transaction.
+    match &result {
+        Ok(_) => svc.ledger.released(p),
+        Err(_) => svc.ledger.finish(p, progress).await,
+    }
     result
 }
 
@@ -290,16 +294,8 @@ async fn run(
                 context: Context::default(),
                 handled_by: Some(agent),
             };
-            super::conversation::record_exchange(
-                state,
-                who,
-                &record.ticket,
-                std::slice::from_ref(&response.message),
-                TicketStore::exchange_statements(&who.id, ticket_id, &stored, ""),
-            )
-            .await?;
-            p.response = Some(response.clone());
-            return Ok(response);
+            let exchange = TicketStore::exchange_statements(&who.id, ticket_id, &stored, "");
+            return finish(a, p, exchange, response).await;
         }
     }
 
@@ -368,22 +364,42 @@ async fn run(
         content: reply_text,
         created_at: reply_ts,
     };
-    // The exchange, the transcript and its live events in one transaction.
-    super::conversation::record_exchange(
-        state,
-        who,
-        &record.ticket,
-        &[customer_message.clone(), reply.clone()],
-        exchange,
-    )
-    .await?;
     let response = SendMessageResponse {
         message: customer_message,
         reply: Some(reply),
         context,
         handled_by: None,
     };
+    finish(a, p, exchange, response).await
+}
+
+/// The last step of an attempt: the ticket's exchange, the transcript messages and their
+/// live events, and the finished progress with the claim's release, all in one
+/// transaction. If it fails nothing of it is kept: the progress still ends before this
+/// step (every add done), so the retry does it again.
+async fn finish(
+    a: &Attempt<'_>,
+    p: &mut Progress,
+    mut statements: Vec<crate::store::Statement>,
+    response: SendMessageResponse,
+) -> Result<SendMessageResponse, ProxyError> {
+    let messages: Vec<Message> = std::iter::once(response.message.clone())
+        .chain(response.reply.clone())
+        .collect();
     p.response = Some(response.clone());
+    statements.push(a.state.svc.ledger.finish_statement(a.claim, p));
+    let recorded = super::conversation::record_exchange(
+        a.state,
+        a.who,
+        &a.record.ticket,
+        &messages,
+        statements,
+    )
+    .await;
+    if let Err(e) = recorded {
+        p.response = None;
+        return Err(e.into());
+    }
     Ok(response)
 }
 
