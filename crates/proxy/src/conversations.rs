@@ -176,6 +176,25 @@ impl Conversations {
         Ok(())
     }
 
+    /// The agent holding the conversation `session_id`, if any: one indexed read.
+    pub async fn holder(&self, session_id: &str) -> Result<Option<Agent>, StoreError> {
+        let row = self
+            .store
+            .query_one(
+                "SELECT claimed_by_id, claimed_by_name FROM conversations WHERE session_id = $1",
+                params![session_id],
+            )
+            .await?;
+        Ok(row.and_then(|r| {
+            let mut it = r.into_iter().map(crate::store::Val::into_text);
+            let id = it.next()??;
+            Some(Agent {
+                id,
+                name: it.next().flatten().unwrap_or_default(),
+            })
+        }))
+    }
+
     /// Claims a ticket for `agent`: free or already theirs → the conversation. One
     /// conditional UPDATE, so two agents (on any replicas) never both hold it.
     pub async fn claim(&self, session_id: &str, agent: &Agent) -> Result<Conversation, ClaimError> {

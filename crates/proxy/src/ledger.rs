@@ -30,7 +30,7 @@ use tokio::sync::OwnedMutexGuard;
 use crate::{
     clock::now_ms,
     params,
-    store::{Row, Store, StoreError, Val},
+    store::{Row, Statement, Store, StoreError, Val},
 };
 use record::Saved;
 
@@ -98,6 +98,15 @@ pub enum Refused {
     Full(Duration),
     /// The database failed (logged).
     Unavailable,
+}
+
+/// Why [`Ledger::admit`] refused a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdmitRefused {
+    /// No entry (see [`Refused`]).
+    Entry(Refused),
+    /// No claim (see [`ClaimRefused`]).
+    Claim(ClaimRefused),
 }
 
 /// Why an entry could not be claimed.
@@ -242,6 +251,75 @@ impl Ledger {
             message_id.to_owned(),
         );
         let hash = digest(content);
+        match self.insert_first(&key, &hash, client).await {
+            Ok(true) => return Ok(self.local_entry(key, hash, client)),
+            Ok(false) => {}
+            Err(e) => return unavailable(e),
+        }
+        self.entry_of(key, hash, client).await
+    }
+
+    /// The entry for this message, claimed: [`Ledger::entry`] then [`Ledger::claim`]. A
+    /// new id while the ledger is far from full costs one statement: it is inserted
+    /// already claimed by this replica, while this process holds the id's lock, so no
+    /// handler here or on another replica can have touched it (its progress is empty).
+    pub async fn admit(
+        &self,
+        customer: &str,
+        ticket: &str,
+        message_id: &str,
+        content: &str,
+        client: &str,
+    ) -> Result<Claim, AdmitRefused> {
+        let key = (
+            customer.to_owned(),
+            ticket.to_owned(),
+            message_id.to_owned(),
+        );
+        let hash = digest(content);
+        if self.roomy_now() {
+            let entry = self.local_entry(key.clone(), hash.clone(), client);
+            if let Ok(guard) = entry.lock.clone().try_lock_owned() {
+                let now = now_ms();
+                let (c, t, m) = &key;
+                let inserted = self
+                    .store
+                    .exec(
+                        "INSERT INTO ledger (customer, ticket, message_id, content_sha256, client,
+                           born_ms, claim_owner, claim_until)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                         ON CONFLICT (customer, ticket, message_id) DO NOTHING",
+                        params![
+                            c,
+                            t,
+                            m,
+                            &hash,
+                            client,
+                            now,
+                            &self.replica,
+                            now + millis(self.lease)
+                        ],
+                    )
+                    .await
+                    .map_err(|e| {
+                        tracing::warn!(error = %e, "idempotency ledger unavailable");
+                        AdmitRefused::Entry(Refused::Unavailable)
+                    })?;
+                if inserted == 1 {
+                    return Ok(self.claimed(&entry, guard, vec![Val::Null]));
+                }
+            }
+        }
+        let entry = self
+            .entry_of(key, hash, client)
+            .await
+            .map_err(AdmitRefused::Entry)?;
+        self.claim(&entry).await.map_err(AdmitRefused::Claim)
+    }
+
+    /// [`Ledger::entry`] after the id was found in the ledger (or the ledger is not far
+    /// from full): read, then inserted when missing or expired.
+    async fn entry_of(&self, key: Key, hash: String, client: &str) -> Result<Entry, Refused> {
         for _ in 0..4 {
             match self.try_entry(&key, &hash, client).await {
                 Ok(Some(Ok(()))) => return Ok(self.local_entry(key, hash, client)),
@@ -286,6 +364,40 @@ impl Ledger {
         (fresh && same).then(|| self.local_entry(key, hash, ""))
     }
 
+    /// A new id while the ledger is far from full (as counted lately, see
+    /// [`Ledger::make_room`]): inserted straight away, one statement. `false` when that
+    /// does not apply or the id is there already (then [`Ledger::try_entry`] reads it: a
+    /// retry, other content, or an expired id).
+    async fn insert_first(
+        &self,
+        (c, t, m): &Key,
+        hash: &str,
+        client: &str,
+    ) -> Result<bool, StoreError> {
+        if !self.roomy_now() {
+            return Ok(false);
+        }
+        let inserted = self
+            .store
+            .exec(INSERT, params![c, t, m, hash, client, now_ms()])
+            .await?;
+        Ok(inserted == 1)
+    }
+
+    /// Whether the ledger is far from full as counted lately (5% headroom for other
+    /// replicas' inserts), counting one more id when it is.
+    fn roomy_now(&self) -> bool {
+        let roomy = self.capacity - self.capacity / 20;
+        let mut counted = self.counted.lock().unwrap_or_else(|e| e.into_inner());
+        match counted.as_mut() {
+            Some((n, at)) if at.elapsed() < RECOUNT_AFTER && *n + 1 < roomy => {
+                *n += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
     async fn try_entry(
         &self,
         (c, t, m): &Key,
@@ -326,12 +438,7 @@ impl Ledger {
         }
         let inserted = self
             .store
-            .exec(
-                "INSERT INTO ledger (customer, ticket, message_id, content_sha256, client, born_ms)
-                 VALUES ($1, $2, $3, $4, $5, $6)
-                 ON CONFLICT (customer, ticket, message_id) DO NOTHING",
-                params![c, t, m, hash, client, now],
-            )
+            .exec(INSERT, params![c, t, m, hash, client, now])
             .await?;
         Ok((inserted == 1).then_some(Ok(())))
     }
@@ -351,16 +458,8 @@ impl Ledger {
         now: i64,
     ) -> Result<Result<(), Duration>, StoreError> {
         const TOTAL: &str = "SELECT COUNT(*) FROM ledger";
-        // Far from full (5% headroom for other replicas' inserts), as counted lately.
-        let roomy = self.capacity - self.capacity / 20;
-        {
-            let mut counted = self.counted.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some((n, at)) = counted.as_mut() {
-                if at.elapsed() < RECOUNT_AFTER && *n + 1 < roomy {
-                    *n += 1;
-                    return Ok(Ok(()));
-                }
-            }
+        if self.roomy_now() {
+            return Ok(Ok(()));
         }
         let total = self.count(TOTAL, vec![]).await?;
         *self.counted.lock().unwrap_or_else(|e| e.into_inner()) = Some((total + 1, Instant::now()));
@@ -563,12 +662,7 @@ impl Ledger {
                 // Forgotten or evicted meanwhile: back in (unclaimed), then claimed.
                 None => {
                     self.store
-                        .exec(
-                            "INSERT INTO ledger (customer, ticket, message_id, content_sha256, client, born_ms)
-                             VALUES ($1, $2, $3, $4, $5, $6)
-                             ON CONFLICT (customer, ticket, message_id) DO NOTHING",
-                            params![c, t, m, &entry.content, &entry.client, now],
-                        )
+                        .exec(INSERT, params![c, t, m, &entry.content, &entry.client, now])
                         .await
                         .map_err(claim_unavailable)?;
                 }
@@ -650,6 +744,54 @@ impl Ledger {
         }
     }
 
+    /// The statement of [`Ledger::finish`], to run in the caller's transaction: the final
+    /// progress of `claim`, and its release. After that transaction commits, hand the
+    /// claim to [`Ledger::released`].
+    pub fn finish_statement(&self, claim: &Claim, progress: &Progress) -> Statement {
+        let json = Saved::of(progress).and_then(|s| serde_json::to_string(&s).ok());
+        let unknown = i64::from(matches!(progress.user, Step::Unknown(_)));
+        let (c, t, m) = &claim.key;
+        (
+            FINISH,
+            params![c, t, m, json, unknown, claim.replica.clone()],
+        )
+    }
+
+    /// Lets go of a claim whose release a committed [`Ledger::finish_statement`] wrote
+    /// (no statement; the lease renewal stops, this process's lock of the id is freed).
+    pub fn released(&self, mut claim: Claim) {
+        if let Some(renew) = claim.renew.take() {
+            renew.abort();
+        }
+        claim.replica = None;
+    }
+
+    /// Writes the attempt's final progress and releases the claim, in one statement:
+    /// [`Ledger::save`] then [`Ledger::release`]. When the write fails the claim is
+    /// released on its own (the progress written ahead stays, and so do its rules).
+    pub async fn finish(&self, mut claim: Claim, progress: Progress) {
+        if let Some(renew) = claim.renew.take() {
+            renew.abort();
+        }
+        let json = Saved::of(&progress).and_then(|s| serde_json::to_string(&s).ok());
+        let unknown = i64::from(matches!(progress.user, Step::Unknown(_)));
+        *claim = progress;
+        let Some(replica) = claim.replica.take() else {
+            return;
+        };
+        let (c, t, m) = &claim.key;
+        let saved = self
+            .store
+            .exec(FINISH, params![c, t, m, json, unknown, &replica])
+            .await;
+        if let Err(e) = saved {
+            tracing::warn!(error = %e, "idempotency ledger write failed");
+            if let Err(e) = self.store.exec(RELEASE, params![c, t, m, replica]).await {
+                tracing::warn!(error = %e, "could not release a ledger claim (it expires)");
+            }
+        }
+    }
+
     /// Whether a customer turn of this ticket is an add whose answer never came (and no
     /// retry is resolving it right now): it may be in EverOS's buffer, where a retry
     /// looks for it. A flush now would move it out of sight and the retry would add it
@@ -717,6 +859,18 @@ impl Ledger {
             .unwrap_or(0)
     }
 }
+
+/// Writes a message's final progress and clears this replica's (`$6`) claim.
+const FINISH: &str = "UPDATE ledger SET progress = $4, user_unknown = $5,
+       claim_owner = NULL, claim_until = NULL
+     WHERE customer = $1 AND ticket = $2 AND message_id = $3
+       AND (claim_owner IS NULL OR claim_owner = $6)";
+
+/// Adds an id (unclaimed) unless the ledger holds it.
+const INSERT: &str =
+    "INSERT INTO ledger (customer, ticket, message_id, content_sha256, client, born_ms)
+     VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (customer, ticket, message_id) DO NOTHING";
 
 /// Clears this replica's (`$4`) claim on a row.
 const RELEASE: &str = "UPDATE ledger SET claim_owner = NULL, claim_until = NULL

@@ -190,6 +190,63 @@ impl Live {
         Ok(())
     }
 
+    /// Publishes the events of `customer`'s ticket that `write` stores (a transaction
+    /// that inserts them, as [`crate::store::Store::insert_event`] would, and returns
+    /// their kinds with their sequence numbers), after its commit and in order. On
+    /// SQLite `write` runs under the cursor's lock, so the local feed sees the numbers in
+    /// order; on PostgreSQL the stored events are fanned out from the database as
+    /// [`Live::publish`] does (the transaction announces them to the other replicas).
+    pub async fn publish_written<F>(
+        &self,
+        customer: &str,
+        ticket_id: &str,
+        session_id: &str,
+        write: F,
+    ) -> Result<(), StoreError>
+    where
+        F: std::future::Future<Output = Result<Vec<(i64, LiveEventKind)>, StoreError>>,
+    {
+        let s = &self.shared;
+        let last = if s.store.is_shared() {
+            s.ready().await?;
+            let events = write.await?;
+            s.pump().await?;
+            events.last().map(|(seq, _)| *seq)
+        } else {
+            let mut cursor = s.cursor.lock().await;
+            s.init(&mut cursor).await?;
+            let events = write.await?;
+            let last = events.last().map(|(seq, _)| *seq);
+            for (seq, kind) in events {
+                *cursor = Some(seq);
+                let _ = s.tx.send(Published {
+                    customer: customer.to_owned(),
+                    event: LiveEvent {
+                        seq,
+                        ticket_id: ticket_id.to_owned(),
+                        session_id: session_id.to_owned(),
+                        kind,
+                    },
+                });
+            }
+            last
+        };
+        if let Some(seq) = last {
+            self.count_and_prune(seq).await?;
+        }
+        Ok(())
+    }
+
+    /// Counts a stored event; every [`PRUNE_EVERY`]th prunes the old ones.
+    async fn count_and_prune(&self, seq: i64) -> Result<(), StoreError> {
+        let s = &self.shared;
+        if s.published.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
+            let at = crate::clock::now_ms();
+            s.store.prune_events(seq - KEEP, at - KEEP_FOR_MS).await?;
+        }
+        Ok(())
+    }
+
     /// Subscribes for `customer` (`None`: every customer, for agents), resuming after
     /// `after` (`None`: from now). The feed is taken before the backlog is read, so an
     /// event is in one or the other (or both: the stream skips seqs it has passed).

@@ -26,6 +26,14 @@ const RETRY_AFTER_SECS: u64 = 1;
 pub struct Permit {
     _customer: OwnedSemaphorePermit,
     _global: OwnedSemaphorePermit,
+    waited: bool,
+}
+
+impl Permit {
+    /// Whether the slots were busy when asked for (the caller waited for them).
+    pub fn waited(&self) -> bool {
+        self.waited
+    }
 }
 
 /// One slot per customer, `max` slots in all.
@@ -62,18 +70,32 @@ impl ReplyGate {
     pub async fn acquire(&self, customer: &str) -> Result<Permit, ProxyError> {
         let deadline = Instant::now() + self.wait;
         let slot = self.customer_slot(customer);
-        let customer_permit = match tokio::time::timeout(self.wait, slot.acquire_owned()).await {
-            Ok(Ok(p)) => p,
-            _ => return Err(ProxyError::RateLimited(RETRY_AFTER_SECS)),
+        let mut waited = false;
+        let customer_permit = match slot.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                waited = true;
+                match tokio::time::timeout(self.wait, slot.acquire_owned()).await {
+                    Ok(Ok(p)) => p,
+                    _ => return Err(ProxyError::RateLimited(RETRY_AFTER_SECS)),
+                }
+            }
         };
-        let left = deadline.saturating_duration_since(Instant::now());
-        let global = match tokio::time::timeout(left, self.global.clone().acquire_owned()).await {
-            Ok(Ok(p)) => p,
-            _ => return Err(ProxyError::Busy(RETRY_AFTER_SECS)),
+        let global = match self.global.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                waited = true;
+                let left = deadline.saturating_duration_since(Instant::now());
+                match tokio::time::timeout(left, self.global.clone().acquire_owned()).await {
+                    Ok(Ok(p)) => p,
+                    _ => return Err(ProxyError::Busy(RETRY_AFTER_SECS)),
+                }
+            }
         };
         Ok(Permit {
             _customer: customer_permit,
             _global: global,
+            waited,
         })
     }
 

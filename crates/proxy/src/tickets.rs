@@ -133,10 +133,33 @@ impl TicketStore {
         customer: &str,
         ticket: &str,
     ) -> Result<Option<TicketRecord>, StoreError> {
+        self.read(customer, ticket, true)
+            .await
+            .map(|r| r.map(|(record, _)| record))
+    }
+
+    /// The record of a ticket without its exchanges (`customer_messages` and `replies`
+    /// empty), and how many exchanges it holds: one statement, for the message path.
+    pub async fn head(
+        &self,
+        customer: &str,
+        ticket: &str,
+    ) -> Result<Option<(TicketRecord, usize)>, StoreError> {
+        self.read(customer, ticket, false).await
+    }
+
+    async fn read(
+        &self,
+        customer: &str,
+        ticket: &str,
+        exchanges: bool,
+    ) -> Result<Option<(TicketRecord, usize)>, StoreError> {
         let Some(row) = self
             .store
             .query_one(
-                "SELECT session_id, subject, status, created_at, opening, feedback
+                "SELECT session_id, subject, status, created_at, opening, feedback,
+                   (SELECT COUNT(*) FROM ticket_exchanges e
+                    WHERE e.customer = $1 AND e.ticket = $2)
                  FROM tickets WHERE customer = $1 AND ticket = $2",
                 params![customer, ticket],
             )
@@ -159,14 +182,18 @@ impl TicketStore {
             .and_then(|t| serde_json::from_str(t).ok())
             .ok_or_else(|| bad("opening"))?;
         let feedback: Option<Feedback> = next().text().and_then(|t| serde_json::from_str(t).ok());
-        let exchanges = self
-            .store
-            .query(
-                "SELECT message, reply FROM ticket_exchanges
-                 WHERE customer = $1 AND ticket = $2 ORDER BY seq",
-                params![customer, ticket],
-            )
-            .await?;
+        let count = usize::try_from(next().int().unwrap_or(0)).unwrap_or(0);
+        let exchanges = if exchanges {
+            self.store
+                .query(
+                    "SELECT message, reply FROM ticket_exchanges
+                     WHERE customer = $1 AND ticket = $2 ORDER BY seq",
+                    params![customer, ticket],
+                )
+                .await?
+        } else {
+            Vec::new()
+        };
         let (customer_messages, replies) = exchanges
             .into_iter()
             .map(|r| {
@@ -174,19 +201,22 @@ impl TicketStore {
                 (it.next().unwrap_or_default(), it.next().unwrap_or_default())
             })
             .unzip();
-        Ok(Some(TicketRecord {
-            ticket: Ticket {
-                id: ticket.to_owned(),
-                session_id,
-                subject,
-                status,
-                created_at,
+        Ok(Some((
+            TicketRecord {
+                ticket: Ticket {
+                    id: ticket.to_owned(),
+                    session_id,
+                    subject,
+                    status,
+                    created_at,
+                },
+                opening,
+                customer_messages,
+                replies,
+                feedback,
             },
-            opening,
-            customer_messages,
-            replies,
-            feedback,
-        }))
+            count,
+        )))
     }
 
     /// Stores a ticket (replacing one with its id), with the exchanges it holds.
@@ -244,17 +274,32 @@ impl TicketStore {
         message: &str,
         reply: &str,
     ) -> Result<(), StoreError> {
-        let keep = i64::try_from(MAX_EXCHANGES).unwrap_or(i64::MAX);
         self.store
-            .batch(vec![
-                (INSERT_EXCHANGE, params![customer, ticket, message, reply]),
-                (TRIM_EXCHANGES, params![customer, ticket, keep]),
-                (
-                    "UPDATE tickets SET touched_at = $3 WHERE customer = $1 AND ticket = $2",
-                    params![customer, ticket, crate::clock::now_ms()],
-                ),
-            ])
+            .batch(Self::exchange_statements(customer, ticket, message, reply))
             .await
+    }
+
+    /// The statements of [`TicketStore::record_exchange`], to run in a caller's
+    /// transaction.
+    pub fn exchange_statements(
+        customer: &str,
+        ticket: &str,
+        message: &str,
+        reply: &str,
+    ) -> Vec<Statement> {
+        let keep = i64::try_from(MAX_EXCHANGES).unwrap_or(i64::MAX);
+        let now = crate::clock::now_ms();
+        vec![
+            (INSERT_EXCHANGE, params![customer, ticket, message, reply]),
+            (TRIM_EXCHANGES, params![customer, ticket, keep]),
+            // At most once a minute per ticket (TTLs are hours): a message in a busy
+            // conversation then dirties no ticket page and none of its two indexes.
+            (
+                "UPDATE tickets SET touched_at = $3
+                 WHERE customer = $1 AND ticket = $2 AND touched_at < $4",
+                params![customer, ticket, now, now - 60_000],
+            ),
+        ]
     }
 
     /// Marks a ticket closed, keeping `feedback` when given (a later close's feedback

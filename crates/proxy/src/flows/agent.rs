@@ -116,8 +116,7 @@ pub async fn ticket(state: &AppState, session_id: &str) -> Result<AgentTicketRes
 
 /// The agent holding the ticket with this session id, if one claimed it.
 pub async fn holder(state: &AppState, session_id: &str) -> Result<Option<Agent>, ProxyError> {
-    let c = state.svc.conversations.get(session_id).await?;
-    Ok(c.and_then(|c| c.claimed_by))
+    Ok(state.svc.conversations.holder(session_id).await?)
 }
 
 /// Claims a ticket; `409 conflict` when another agent holds it.

@@ -30,10 +30,10 @@ use crate::{
     error::ProxyError,
     everos::WireMessage,
     identity::SessionCustomer,
-    ledger::{Claim, ClaimRefused, Progress, Refused, Step},
+    ledger::{AdmitRefused, Claim, ClaimRefused, Progress, Refused, Step},
     prompt, redact,
     responder::{self, ResponderInput},
-    tickets::TicketRecord,
+    tickets::{TicketRecord, TicketStore},
     AppState,
 };
 
@@ -106,7 +106,7 @@ pub async fn send(
 ) -> Result<SendMessageResponse, ProxyError> {
     let content = validate(&req)?;
     let svc = &state.svc;
-    let record = super::ticket::find(state, who, ticket_id).await?;
+    let (record, exchanges) = super::ticket::find_head(state, who, ticket_id).await?;
     if record.ticket.status == TicketStatus::Closed {
         // Only a retry of a message answered before the close gets an answer (its own);
         // anything else is refused without taking a ledger slot, so messages to closed
@@ -136,24 +136,20 @@ pub async fn send(
             None => Err(ProxyError::Conflict("this ticket is closed".into())),
         };
     }
-    let entry = svc
+    let p = svc
         .ledger
-        .entry(&who.id, ticket_id, &req.id, &content, client)
+        .admit(&who.id, ticket_id, &req.id, &content, client)
         .await
         .map_err(|refused| match refused {
-            Refused::ContentMismatch => ProxyError::Conflict(
+            AdmitRefused::Entry(Refused::ContentMismatch) => ProxyError::Conflict(
                 "this message id was already used with different content".into(),
             ),
-            Refused::Full(wait) => ProxyError::RateLimited(wait.as_secs().max(1)),
-            Refused::Unavailable => ProxyError::Storage,
-        })?;
-    let mut p = svc
-        .ledger
-        .claim(&entry)
-        .await
-        .map_err(|refused| match refused {
-            ClaimRefused::Busy(secs) => ProxyError::Busy(secs),
-            ClaimRefused::Unavailable => ProxyError::Storage,
+            AdmitRefused::Entry(Refused::Full(wait)) => {
+                ProxyError::RateLimited(wait.as_secs().max(1))
+            }
+            AdmitRefused::Claim(ClaimRefused::Busy(secs)) => ProxyError::Busy(secs),
+            AdmitRefused::Entry(Refused::Unavailable)
+            | AdmitRefused::Claim(ClaimRefused::Unavailable) => ProxyError::Storage,
         })?;
     // A forget that began on any replica before this claim ends the session here: the
     // forget waits only for claims taken before its fence.
@@ -177,16 +173,19 @@ pub async fn send(
         ticket_id,
         claim: &p,
         record: &record,
+        exchanges,
         message_id: &req.id,
         content: &content,
     };
     let result = run(&attempt, &mut progress, events).await;
     // Saved before the answer goes out (and under the claim, so in order): an outcome a
     // client has seen is never re-run by a restarted proxy or another replica. Always,
-    // since the row may hold a write-ahead "unknown" that a definite refusal undid.
-    svc.ledger.save(&p, &progress).await;
-    *p = progress;
-    svc.ledger.release(p).await;
+    // since the row may hold a write-ahead "unknown" that a definite refusal undid. An
+    // answer was saved, and the claim released, in its last step's transaction.
+    match &result {
+        Ok(_) => svc.ledger.released(p),
+        Err(_) => svc.ledger.finish(p, progress).await,
+    }
     result
 }
 
@@ -197,7 +196,10 @@ struct Attempt<'a> {
     ticket_id: &'a str,
     /// The claimed ledger entry `p` is the progress of (for write-ahead saving).
     claim: &'a Claim,
+    /// The ticket, without its exchanges.
     record: &'a TicketRecord,
+    /// How many exchanges the ticket held when the message came.
+    exchanges: usize,
     message_id: &'a str,
     /// The trimmed content.
     content: &'a str,
@@ -214,6 +216,7 @@ async fn run(
         who,
         ticket_id,
         record,
+        exchanges,
         claim: _,
         message_id,
         content,
@@ -285,24 +288,14 @@ async fn run(
     // (unless one already was, before the claim: a retry then finishes that answer).
     if p.reply.is_none() {
         if let Some(agent) = super::agent::holder(state, &session_id).await? {
-            svc.tickets
-                .record_exchange(&who.id, ticket_id, &stored, "")
-                .await?;
             let response = SendMessageResponse {
                 message: customer_message,
                 reply: None,
                 context: Context::default(),
                 handled_by: Some(agent),
             };
-            super::conversation::record(
-                state,
-                who,
-                &record.ticket,
-                std::slice::from_ref(&response.message),
-            )
-            .await;
-            p.response = Some(response.clone());
-            return Ok(response);
+            let exchange = TicketStore::exchange_statements(&who.id, ticket_id, &stored, "");
+            return finish(a, p, exchange, response).await;
         }
     }
 
@@ -321,7 +314,7 @@ async fn run(
                 who,
                 &record.ticket.subject,
                 &session_id,
-                record.customer_messages.len() + 1,
+                exchanges + 1,
                 content,
                 &context,
                 events,
@@ -364,29 +357,49 @@ async fn run(
     };
 
     // 4. Remember the outcome.
-    svc.tickets
-        .record_exchange(&who.id, ticket_id, &stored, &reply_text)
-        .await?;
+    let exchange = TicketStore::exchange_statements(&who.id, ticket_id, &stored, &reply_text);
     let reply = Message {
         id: format!("re_{message_id}"),
         role: Role::Assistant,
         content: reply_text,
         created_at: reply_ts,
     };
-    super::conversation::record(
-        state,
-        who,
-        &record.ticket,
-        &[customer_message.clone(), reply.clone()],
-    )
-    .await;
     let response = SendMessageResponse {
         message: customer_message,
         reply: Some(reply),
         context,
         handled_by: None,
     };
+    finish(a, p, exchange, response).await
+}
+
+/// The last step of an attempt: the ticket's exchange, the transcript messages and their
+/// live events, and the finished progress with the claim's release, all in one
+/// transaction. If it fails nothing of it is kept: the progress still ends before this
+/// step (every add done), so the retry does it again.
+async fn finish(
+    a: &Attempt<'_>,
+    p: &mut Progress,
+    mut statements: Vec<crate::store::Statement>,
+    response: SendMessageResponse,
+) -> Result<SendMessageResponse, ProxyError> {
+    let messages: Vec<Message> = std::iter::once(response.message.clone())
+        .chain(response.reply.clone())
+        .collect();
     p.response = Some(response.clone());
+    statements.push(a.state.svc.ledger.finish_statement(a.claim, p));
+    let recorded = super::conversation::record_exchange(
+        a.state,
+        a.who,
+        &a.record.ticket,
+        &messages,
+        statements,
+    )
+    .await;
+    if let Err(e) = recorded {
+        p.response = None;
+        return Err(e.into());
+    }
     Ok(response)
 }
 

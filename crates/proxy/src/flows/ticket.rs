@@ -136,6 +136,20 @@ pub async fn find(
         .ok_or(ProxyError::NotFound)
 }
 
+/// The customer's ticket without its exchanges, and how many it holds; or 404.
+pub async fn find_head(
+    state: &AppState,
+    who: &SessionCustomer,
+    ticket_id: &str,
+) -> Result<(TicketRecord, usize), ProxyError> {
+    state
+        .svc
+        .tickets
+        .head(&who.id, ticket_id)
+        .await?
+        .ok_or(ProxyError::NotFound)
+}
+
 /// Closes a ticket: flushes its EverOS session once; a second close answers
 /// `no_extraction`. `feedback`, when given, is kept with the ticket (also by a second
 /// close, so a form sent after the ticket closed is not lost).

@@ -216,3 +216,37 @@ async fn replicas_take_turns_and_take_over_a_dead_claim() {
     assert!(again.is_some(), "the dead claim expired");
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+#[tokio::test]
+async fn admit_claims_a_new_id_at_once_and_a_retry_resumes_its_progress() {
+    for l in ledgers("ledger_admit", 100, HOUR).await {
+        // Counted once (far from full): the next new ids take the one-statement path.
+        l.entry("u", "t", "first", "x", "").await.unwrap();
+        let p = l.admit("u", "t", "m", "hi", "").await.unwrap();
+        assert_eq!(p.user, Step::Pending);
+        assert!(p.response.is_none());
+        // Held: another replica (another ledger on the same store) cannot take it.
+        let other = Ledger::new(l.store.clone(), 100, HOUR).with_claim_wait(Duration::ZERO);
+        assert!(matches!(
+            other.admit("u", "t", "m", "hi", "").await.err(),
+            Some(AdmitRefused::Claim(ClaimRefused::Busy(_)))
+        ));
+        let done = Progress {
+            user: Step::Unknown(5),
+            ..Progress::default()
+        };
+        l.finish(p, done).await;
+        let again = other.admit("u", "t", "m", "hi", "").await.unwrap();
+        assert_eq!(
+            again.user,
+            Step::Unknown(5),
+            "the finished progress, released"
+        );
+        other.release(again).await;
+        assert_eq!(
+            l.admit("u", "t", "m", "bye", "").await.err(),
+            Some(AdmitRefused::Entry(Refused::ContentMismatch))
+        );
+        assert_eq!(l.count_ids().await, 2);
+    }
+}

@@ -57,8 +57,11 @@ pub async fn send(
     if !wants_sse(&headers) {
         let permit = state.svc.reply_gate.acquire(&who.id).await?;
         // A forget that began while this waited has ended the session: nothing more of
-        // this customer's may reach EverOS.
-        crate::fencing::still_valid(&state, &who).await?;
+        // this customer's may reach EverOS. (Without a wait the extractor has just
+        // checked; the check after the ledger claim is the one a forget relies on.)
+        if permit.waited() {
+            crate::fencing::still_valid(&state, &who).await?;
+        }
         // Spawned, so a client that goes away mid-request (a reload, a closed tab)
         // cannot cancel the flow between an EverOS add and the ledger update: the
         // retry with the same message id then finds the finished outcome.
@@ -78,8 +81,10 @@ pub async fn send(
     crate::flows::ticket::find(&state, &who, &ticket_id).await?;
     let permit = state.svc.reply_gate.acquire(&who.id).await?;
     // A forget that began while this waited has ended the session: nothing more of
-    // this customer's may reach EverOS.
-    crate::fencing::still_valid(&state, &who).await?;
+    // this customer's may reach EverOS. (Without a wait the extractor has just checked.)
+    if permit.waited() {
+        crate::fencing::still_valid(&state, &who).await?;
+    }
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<SseEvent>();
     let (ev_tx, mut ev_rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let id = request_id::current();

@@ -98,8 +98,9 @@ impl Store {
     }
 
     /// Deletes the events numbered `up_to` or lower and those older than `before_ms`.
+    /// Runs on a blocking thread on SQLite (see [`Store::exec_long`]).
     pub async fn prune_events(&self, up_to: i64, before_ms: i64) -> Result<u64, StoreError> {
-        self.exec(
+        self.exec_long(
             "DELETE FROM live_events WHERE seq <= $1 OR at_ms < $2",
             params![up_to, before_ms],
         )

@@ -3,14 +3,15 @@
 //! the forget-me itself — every row of the customer, by indexed deletes, in one
 //! transaction with the fence.
 
-use super::{Store, StoreError};
+use super::{Backend, Store, StoreError};
 use crate::params;
 
 impl Store {
     /// Forgets everything kept about `customer` (ledger, tickets and their exchanges,
     /// conversations and transcripts, live events) and fences them at `at` (epoch ms). O(that customer's rows).
+    /// Runs on a blocking thread on SQLite (see [`Store::batch_long`]).
     pub async fn forget_customer(&self, customer: &str, at: i64) -> Result<(), StoreError> {
-        self.batch(vec![
+        self.batch_long(vec![
             ("DELETE FROM ledger WHERE customer = $1", params![customer]),
             (
                 "DELETE FROM ticket_exchanges WHERE customer = $1",
@@ -35,12 +36,32 @@ impl Store {
                 params![customer, at],
             ),
         ])
-        .await
+        .await?;
+        self.remember_fence(customer, Some(at));
+        Ok(())
+    }
+
+    /// Writes a fence through to the SQLite backend's copy in memory (`None`: lifted).
+    fn remember_fence(&self, customer: &str, at: Option<i64>) {
+        if let Backend::Sqlite(db) = &*self.backend {
+            let mut fences = db.fences.lock().unwrap_or_else(|e| e.into_inner());
+            match at {
+                Some(at) => fences.insert(customer.to_owned(), at),
+                None => fences.remove(customer),
+            };
+        }
     }
 
     /// When `customer` was last forgotten (epoch ms), if ever: work on their behalf that
     /// started before this must not store anything.
+    /// On SQLite answered from memory: the one process that locks the file writes every
+    /// fence through (see `sqlite::Sqlite::fences`); on PostgreSQL, which replicas share,
+    /// always read from the database.
     pub async fn fenced_since(&self, customer: &str) -> Result<Option<i64>, StoreError> {
+        if let Backend::Sqlite(db) = &*self.backend {
+            let fences = db.fences.lock().unwrap_or_else(|e| e.into_inner());
+            return Ok(fences.get(customer).copied());
+        }
         let row = self
             .query_one(
                 "SELECT forgotten_at FROM customer_fences WHERE customer = $1",
@@ -60,6 +81,7 @@ impl Store {
             params![customer, at],
         )
         .await?;
+        self.remember_fence(customer, Some(at));
         Ok(prior)
     }
 
@@ -77,7 +99,7 @@ impl Store {
                     params![customer],
                 )
                 .await
-                .map(drop),
+                .map(|_| self.remember_fence(customer, None)),
         }
     }
 

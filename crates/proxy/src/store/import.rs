@@ -29,7 +29,26 @@ pub const TICKETS_LEGACY: &str = "tickets.json";
 
 /// Imports whatever journals `data_dir` still holds; ledger ids older than `ttl` are
 /// dropped. Blocking reads of small files, then database writes.
+///
+/// On SQLite the whole import (file reads and statements, which run in place there) goes
+/// to a blocking thread, so a large journal never holds up a runtime worker.
 pub async fn journals(
+    data_dir: &Path,
+    store: &Store,
+    ttl: Duration,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    if store.is_shared() {
+        return import(data_dir, store, ttl, now_ms).await;
+    }
+    let (dir, store) = (data_dir.to_owned(), store.clone());
+    let rt = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || rt.block_on(import(&dir, &store, ttl, now_ms)))
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+}
+
+async fn import(
     data_dir: &Path,
     store: &Store,
     ttl: Duration,

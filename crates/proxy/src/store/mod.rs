@@ -25,6 +25,7 @@ use std::{path::Path, sync::Arc};
 pub use buckets::Taken;
 pub use events::StoredEvent;
 pub use listen::Notice;
+pub use transcripts::TranscriptWrite;
 
 /// File name of the SQLite database inside the data dir.
 pub const SQLITE_FILE: &str = "everdesk.db";
@@ -231,6 +232,25 @@ impl Store {
         params: Vec<Val>,
     ) -> Result<Option<Row>, StoreError> {
         Ok(self.query(sql, params).await?.into_iter().next())
+    }
+
+    /// As [`Store::exec`], for a statement that may touch many rows (a sweep, a prune):
+    /// on SQLite it runs on a blocking thread, so it never holds up a runtime worker.
+    pub async fn exec_long(&self, sql: &'static str, params: Vec<Val>) -> Result<u64, StoreError> {
+        match &*self.backend {
+            Backend::Sqlite(db) => db.exec_long(sql, params).await,
+            Backend::Postgres(db) => db.exec(sql, params).await,
+        }
+    }
+
+    /// As [`Store::batch`], for statements that may touch many rows (forget-me, sweeps,
+    /// imports): on SQLite they run on a blocking thread, so they never hold up a
+    /// runtime worker.
+    pub async fn batch_long(&self, statements: Vec<Statement>) -> Result<(), StoreError> {
+        match &*self.backend {
+            Backend::Sqlite(db) => db.batch_long(statements).await,
+            Backend::Postgres(db) => db.batch(statements).await,
+        }
     }
 
     /// Runs the statements in one transaction: all or none.

@@ -20,7 +20,7 @@ const POOL_SIZE: usize = 16;
 const MIGRATION_LOCK: i64 = 0x4556_444b;
 
 /// The advisory lock key live-event inserts hold ("EVLV"; see `Store::insert_event`).
-const EVENT_LOCK: i64 = 0x4556_4c56;
+pub(super) const EVENT_LOCK: i64 = 0x4556_4c56;
 
 /// The open pool.
 pub struct Postgres {
@@ -134,6 +134,11 @@ impl Postgres {
         Ok(())
     }
 
+    /// A connection from the pool (for a transaction written out by the caller).
+    pub(super) async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        self.pool.get().await.map_err(pool_err)
+    }
+
     /// See [`super::Store::exec`].
     pub async fn exec(&self, sql: &'static str, params: Vec<Val>) -> Result<u64, StoreError> {
         let client = self.pool.get().await.map_err(pool_err)?;
@@ -200,7 +205,7 @@ fn channel_for(schema: &str) -> String {
     format!("everdesk_live_{h:016x}")
 }
 
-fn refs(params: &[Val]) -> Vec<&(dyn ToSql + Sync)> {
+pub(super) fn refs(params: &[Val]) -> Vec<&(dyn ToSql + Sync)> {
     params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
 }
 

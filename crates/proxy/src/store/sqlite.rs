@@ -3,7 +3,7 @@
 //! writer, which is all SQLite allows anyway; reads are short index lookups. The file is
 //! created owner-only (0600): it holds customers' messages.
 
-use std::{path::Path, sync::Arc};
+use std::{collections::HashMap, path::Path, sync::Arc};
 
 use tokio::sync::Mutex;
 
@@ -17,6 +17,11 @@ use super::{migrate, Row, Statement, StoreError, Val};
 /// The open database.
 pub struct Sqlite {
     conn: Arc<Mutex<Connection>>,
+    /// Every customer fence (`customer_fences`), kept in memory and written through: the
+    /// file is locked exclusively by this one process (see [`Sqlite::open`]), so nobody
+    /// else can change a fence behind its back, and a fence check costs no statement.
+    /// Only on SQLite: on PostgreSQL replicas share the fences and each check reads them.
+    pub(super) fences: std::sync::Mutex<HashMap<String, i64>>,
 }
 
 impl ToSql for Val {
@@ -64,9 +69,50 @@ impl Sqlite {
             "UPDATE ledger SET claim_owner = NULL, claim_until = NULL WHERE claim_owner IS NOT NULL",
             [],
         )?;
+        let fences = {
+            let mut stmt = conn.prepare("SELECT customer, forgotten_at FROM customer_fences")?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            rows.collect::<Result<HashMap<_, _>, _>>()?
+        };
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
+            fences: std::sync::Mutex::new(fences),
         })
+    }
+
+    /// Runs `f` on the connection on a blocking thread, once it is this caller's turn:
+    /// for statements that may touch many rows (forget-me, sweeps, pruning, imports), so
+    /// they never hold up a runtime worker (the other tasks on it keep running; other
+    /// statements wait for the connection asynchronously).
+    pub(super) async fn run_blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.conn.clone().lock_owned().await;
+        tokio::task::spawn_blocking(move || f(&mut conn))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    /// Runs `f` on the connection in place (see [`Sqlite::run`]), for a few short
+    /// statements that must run together (the caller opens the transaction).
+    pub(super) async fn with_conn<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.run(f).await
+    }
+
+    /// As [`Sqlite::exec`], on a blocking thread (see [`Sqlite::run_blocking`]).
+    pub async fn exec_long(&self, sql: &'static str, params: Vec<Val>) -> Result<u64, StoreError> {
+        self.run_blocking(move |conn| exec_on(conn, sql, &params))
+            .await
+    }
+
+    /// As [`Sqlite::batch`], on a blocking thread (see [`Sqlite::run_blocking`]).
+    pub async fn batch_long(&self, statements: Vec<Statement>) -> Result<(), StoreError> {
+        self.run_blocking(move |conn| batch_on(conn, &statements))
+            .await
     }
 
     /// Runs `f` on the connection, in place, once it is this caller's turn (others wait
@@ -89,45 +135,52 @@ impl Sqlite {
 
     /// See [`super::Store::query`].
     pub async fn query(&self, sql: &'static str, params: Vec<Val>) -> Result<Vec<Row>, StoreError> {
-        self.run(move |conn| {
-            let mut stmt = conn.prepare_cached(&numbered(sql))?;
-            let width = stmt.column_count();
-            let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
-            let mut out = Vec::new();
-            while let Some(row) = rows.next()? {
-                let mut values = Vec::with_capacity(width);
-                for i in 0..width {
-                    values.push(match row.get_ref(i)? {
-                        ValueRef::Null => Val::Null,
-                        ValueRef::Integer(i) => Val::Int(i),
-                        ValueRef::Real(f) => Val::Float(f),
-                        ValueRef::Text(t) | ValueRef::Blob(t) => {
-                            Val::Text(String::from_utf8_lossy(t).into_owned())
-                        }
-                    });
-                }
-                out.push(values);
-            }
-            Ok(out)
-        })
-        .await
+        self.run(move |conn| query_on(conn, sql, &params)).await
     }
 
     /// See [`super::Store::batch`].
     pub async fn batch(&self, statements: Vec<Statement>) -> Result<(), StoreError> {
-        self.run(move |conn| {
-            let tx = conn.transaction()?;
-            for (sql, params) in &statements {
-                exec_on(&tx, sql, params)?;
-            }
-            tx.commit()?;
-            Ok(())
-        })
-        .await
+        self.run(move |conn| batch_on(conn, &statements)).await
     }
 }
 
-fn exec_on(conn: &Connection, sql: &str, params: &[Val]) -> Result<u64, StoreError> {
+fn batch_on(conn: &mut Connection, statements: &[Statement]) -> Result<(), StoreError> {
+    let tx = conn.transaction()?;
+    for (sql, params) in statements {
+        exec_on(&tx, sql, params)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Runs one query on `conn`; returns its rows.
+pub(super) fn query_on(
+    conn: &Connection,
+    sql: &str,
+    params: &[Val],
+) -> Result<Vec<Row>, StoreError> {
+    let mut stmt = conn.prepare_cached(&numbered(sql))?;
+    let width = stmt.column_count();
+    let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let mut values = Vec::with_capacity(width);
+        for i in 0..width {
+            values.push(match row.get_ref(i)? {
+                ValueRef::Null => Val::Null,
+                ValueRef::Integer(i) => Val::Int(i),
+                ValueRef::Real(f) => Val::Float(f),
+                ValueRef::Text(t) | ValueRef::Blob(t) => {
+                    Val::Text(String::from_utf8_lossy(t).into_owned())
+                }
+            });
+        }
+        out.push(values);
+    }
+    Ok(out)
+}
+
+pub(super) fn exec_on(conn: &Connection, sql: &str, params: &[Val]) -> Result<u64, StoreError> {
     let mut stmt = conn.prepare_cached(&numbered(sql))?;
     let n = stmt.execute(rusqlite::params_from_iter(params.iter()))?;
     Ok(n as u64)

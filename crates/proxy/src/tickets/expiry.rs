@@ -126,9 +126,10 @@ impl TicketStore {
     }
 
     /// Deletes the tickets untouched since `cutoff` (epoch ms).
+    /// Runs on a blocking thread on SQLite (see [`crate::store::Store::batch_long`]).
     pub async fn sweep_expired(&self, cutoff: i64) -> Result<(), StoreError> {
         self.store
-            .batch(vec![
+            .batch_long(vec![
                 (EXPIRED_EXCHANGES, params![cutoff]),
                 (EXPIRED_TRANSCRIPTS, params![cutoff]),
                 (EXPIRED_CONVERSATIONS, params![cutoff]),
@@ -159,7 +160,7 @@ impl TicketStore {
         let extra = n - max + 1 + max / 100;
         let k = i64::try_from(extra).unwrap_or(i64::MAX);
         self.store
-            .batch(vec![
+            .batch_long(vec![
                 (OLDEST_CLOSED, params![k]),
                 (ORPHAN_EXCHANGES, params![]),
                 (ORPHAN_TRANSCRIPTS, params![]),
