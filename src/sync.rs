@@ -35,6 +35,9 @@ pub enum SyncEvent {
     Reply {
         /// The ticket it belongs to.
         ticket_id: String,
+        /// The reply's message id: the announcer announces each id once, whichever
+        /// tab's copy reaches it first (empty from older tabs).
+        id: String,
         /// The reply's text.
         text: String,
     },
@@ -52,6 +55,7 @@ impl FromJson for SyncEvent {
             "wiped" => Ok(Self::Wiped),
             "reply" => Ok(Self::Reply {
                 ticket_id: f.req("ticket_id")?,
+                id: f.opt("id")?.unwrap_or_default(),
                 text: f.req("text")?,
             }),
             other => Err(JsonError(format!("unknown sync event `{other}`"))),
@@ -74,8 +78,14 @@ impl ToJson for SyncEvent {
             Self::TicketChanged { ticket_id } => {
                 w.field("ticket_id", ticket_id);
             }
-            Self::Reply { ticket_id, text } => {
-                w.field("ticket_id", ticket_id).field("text", text);
+            Self::Reply {
+                ticket_id,
+                id,
+                text,
+            } => {
+                w.field("ticket_id", ticket_id)
+                    .field("id", id)
+                    .field("text", text);
             }
             _ => {}
         }
@@ -389,6 +399,7 @@ mod tests {
             Wire::Event {
                 event: SyncEvent::Reply {
                     ticket_id: "t".into(),
+                    id: "m1".into(),
                     text: "Hello \"there\"".into(),
                 },
             },

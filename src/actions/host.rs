@@ -284,12 +284,16 @@ impl Chat {
                 self.outbox.set(store.get(&Key::Outbox).unwrap_or_default())
             }
             SyncEvent::Wiped => self.forget_in_memory(),
-            SyncEvent::Reply { ticket_id, text } => {
+            SyncEvent::Reply {
+                ticket_id,
+                id,
+                text,
+            } => {
                 let announcer = self
                     .sync
                     .with_value(|sync| sync.as_ref().is_some_and(TabSync::is_announcer));
                 if announcer {
-                    self.announce_here(ticket_id, &text);
+                    self.announce_here(ticket_id, &id, &text);
                 }
             }
         }

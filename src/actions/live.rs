@@ -235,6 +235,7 @@ impl Chat {
                 let agent = message.author == Author::Agent;
                 let name = message.name.clone();
                 let text = message.content.clone();
+                let message_id = message.id.clone();
                 let mut added = false;
                 self.update_record(&id, |r| {
                     added = r.add_from_server(ChatMessage::from_transcript(message));
@@ -245,7 +246,7 @@ impl Chat {
                 if agent {
                     self.agent_typing.set(None);
                     if added && !stored {
-                        self.announce_reply(id, text);
+                        self.announce_reply(id, message_id, text);
                     }
                 }
             }

@@ -24,6 +24,10 @@ use crate::{
     sync::{SyncEvent, SyncMode, TabSync},
 };
 
+/// Announced message ids a tab remembers (the newest; a reply arrives within seconds
+/// of itself through both paths).
+const ANNOUNCED_KEPT: usize = 32;
+
 pub use host::{focus_first_control, focus_later, identity_owner};
 pub use outbox::{check_draft, DraftError};
 pub use tickets::MAX_SUBJECT_CHARS;
@@ -144,6 +148,8 @@ pub struct Chat {
     scope: StoredValue<Option<crate::live::Scope>, LocalStorage>,
     /// Which typing event the typing line's hide timer belongs to.
     typing_gen: StoredValue<u32, LocalStorage>,
+    /// Message ids this tab announced lately (see [`Chat::announce_here`]).
+    announced: StoredValue<Vec<String>, LocalStorage>,
     store: StoredValue<Store, LocalStorage>,
     clock: StoredValue<MonotonicClock, LocalStorage>,
     /// Whose data the store holds, relative to the current identity.
@@ -185,6 +191,7 @@ impl Chat {
             agent_typing: RwSignal::new(None),
             scope: StoredValue::new_local(None),
             typing_gen: StoredValue::new_local(0),
+            announced: StoredValue::new_local(Vec::new()),
             store: StoredValue::new_local(store),
             clock: StoredValue::new_local(MonotonicClock::after(last)),
             owner: StoredValue::new_local(owner),
@@ -391,11 +398,12 @@ impl Chat {
     /// Announces a new reply (the live region, and the host's `message` event) in
     /// exactly one tab: this one if it is the announcer (see
     /// [`TabSync::is_announcer`]), else the announcer, told over the channel.
-    fn announce_reply(&self, ticket_id: String, text: String) {
+    fn announce_reply(&self, ticket_id: String, id: String, text: String) {
         let here = self.sync.with_value(|sync| match sync {
             Some(sync) if sync.mode() == SyncMode::Channel && !sync.is_announcer() => {
                 sync.publish(&SyncEvent::Reply {
                     ticket_id: ticket_id.clone(),
+                    id: id.clone(),
                     text: text.clone(),
                 });
                 false
@@ -403,12 +411,27 @@ impl Chat {
             _ => true,
         });
         if here {
-            self.announce_here(ticket_id, &text);
+            self.announce_here(ticket_id, &id, &text);
         }
     }
 
-    /// Puts a reply in this tab's live region and tells the host page.
-    fn announce_here(&self, ticket_id: String, text: &str) {
+    /// Puts a reply in this tab's live region and tells the host page, once per
+    /// message id: the announcer can get one reply twice (its own event stream and
+    /// another tab's hand-off, when the shared storage had not caught up).
+    fn announce_here(&self, ticket_id: String, id: &str, text: &str) {
+        let seen = self.announced.try_update_value(|ids| {
+            if !id.is_empty() && ids.iter().any(|i| i == id) {
+                return true;
+            }
+            if ids.len() >= ANNOUNCED_KEPT {
+                ids.remove(0);
+            }
+            ids.push(id.to_owned());
+            false
+        });
+        if seen == Some(true) {
+            return;
+        }
         let s = self.strings();
         self.announcement.set(format!("{}: {text}", s.new_reply));
         self.tell_host(FrameToHost::Message { ticket_id });

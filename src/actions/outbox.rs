@@ -178,7 +178,10 @@ impl Chat {
                     o.confirm(&entry.id);
                 });
                 self.save_outbox();
-                let text = resp.reply.as_ref().map(|m| m.content.clone());
+                let reply = resp
+                    .reply
+                    .as_ref()
+                    .map(|m| (m.id.clone(), m.content.clone()));
                 self.update_record(&entry.ticket_id, |r| {
                     r.confirm(&entry.id, resp.reply);
                     match resp.handled_by {
@@ -187,8 +190,8 @@ impl Chat {
                         None => r.recalled = resp.context.history,
                     }
                 });
-                if let Some(text) = text.filter(|_| first) {
-                    self.announce_reply(entry.ticket_id.clone(), text);
+                if let Some((id, text)) = reply.filter(|_| first) {
+                    self.announce_reply(entry.ticket_id.clone(), id, text);
                 }
             }
             Err(error) => self.delivery_failed(&entry, &error),

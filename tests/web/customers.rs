@@ -186,6 +186,7 @@ async fn the_announcer_tab_announces_a_reply_another_tab_received() {
     let root = mount_app(chat);
     chat.handle_sync(SyncEvent::Reply {
         ticket_id: "t1".into(),
+        id: "re_1".into(),
         text: "Your refund is on its way".into(),
     });
     leptos::task::tick().await;
@@ -194,6 +195,34 @@ async fn the_announcer_tab_announces_a_reply_another_tab_received() {
         text(&live),
         format!("{}: Your refund is on its way", EN.new_reply)
     );
+}
+
+#[wasm_bindgen_test]
+async fn the_announcer_announces_one_reply_once_whichever_copies_reach_it() {
+    use everdesk::sync::{SyncEvent, TabSync};
+    let chat = chat();
+    let sync = TabSync::connect(|_| {});
+    sync.claim();
+    chat.attach_sync(sync);
+    let root = mount_app(chat);
+    let reply = |id: &str, text: &str| SyncEvent::Reply {
+        ticket_id: "t1".into(),
+        id: id.into(),
+        text: text.into(),
+    };
+    chat.handle_sync(reply("ag_1", "A new igniter ships today"));
+    leptos::task::tick().await;
+    let live = q(&root, "[data-testid=announcer]");
+    assert!(text(&live).contains("A new igniter ships today"));
+    // The same reply again (its own stream's copy, or another tab's hand-off): silent.
+    chat.announcement.set(String::new());
+    chat.handle_sync(reply("ag_1", "A new igniter ships today"));
+    leptos::task::tick().await;
+    assert_eq!(text(&live), "", "announced once");
+    // The next reply is announced.
+    chat.handle_sync(reply("ag_2", "It is on its way"));
+    leptos::task::tick().await;
+    assert!(text(&live).contains("It is on its way"));
 }
 
 #[wasm_bindgen_test]
