@@ -2,7 +2,8 @@
 //! ticket made on A is read and closed on B; a retry landing on B while A is mid-add
 //! waits, then gets 503 with `Retry-After`, and never adds twice; A killed (SIGKILL)
 //! mid-add: B takes over once A's claim expires and resolves the message as one proxy
-//! would; a customer's rate limit holds across both, not twice over. Skipped, with a notice, when `EVERDESK_TEST_DATABASE_URL` is unset.
+//! would; a customer's rate limit holds across both, not twice over; the same create sent
+//! to both at once opens the ticket once and adds its opening line to EverOS once. Skipped, with a notice, when `EVERDESK_TEST_DATABASE_URL` is unset.
 
 use std::time::{Duration, Instant};
 
@@ -301,4 +302,43 @@ async fn a_forget_on_b_fences_a() {
     }
     let r = say_to(&h, &b.base, &t, "f-2", "still there?").await;
     assert_eq!(r.status, 401);
+}
+
+#[tokio::test]
+async fn the_same_create_on_a_and_b_at_once_adds_its_opening_line_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((h, b)) = replicas(
+        "the_same_create_on_a_and_b_at_once_adds_its_opening_line_once",
+        dir.path(),
+    )
+    .await
+    else {
+        return;
+    };
+    let t = h.verified("cust_create_race").await;
+    for round in 0..10 {
+        let id = format!("R{round}");
+        let subject = format!("Race {round}");
+        let body = json!({"ticket_id": id, "subject": subject});
+        let (on_a, on_b) = tokio::join!(
+            post_to(&h, &h.base, "/v1/tickets", &t, body.clone()),
+            post_to(&h, &b.base, "/v1/tickets", &t, body),
+        );
+        let mut statuses = [on_a.status, on_b.status];
+        statuses.sort_unstable();
+        assert_eq!(
+            statuses,
+            [200, 201],
+            "one creates, the other repeats: {} / {}",
+            on_a.body,
+            on_b.body
+        );
+        assert_eq!(on_a.body["ticket"], on_b.body["ticket"], "the same ticket");
+        assert_eq!(on_a.body["ticket"]["id"], id.as_str());
+        assert_eq!(
+            h.stored_adds_of(&format!("Ticket opened: {subject}")).await,
+            1,
+            "round {round}: one opening line in EverOS"
+        );
+    }
 }
