@@ -73,6 +73,15 @@ impl TicketStore {
         self.store.batch(statements).await
     }
 
+    /// Makes every claim stale, so the next claim takes it over (at start on SQLite,
+    /// where any claim left is a killed process's).
+    pub async fn expire_claims(&self) -> Result<(), StoreError> {
+        self.store
+            .exec("UPDATE ticket_claims SET claimed_at = 0", params![])
+            .await
+            .map(drop)
+    }
+
     /// Deletes the claim `owner` holds (a definite failure: a retry may claim again).
     pub async fn drop_claim(
         &self,
@@ -135,6 +144,12 @@ mod tests {
             let took = b.claim("c", "t", 1_900, 500).await.unwrap();
             assert!(matches!(took, Claim::TookOver(_)), "{took:?}");
             assert_eq!(a.claim("c", "t", 1_900, 500).await.unwrap(), Claim::Held);
+            // A restart on SQLite: the claims left are a dead process's.
+            a.expire_claims().await.unwrap();
+            assert!(matches!(
+                a.claim("c", "t", 1_901, 500).await.unwrap(),
+                Claim::TookOver(_)
+            ));
             // Forget-me takes claims too.
             store.forget_customer("c", 2_000).await.unwrap();
             assert!(matches!(
