@@ -193,6 +193,11 @@ impl AppState {
         let store = open_store(&config).await?;
         let ttl = Duration::from_secs(config.ledger_ttl_secs);
         store::import::journals(&config.data_dir, &store, ttl, clock::now_ms()).await?;
+        if !store.is_shared() {
+            // One process owns an SQLite file: ticket claims left in it are a killed
+            // proxy's, and the next retry takes them over at once.
+            TicketStore::new(store.clone()).expire_claims().await?;
+        }
         let state = Self::build(config, &key, base, api_key, store, in_process);
         // What EverOS can do (embeddings, delete), logged once; `/readyz` re-checks.
         state.svc.everos.check().await;

@@ -7,8 +7,10 @@
 //! customers, tickets untouched for the TTL leave and the oldest closed ones leave first
 //! beyond the global cap (`tickets/expiry.rs`).
 
+mod claim;
 mod expiry;
 
+pub use claim::Claim;
 pub use expiry::Limits;
 
 use std::{
@@ -221,6 +223,16 @@ impl TicketStore {
 
     /// Stores a ticket (replacing one with its id), with the exchanges it holds.
     pub async fn insert(&self, customer: &str, record: TicketRecord) -> Result<(), StoreError> {
+        self.store
+            .batch(Self::insert_statements(customer, &record)?)
+            .await
+    }
+
+    /// The statements of [`TicketStore::insert`], to run in a caller's transaction.
+    fn insert_statements(
+        customer: &str,
+        record: &TicketRecord,
+    ) -> Result<Vec<Statement>, StoreError> {
         let t = &record.ticket;
         let feedback = record.feedback.as_ref().map(json).transpose()?;
         let mut statements: Vec<Statement> = vec![
@@ -263,7 +275,7 @@ impl TicketStore {
         let cap = i64::try_from(MAX_TICKETS_PER_CUSTOMER).unwrap_or(i64::MAX);
         statements.push((CAP_EXCHANGES, params![customer, cap]));
         statements.push((CAP_TICKETS, params![customer, cap]));
-        self.store.batch(statements).await
+        Ok(statements)
     }
 
     /// Appends one exchange (customer message and reply) to a ticket.

@@ -14,6 +14,8 @@ use everdesk_api::{
     Message, Role, Ticket, TicketStatus,
 };
 
+use std::time::Duration;
+
 use axum::http::StatusCode;
 
 use crate::{
@@ -23,14 +25,22 @@ use crate::{
     everos::{ids, WireMessage},
     extract::check_ticket_id,
     identity::SessionCustomer,
-    tickets::{Feedback, TicketRecord},
+    tickets::{Claim, Feedback, TicketRecord},
     AppState,
 };
 
 /// Longest accepted subject, characters.
 const MAX_SUBJECT_CHARS: usize = 200;
 
+/// How long a create waits for another replica's claim on the same ticket before
+/// answering 503 with `Retry-After`.
+const CLAIM_WAIT: Duration = Duration::from_secs(3);
+/// How often it looks again meanwhile.
+const CLAIM_POLL: Duration = Duration::from_millis(50);
+
 /// Creates a ticket; `Ok((created, response))` where `created` is false for a repeat.
+/// Exactly once across replicas: the ticket is claimed in the database first (see
+/// `tickets/claim.rs`), and only the claim's winner adds the opening line to EverOS.
 pub async fn create(
     state: &AppState,
     who: &SessionCustomer,
@@ -44,6 +54,7 @@ pub async fn create(
         )));
     }
     let svc = &state.svc;
+    // The fast path in this process; the claim below holds across replicas.
     let lock = svc.tickets.create_lock(&who.id, &req.ticket_id);
     let _guard = lock.lock().await;
     if let Some(existing) = svc.tickets.get(&who.id, &req.ticket_id).await? {
@@ -53,48 +64,38 @@ pub async fn create(
         tracing::warn!("the ticket store is full of open tickets; a new ticket is refused");
         return Err(ProxyError::Busy(60));
     }
-    let session_id = ids::session_id(&who.id, &req.ticket_id);
-    let subject = if state.config.store_redaction {
-        crate::redact::for_store(subject)
-    } else {
-        subject.to_owned()
+    let (owner, took_over) = match claim_or_wait(state, who, &req.ticket_id).await? {
+        Opening::Exists(existing) => return Ok((false, response(&existing))),
+        Opening::Claimed(owner, took_over) => (owner, took_over),
     };
-    let content = format!("Ticket opened: {subject}");
-    let ts = svc.clock.next(&who.id, &session_id);
+    let record = opening_record(state, who, &req.ticket_id, subject);
+    if took_over {
+        // The claim's replica died mid-create: its add's outcome is unknown, so the
+        // ticket opens without adding again (a lost opening line beats a duplicate).
+        tracing::info!("a stale ticket claim was taken over; opening without an add");
+        svc.tickets
+            .open_claimed(&who.id, record.clone(), &owner)
+            .await?;
+        return Ok((false, response(&record)));
+    }
     let added = svc
         .everos
         .add(
             &who.id,
-            &session_id,
+            &record.ticket.session_id,
             &[WireMessage {
                 role: "assistant",
-                timestamp: ts,
-                content: &content,
+                timestamp: record.ticket.created_at,
+                content: &record.opening.content,
                 sender_name: None,
             }],
         )
         .await;
-    let record = TicketRecord {
-        ticket: Ticket {
-            id: req.ticket_id.clone(),
-            session_id,
-            subject,
-            status: TicketStatus::Open,
-            created_at: ts,
-        },
-        opening: Message {
-            id: format!("open_{}", req.ticket_id),
-            role: Role::Assistant,
-            content,
-            created_at: ts,
-        },
-        customer_messages: Vec::new(),
-        replies: Vec::new(),
-        feedback: None,
-    };
     match added {
         Ok(()) => {
-            svc.tickets.insert(&who.id, record.clone()).await?;
+            svc.tickets
+                .open_claimed(&who.id, record.clone(), &owner)
+                .await?;
             super::conversation::record(
                 state,
                 who,
@@ -107,11 +108,102 @@ pub async fn create(
         Err(e) => {
             // Unknown outcome (timeout): the opening message may be stored; keep the ticket so a
             // retry answers 200 without adding it again (a lost opening line beats a duplicate).
+            // A definite failure frees the claim, so a retry tries again.
             if e.outcome_unknown() {
-                svc.tickets.insert(&who.id, record).await?;
+                svc.tickets.open_claimed(&who.id, record, &owner).await?;
+            } else {
+                svc.tickets
+                    .drop_claim(&who.id, &req.ticket_id, &owner)
+                    .await?;
             }
             Err(e.into())
         }
+    }
+}
+
+/// How a create's claim turned out.
+enum Opening {
+    /// The ticket exists (another request made it): a repeat.
+    Exists(Box<TicketRecord>),
+    /// This request holds the claim (its token), taken over from a dead replica or not.
+    Claimed(String, bool),
+}
+
+/// Claims the ticket, waiting up to [`CLAIM_WAIT`] while another replica holds a live
+/// claim; 503 (`Busy`) when it still does.
+async fn claim_or_wait(
+    state: &AppState,
+    who: &SessionCustomer,
+    ticket_id: &str,
+) -> Result<Opening, ProxyError> {
+    let tickets = &state.svc.tickets;
+    let lease = state.config.everos_connect_timeout() + state.config.everos_timeout() + LEASE_SLACK;
+    let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+    let started = tokio::time::Instant::now();
+    loop {
+        let (owner, took_over) = match tickets
+            .claim(&who.id, ticket_id, now_ms(), lease_ms)
+            .await?
+        {
+            Claim::Won(owner) => (owner, false),
+            Claim::TookOver(owner) => (owner, true),
+            Claim::Held => {
+                if let Some(existing) = tickets.get(&who.id, ticket_id).await? {
+                    return Ok(Opening::Exists(Box::new(existing)));
+                }
+                if started.elapsed() >= CLAIM_WAIT {
+                    return Err(ProxyError::Busy(1));
+                }
+                tokio::time::sleep(CLAIM_POLL).await;
+                continue;
+            }
+        };
+        // The claim may be free because its winner just wrote the ticket (in the same
+        // transaction that freed it): then this is a repeat.
+        if let Some(existing) = tickets.get(&who.id, ticket_id).await? {
+            tickets.drop_claim(&who.id, ticket_id, &owner).await?;
+            return Ok(Opening::Exists(Box::new(existing)));
+        }
+        return Ok(Opening::Claimed(owner, took_over));
+    }
+}
+
+/// A claim outlives an add (connect and request timeouts) by this much before another
+/// replica may take it over.
+const LEASE_SLACK: Duration = Duration::from_secs(5);
+
+/// The open ticket `ticket_id` with its opening line, as the winner writes it.
+fn opening_record(
+    state: &AppState,
+    who: &SessionCustomer,
+    ticket_id: &str,
+    subject: &str,
+) -> TicketRecord {
+    let session_id = ids::session_id(&who.id, ticket_id);
+    let subject = if state.config.store_redaction {
+        crate::redact::for_store(subject)
+    } else {
+        subject.to_owned()
+    };
+    let content = format!("Ticket opened: {subject}");
+    let ts = state.svc.clock.next(&who.id, &session_id);
+    TicketRecord {
+        ticket: Ticket {
+            id: ticket_id.to_owned(),
+            session_id,
+            subject,
+            status: TicketStatus::Open,
+            created_at: ts,
+        },
+        opening: Message {
+            id: format!("open_{ticket_id}"),
+            role: Role::Assistant,
+            content,
+            created_at: ts,
+        },
+        customer_messages: Vec::new(),
+        replies: Vec::new(),
+        feedback: None,
     }
 }
 

@@ -19,6 +19,10 @@ impl Store {
             ),
             ("DELETE FROM tickets WHERE customer = $1", params![customer]),
             (
+                "DELETE FROM ticket_claims WHERE customer = $1",
+                params![customer],
+            ),
+            (
                 "DELETE FROM transcript_messages WHERE customer = $1",
                 params![customer],
             ),

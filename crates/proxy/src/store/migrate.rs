@@ -35,6 +35,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/003_conversations_live.sql"),
         postgres: include_str!("../../migrations/postgres/003_conversations_live.sql"),
     },
+    Migration {
+        version: 4,
+        name: "ticket_claims",
+        sqlite: include_str!("../../migrations/sqlite/004_ticket_claims.sql"),
+        postgres: include_str!("../../migrations/postgres/004_ticket_claims.sql"),
+    },
 ];
 
 /// The bookkeeping table, the same on both backends.

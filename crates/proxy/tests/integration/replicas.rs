@@ -2,7 +2,9 @@
 //! ticket made on A is read and closed on B; a retry landing on B while A is mid-add
 //! waits, then gets 503 with `Retry-After`, and never adds twice; A killed (SIGKILL)
 //! mid-add: B takes over once A's claim expires and resolves the message as one proxy
-//! would; a customer's rate limit holds across both, not twice over. Skipped, with a notice, when `EVERDESK_TEST_DATABASE_URL` is unset.
+//! would; a customer's rate limit holds across both, not twice over; the same create sent
+//! to both at once opens the ticket once and adds its opening line to EverOS once, and
+//! one sent to B while A is mid-add waits, then gets 503, and never shows half-made. Skipped, with a notice, when `EVERDESK_TEST_DATABASE_URL` is unset.
 
 use std::time::{Duration, Instant};
 
@@ -301,4 +303,95 @@ async fn a_forget_on_b_fences_a() {
     }
     let r = say_to(&h, &b.base, &t, "f-2", "still there?").await;
     assert_eq!(r.status, 401);
+}
+
+#[tokio::test]
+async fn the_same_create_on_a_and_b_at_once_adds_its_opening_line_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((h, b)) = replicas(
+        "the_same_create_on_a_and_b_at_once_adds_its_opening_line_once",
+        dir.path(),
+    )
+    .await
+    else {
+        return;
+    };
+    let t = h.verified("cust_create_race").await;
+    for round in 0..10 {
+        let id = format!("R{round}");
+        let subject = format!("Race {round}");
+        let body = json!({"ticket_id": id, "subject": subject});
+        let (on_a, on_b) = tokio::join!(
+            post_to(&h, &h.base, "/v1/tickets", &t, body.clone()),
+            post_to(&h, &b.base, "/v1/tickets", &t, body),
+        );
+        let mut statuses = [on_a.status, on_b.status];
+        statuses.sort_unstable();
+        assert_eq!(
+            statuses,
+            [200, 201],
+            "one creates, the other repeats: {} / {}",
+            on_a.body,
+            on_b.body
+        );
+        assert_eq!(on_a.body["ticket"], on_b.body["ticket"], "the same ticket");
+        assert_eq!(on_a.body["ticket"]["id"], id.as_str());
+        assert_eq!(
+            h.stored_adds_of(&format!("Ticket opened: {subject}")).await,
+            1,
+            "round {round}: one opening line in EverOS"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_create_on_b_while_a_is_mid_add_waits_then_answers_a_s_ticket() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((h, b)) = replicas(
+        "a_create_on_b_while_a_is_mid_add_waits_then_answers_a_s_ticket",
+        dir.path(),
+    )
+    .await
+    else {
+        return;
+    };
+    let t = h.verified("cust_slow_create").await;
+    // EverOS stores A's opening line, then holds its answer back for 5 s.
+    h.fault(json!({"route": "add", "delay_ms": 5000})).await;
+    let body = json!({"ticket_id": "S", "subject": "Slow"});
+    let on_a = {
+        let request = h
+            .http
+            .post(format!("{}/v1/tickets", h.base))
+            .bearer_auth(&t)
+            .json(&body);
+        tokio::spawn(async move {
+            let r = request.send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        })
+    };
+    until_added(&h, "Ticket opened: Slow").await;
+
+    let started = Instant::now();
+    let busy = post_to(&h, &b.base, "/v1/tickets", &t, body.clone()).await;
+    assert_eq!(busy.status, 503, "{}", busy.body);
+    assert!(busy.headers.contains_key("retry-after"));
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "B waited for A first"
+    );
+    let listed = h.get("/v1/tickets", Some(&t)).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert!(
+        !listed.body.to_string().contains("\"S\""),
+        "no half-created ticket is listed: {}",
+        listed.body
+    );
+
+    let (status, made) = on_a.await.unwrap();
+    assert_eq!(status, 201, "{made}");
+    let again = post_to(&h, &b.base, "/v1/tickets", &t, body).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(again.body["ticket"], made["ticket"]);
+    assert_eq!(h.stored_adds_of("Ticket opened: Slow").await, 1);
 }
