@@ -73,9 +73,13 @@ pub async fn create(
         // The claim's replica died mid-create: its add's outcome is unknown, so the
         // ticket opens without adding again (a lost opening line beats a duplicate).
         tracing::info!("a stale ticket claim was taken over; opening without an add");
-        svc.tickets
+        if !svc
+            .tickets
             .open_claimed(&who.id, record.clone(), &owner)
-            .await?;
+            .await?
+        {
+            return opened_elsewhere(state, who, &req.ticket_id).await;
+        }
         return Ok((false, response(&record)));
     }
     let added = svc
@@ -93,9 +97,15 @@ pub async fn create(
         .await;
     match added {
         Ok(()) => {
-            svc.tickets
+            if !svc
+                .tickets
                 .open_claimed(&who.id, record.clone(), &owner)
-                .await?;
+                .await?
+            {
+                // Slower than the lease: another request took the claim over and opened
+                // the ticket (without adding); its ticket stands.
+                return opened_elsewhere(state, who, &req.ticket_id).await;
+            }
             super::conversation::record(
                 state,
                 who,
@@ -118,6 +128,19 @@ pub async fn create(
             }
             Err(e.into())
         }
+    }
+}
+
+/// The ticket another request opened while this one's claim lapsed: a repeat.
+async fn opened_elsewhere(
+    state: &AppState,
+    who: &SessionCustomer,
+    ticket_id: &str,
+) -> Result<(bool, CreateTicketResponse), ProxyError> {
+    match state.svc.tickets.get(&who.id, ticket_id).await? {
+        Some(existing) => Ok((false, response(&existing))),
+        // Opened and gone again (forgotten in between): try again.
+        None => Err(ProxyError::Busy(1)),
     }
 }
 

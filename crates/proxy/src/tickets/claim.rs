@@ -57,20 +57,45 @@ impl TicketStore {
         })
     }
 
-    /// Writes the ticket and deletes the claim `owner` holds, in one transaction.
+    /// Writes the new ticket if `owner` still holds its claim, then deletes that claim;
+    /// `false` when the claim was lost (taken over by another request after the lease,
+    /// which opened the ticket itself): then nothing is written, so a slow winner never
+    /// overwrites a ticket the customer may already be using. The ticket is written
+    /// only when absent; a new ticket has no exchanges yet.
     pub async fn open_claimed(
         &self,
         customer: &str,
         record: TicketRecord,
         owner: &str,
-    ) -> Result<(), StoreError> {
-        let ticket = record.ticket.id.clone();
-        let mut statements = Self::insert_statements(customer, &record)?;
-        statements.push((
-            "DELETE FROM ticket_claims WHERE customer = $1 AND ticket = $2 AND owner = $3",
-            params![customer, ticket, owner],
-        ));
-        self.store.batch(statements).await
+    ) -> Result<bool, StoreError> {
+        let t = &record.ticket;
+        let written = self
+            .store
+            .exec(
+                "INSERT INTO tickets
+                   (customer, ticket, session_id, subject, status, created_at, opening,
+                    feedback, touched_at)
+                 SELECT $1, $2, $3, $4, $5, $6, $7, NULL, $8
+                 WHERE EXISTS (SELECT 1 FROM ticket_claims
+                               WHERE customer = $1 AND ticket = $2 AND owner = $9)
+                 ON CONFLICT (customer, ticket) DO NOTHING",
+                params![
+                    customer,
+                    &t.id,
+                    &t.session_id,
+                    &t.subject,
+                    super::status_name(t.status),
+                    t.created_at,
+                    super::json(&record.opening)?,
+                    crate::clock::now_ms().max(t.created_at),
+                    owner
+                ],
+            )
+            .await?;
+        // Deleted even when nothing was written: a claim this request lost is not its own
+        // to delete (the owner check), and one it holds is done with either way.
+        self.drop_claim(customer, &t.id, owner).await?;
+        Ok(written == 1)
     }
 
     /// Makes every claim stale, so the next claim takes it over (at start on SQLite,
@@ -133,17 +158,31 @@ mod tests {
             a.drop_claim("c", "t", &won).await.unwrap();
             let won = owner(b.claim("c", "t", 1_300, 500).await.unwrap());
             // Opening writes the ticket and frees the claim in one go.
-            b.open_claimed("c", record("t"), &won).await.unwrap();
+            assert!(b.open_claimed("c", record("t"), &won).await.unwrap());
             assert_eq!(a.get("c", "t").await.unwrap().unwrap(), record("t"));
+            let Claim::Won(slow) = a.claim("c", "u", 1_400, 500).await.unwrap() else {
+                panic!("a fresh claim is won");
+            };
+            // That claim's replica died: past the lease, one taker only.
+            assert_eq!(b.claim("c", "u", 1_899, 500).await.unwrap(), Claim::Held);
+            let took = b.claim("c", "u", 1_900, 500).await.unwrap();
+            let Claim::TookOver(taker) = took else {
+                panic!("{took:?}");
+            };
+            assert_eq!(a.claim("c", "u", 1_900, 500).await.unwrap(), Claim::Held);
+            // The taker opens it; the lapsed winner, slower than its lease, writes nothing
+            // over the ticket the customer may already be using.
+            let mut taken = record("u");
+            taken.ticket.subject = "the taker's".into();
+            assert!(b.open_claimed("c", taken.clone(), &taker).await.unwrap());
+            assert!(!a.open_claimed("c", record("u"), &slow).await.unwrap());
+            assert_eq!(a.get("c", "u").await.unwrap().unwrap(), taken);
             assert!(matches!(
-                a.claim("c", "t", 1_400, 500).await.unwrap(),
+                a.claim("c", "t", 1_950, 500).await.unwrap(),
                 Claim::Won(_)
             ));
-            // That claim's replica died: past the lease, one taker only.
-            assert_eq!(b.claim("c", "t", 1_899, 500).await.unwrap(), Claim::Held);
-            let took = b.claim("c", "t", 1_900, 500).await.unwrap();
+            let took = b.claim("c", "t", 2_600, 500).await.unwrap();
             assert!(matches!(took, Claim::TookOver(_)), "{took:?}");
-            assert_eq!(a.claim("c", "t", 1_900, 500).await.unwrap(), Claim::Held);
             // A restart on SQLite: the claims left are a dead process's.
             a.expire_claims().await.unwrap();
             assert!(matches!(
