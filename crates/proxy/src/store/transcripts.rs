@@ -247,34 +247,15 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let n = self
             .exec(
-                "INSERT INTO transcript_messages
-                   (customer, ticket, message_id, author_kind, display_name, body, at_ms)
-                 SELECT $1, $2, $3, $4, $5, $6, $7
-                 WHERE EXISTS (SELECT 1 FROM conversations WHERE session_id = $8)
-                 ON CONFLICT (customer, ticket, message_id) DO NOTHING",
-                params![
-                    customer,
-                    ticket,
-                    &m.id,
-                    author_name(m.author),
-                    m.name.clone(),
-                    &m.content,
-                    m.created_at,
-                    session_id
-                ],
+                INSERT_MESSAGE,
+                message_params(session_id, customer, ticket, m),
             )
             .await?;
         if n == 0 {
             return Ok(false);
         }
         let counted = self
-            .query_one(
-                "UPDATE conversations SET messages = messages + 1,
-                   last_message_at = CASE WHEN last_message_at < $2 THEN $2
-                                     ELSE last_message_at END
-                 WHERE session_id = $1 RETURNING messages",
-                params![session_id, m.created_at],
-            )
+            .query_one(COUNT_MESSAGE, params![session_id, m.created_at])
             .await?;
         let messages = counted
             .and_then(|r| r.first().and_then(Val::int))
@@ -283,15 +264,10 @@ impl Store {
             // Usually one message: the oldest leaves as each new one arrives.
             let extra = messages - keep;
             let gone = self
-                .exec(
-                    "DELETE FROM transcript_messages WHERE seq IN
-                       (SELECT seq FROM transcript_messages WHERE customer = $1 AND ticket = $2
-                        ORDER BY seq LIMIT $3)",
-                    params![customer, ticket, extra],
-                )
+                .exec(TRIM_MESSAGES, params![customer, ticket, extra])
                 .await?;
             self.exec(
-                "UPDATE conversations SET messages = messages - $2 WHERE session_id = $1",
+                UNCOUNT_MESSAGES,
                 params![session_id, i64::try_from(gone).unwrap_or(i64::MAX)],
             )
             .await?;

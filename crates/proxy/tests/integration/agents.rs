@@ -75,9 +75,20 @@ pub(crate) struct Stream {
 
 impl Stream {
     pub(crate) async fn open(h: &Harness, path: &str, token: &str, last: Option<i64>) -> Self {
+        Self::open_at(h, &h.base, path, token, last).await
+    }
+
+    /// As [`Stream::open`], on the proxy at `base` (another replica).
+    pub(crate) async fn open_at(
+        h: &Harness,
+        base: &str,
+        path: &str,
+        token: &str,
+        last: Option<i64>,
+    ) -> Self {
         let mut req = h
             .http
-            .get(format!("{}{path}", h.base))
+            .get(format!("{base}{path}"))
             .bearer_auth(token)
             .header("accept", "text/event-stream");
         if let Some(last) = last {
@@ -93,7 +104,12 @@ impl Stream {
 
     /// The next event's (type, data); `None` when nothing came within `secs`.
     pub(crate) async fn next(&mut self, secs: u64) -> Option<(String, Value)> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        self.next_within(Duration::from_secs(secs)).await
+    }
+
+    /// The next event's (type, data); `None` when nothing came within `wait`.
+    pub(crate) async fn next_within(&mut self, wait: Duration) -> Option<(String, Value)> {
+        let deadline = tokio::time::Instant::now() + wait;
         loop {
             if let Some(end) = self.buf.find("\n\n") {
                 let frame: String = self.buf.drain(..end + 2).collect();

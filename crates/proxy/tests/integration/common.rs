@@ -123,6 +123,11 @@ pub async fn test_database(test: &str) -> Option<String> {
     match database_env() {
         Some(url) => Some(fresh_schema(&url).await),
         None => {
+            // `scripts/test` always starts PostgreSQL: under CI a skip would hide a failure.
+            assert!(
+                std::env::var_os("CI").is_none_or(|v| v.is_empty()),
+                "{test}: EVERDESK_TEST_DATABASE_URL is unset under CI"
+            );
             eprintln!("NOTICE: {test}: EVERDESK_TEST_DATABASE_URL is unset, PostgreSQL skipped");
             None
         }

@@ -9,9 +9,9 @@
 use std::time::{Duration, Instant};
 
 use everdesk_proxy::identity::jwt;
-use futures::StreamExt;
 use serde_json::{json, Value};
 
+use crate::agents::Stream;
 use crate::common::{start_binary_with, start_replicas, test_database, Harness, Reply, SECRET};
 
 fn now_secs() -> i64 {
@@ -62,65 +62,13 @@ async fn agent_at(h: &Harness, base: &str, sub: &str, name: &str) -> String {
     r.body["token"].as_str().unwrap().to_owned()
 }
 
-/// An open SSE stream and what has been read of it.
-struct Sse {
-    body: std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
-    buf: String,
-}
-
-impl Sse {
-    async fn open(h: &Harness, base: &str, path: &str, token: &str, last: Option<i64>) -> Self {
-        let mut req = h
-            .http
-            .get(format!("{base}{path}"))
-            .bearer_auth(token)
-            .header("accept", "text/event-stream");
-        if let Some(last) = last {
-            req = req.header("last-event-id", last.to_string());
-        }
-        let resp = req.send().await.unwrap();
-        assert_eq!(resp.status(), 200);
-        Self {
-            body: Box::pin(resp.bytes_stream()),
-            buf: String::new(),
-        }
-    }
-
-    /// The next event's (type, data); `None` when nothing came within `wait`.
-    async fn next(&mut self, wait: Duration) -> Option<(String, Value)> {
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            if let Some(end) = self.buf.find("\n\n") {
-                let frame: String = self.buf.drain(..end + 2).collect();
-                let mut kind = String::new();
-                let mut data = String::new();
-                for line in frame.lines() {
-                    if let Some(v) = line.strip_prefix("event:") {
-                        kind = v.trim().to_owned();
-                    } else if let Some(v) = line.strip_prefix("data:") {
-                        data.push_str(v.trim());
-                    }
-                }
-                if kind.is_empty() {
-                    continue; // a keep-alive comment
-                }
-                return Some((kind, serde_json::from_str(&data).unwrap()));
-            }
-            let chunk = tokio::time::timeout_at(deadline, self.body.next())
-                .await
-                .ok()??;
-            self.buf.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
-        }
-    }
-
-    /// The next event of type `kind`, skipping others.
-    async fn next_of(&mut self, kind: &str) -> Value {
-        loop {
-            match self.next(Duration::from_secs(10)).await {
-                Some((k, v)) if k == kind => return v,
-                Some(_) => continue,
-                None => panic!("no {kind} event within 10 s"),
-            }
+/// The next event of type `kind` on `stream`, skipping others.
+async fn next_of(stream: &mut Stream, kind: &str) -> Value {
+    loop {
+        match stream.next(10).await {
+            Some((k, v)) if k == kind => return v,
+            Some(_) => continue,
+            None => panic!("no {kind} event within 10 s"),
         }
     }
 }
@@ -170,9 +118,9 @@ async fn the_stream_resumes_after_a_restart_without_losing_or_repeating() {
         async move { req.send().await.unwrap().status().as_u16() }
     };
 
-    let mut stream = Sse::open(&h, &base, "/v1/events", &dana, None).await;
+    let mut stream = Stream::open_at(&h, &base, "/v1/events", &dana, None).await;
     assert_eq!(reply(&h, base.clone(), "a-1").await, 200);
-    let seen = stream.next_of("message").await;
+    let seen = next_of(&mut stream, "message").await;
     assert_eq!(seen["message"]["id"], "agent_a-1");
     let last = seen["seq"].as_i64().unwrap();
     drop(stream);
@@ -182,9 +130,9 @@ async fn the_stream_resumes_after_a_restart_without_losing_or_repeating() {
     let base = h.base.clone();
     assert_eq!(reply(&h, base.clone(), "a-3").await, 200);
 
-    let mut resumed = Sse::open(&h, &base, "/v1/events", &dana, Some(last)).await;
+    let mut resumed = Stream::open_at(&h, &base, "/v1/events", &dana, Some(last)).await;
     let mut got = Vec::new();
-    while let Some((kind, v)) = resumed.next(Duration::from_millis(1500)).await {
+    while let Some((kind, v)) = resumed.next_within(Duration::from_millis(1500)).await {
         got.push((kind, v["message"]["id"].clone(), v["seq"].as_i64().unwrap()));
     }
     let ids: Vec<(&str, &str)> = got
@@ -266,18 +214,21 @@ async fn with_two_replicas_the_reply_through_a_reaches_the_stream_on_b() {
     let sid = session_of(&item);
 
     // The customer's stream is served by B; Ann claims and replies through A.
-    let mut stream = Sse::open(&h, &b.base, "/v1/events", &dana, None).await;
+    let mut stream = Stream::open_at(&h, &b.base, "/v1/events", &dana, None).await;
     let claim = format!("/v1/agent/tickets/{sid}/claim");
     assert_eq!(post_at(&h, &a, &claim, &ann, json!({})).await.status, 200);
-    assert_eq!(stream.next_of("claimed").await["agent"]["name"], "Ann");
+    assert_eq!(
+        next_of(&mut stream, "claimed").await["agent"]["name"],
+        "Ann"
+    );
     let typing = format!("/v1/agent/tickets/{sid}/typing");
     assert_eq!(post_at(&h, &a, &typing, &ann, json!({})).await.status, 204);
-    stream.next_of("typing").await;
+    next_of(&mut stream, "typing").await;
     let sent = Instant::now();
     let path = format!("/v1/agent/tickets/{sid}/messages");
     let body = json!({"id": "a-1", "content": "Hi Dana, Ann here"});
     let (r, live) = tokio::join!(post_at(&h, &a, &path, &ann, body), async {
-        let v = stream.next_of("message").await;
+        let v = next_of(&mut stream, "message").await;
         (v, sent.elapsed())
     });
     assert_eq!(r.status, 200, "{}", r.body);
@@ -291,10 +242,10 @@ async fn with_two_replicas_the_reply_through_a_reaches_the_stream_on_b() {
     // Resuming on A from B's event: the next reply through A, nothing repeated.
     let seq = event["seq"].as_i64().unwrap();
     drop(stream);
-    let mut on_a = Sse::open(&h, &a, "/v1/events", &dana, Some(seq)).await;
+    let mut on_a = Stream::open_at(&h, &a, "/v1/events", &dana, Some(seq)).await;
     let body = json!({"id": "a-2", "content": "Did that help?"});
     assert_eq!(post_at(&h, &a, &path, &ann, body).await.status, 200);
-    let next = on_a.next_of("message").await;
+    let next = next_of(&mut on_a, "message").await;
     assert_eq!(next["message"]["content"], "Did that help?");
     assert!(next["seq"].as_i64().unwrap() > seq);
 
