@@ -5,8 +5,17 @@
 Implementation") handles a customer message by storing the user turn (v1 add), searching
 the customer's profile and episodic memories (two v1 searches, method "vector", top_k 5),
 building a reply from them and storing the reply (v1 add). This script does exactly those
-four calls with the standard library only (`http.client`, one keep-alive connection per
-customer like the SDK's pooled client), one customer per thread — the same 16
+four calls, with one of two clients (`--client`):
+
+- `sdk` (the cookbook as written): the EverOS Python SDK the cookbook imports —
+  `everos-cloud` 0.4.1 from PyPI, the last release with the cookbook's
+  `client.v1.memories` (`add`, `search`, `flush`); one module-level client shared by
+  every customer, as in the cookbook. Its interpreter must have that package (proxy_bench
+  makes a venv for it in the cache).
+- `http` (a leaner bot than the cookbook): the same four calls spelled with the standard
+  library only (`http.client`, one keep-alive connection per customer).
+
+One customer per thread — the same 16
 concurrent customers as `proxy_bench` sends through the proxy — each customer's messages
 in sequence (the cookbook bot is synchronous), and prints one JSON line:
 {"messages", "wall_s", "msg_per_s", "p50_ms", "p99_ms", "cpu_s"}. The clock starts when
@@ -15,7 +24,8 @@ answered and closed — the cookbook's `close_ticket`, a flush — so its search
 past episode); `cpu_s` is this process's CPU time over the whole run.
 
 `proxy_bench` runs it against the same local-everos as the proxy in the same run:
-`python3 cookbook_bot.py --base URL --key KEY --customers 16 --messages 50 [--history]`.
+`python3 cookbook_bot.py --base URL --key KEY --customers 16 --messages 50 [--history]
+[--client sdk|http]`.
 """
 
 import argparse
@@ -55,31 +65,86 @@ class Http:
             return json.loads(raw) if raw else {}
 
 
-class CookbookBot:
-    """The cookbook's CustomerSupportBot, its SDK calls spelled as HTTP."""
+class Clock:
+    """The cookbook stamps int(time.time() * 1000); kept distinct per customer here, so
+    two turns in one millisecond are not taken for a resend."""
 
-    def __init__(self, base, key):
-        self.http = Http(base, key)
+    def __init__(self):
         self.clock = int(time.time() * 1000)
 
-    def _ts(self):
-        # The cookbook stamps int(time.time() * 1000); keep them distinct per customer.
+    def ts(self):
         self.clock = max(self.clock + 1, int(time.time() * 1000))
         return self.clock
 
-    def _store(self, customer_id, session_id, role, content):
+
+class HttpMemories:
+    """The cookbook's three SDK calls spelled as HTTP with the standard library."""
+
+    def __init__(self, base, key):
+        self.http = Http(base, key)
+        self.clock = Clock()
+
+    def store(self, customer_id, session_id, role, content):
         self.http.post("/api/v1/memories", {
             "user_id": customer_id, "session_id": session_id, "async_mode": False,
-            "messages": [{"role": role, "timestamp": self._ts(), "content": content}],
+            "messages": [{"role": role, "timestamp": self.clock.ts(), "content": content}],
         })
 
-    def _search(self, customer_id, query, memory_types, top_k=5):
+    def search(self, customer_id, query, memory_types, top_k):
         resp = self.http.post("/api/v1/memories/search", {
             "filters": {"user_id": customer_id}, "query": query, "method": "vector",
             "memory_types": memory_types, "top_k": top_k,
         })
         data = resp.get("data") or {}
-        return data.get("episodes") or []
+        return [ep.get("summary") or "" for ep in data.get("episodes") or []]
+
+    def flush(self, customer_id, session_id):
+        self.http.post("/api/v1/memories/flush", {
+            "user_id": customer_id, "session_id": session_id,
+        })
+
+
+class SdkMemories:
+    """The cookbook's calls through its SDK, word for word (`memories.add`,
+    `memories.search`, `memories.flush` of one shared `EverOS` client)."""
+
+    def __init__(self, memories):
+        self.memories = memories
+        self.clock = Clock()
+
+    def store(self, customer_id, session_id, role, content):
+        self.memories.add(
+            user_id=customer_id,
+            session_id=session_id,
+            messages=[{"role": role, "timestamp": self.clock.ts(), "content": content}],
+        )
+
+    def search(self, customer_id, query, memory_types, top_k):
+        resp = self.memories.search(
+            filters={"user_id": customer_id},
+            query=query,
+            method="vector",
+            memory_types=memory_types,
+            top_k=top_k,
+        )
+        episodes = (resp.data.episodes if resp.data else None) or []
+        return [ep.summary or "" for ep in episodes]
+
+    def flush(self, customer_id, session_id):
+        self.memories.flush(user_id=customer_id, session_id=session_id)
+
+
+class CookbookBot:
+    """The cookbook's CustomerSupportBot over one of the two clients above."""
+
+    def __init__(self, memories):
+        self.m = memories
+
+    def _store(self, customer_id, session_id, role, content):
+        self.m.store(customer_id, session_id, role, content)
+
+    def _search(self, customer_id, query, memory_types, top_k=5):
+        return self.m.search(customer_id, query, memory_types, top_k)
 
     def create_ticket(self, customer_id, ticket_id, subject):
         session_id = "ticket_" + ticket_id
@@ -93,19 +158,17 @@ class CookbookBot:
             "profile": self._search(customer_id, message, ["profile"]),
             "history": self._search(customer_id, message, ["episodic_memory"]),
         }
-        summary = "; ".join((ep.get("summary") or "")[:50] for ep in context["profile"])
+        summary = "; ".join(s[:50] for s in context["profile"])
         response = "[Response using context: %s...]" % summary
         self._store(customer_id, session_id, "assistant", response)
         return response
 
     def close_ticket(self, customer_id, ticket_id):
-        self.http.post("/api/v1/memories/flush", {
-            "user_id": customer_id, "session_id": "ticket_" + ticket_id,
-        })
+        self.m.flush(customer_id, "ticket_" + ticket_id)
 
 
-def customer(base, key, c, messages, history, ready, out):
-    bot = CookbookBot(base, key)
+def customer(memories, c, messages, history, ready, out):
+    bot = CookbookBot(memories())
     user = "cookbook_%d" % c
     if history:
         bot.create_ticket(user, "past-%d" % c, "Card payment failed")
@@ -126,13 +189,21 @@ def main():
     ap.add_argument("--customers", type=int, default=16)
     ap.add_argument("--messages", type=int, default=50)
     ap.add_argument("--history", action="store_true")
+    ap.add_argument("--client", choices=["sdk", "http"], default="http")
     a = ap.parse_args()
+    if a.client == "sdk":
+        from everos_cloud import EverOS  # the cookbook's `from everos import EverOS`
+
+        client = EverOS(api_key=a.key, base_url=a.base)
+        memories = lambda: SdkMemories(client.v1.memories)
+    else:
+        memories = lambda: HttpMemories(a.base, a.key)
     lat = []
     started = []
     ready = threading.Barrier(a.customers, action=lambda: started.append(time.perf_counter()))
     threads = [
         threading.Thread(
-            target=customer, args=(a.base, a.key, c, a.messages, a.history, ready, lat))
+            target=customer, args=(memories, c, a.messages, a.history, ready, lat))
         for c in range(a.customers)
     ]
     cpu = time.process_time()

@@ -4,7 +4,9 @@
 //! calls made directly (user add, profile + episodic search, reply add; the difference is
 //! the latency the proxy adds) and against the cookbook's Python bot (`cookbook_bot.py`:
 //! user add, two vector searches, reply add) on the same backend in the same run, with
-//! the same 16 concurrent customers. Each mode runs twice: new customers, and returning
+//! the same 16 concurrent customers — twice: as the cookbook writes it, through its SDK
+//! (`everos-cloud` 0.4.1 from PyPI, in a venv this bench makes in the cache on first
+//! use), and as a leaner bot making the same calls with Python's standard library. Each mode runs twice: new customers, and returning
 //! ones (each first had one ticket answered and closed, so searches rank a past episode
 //! and the proxy cannot skip them). Reported: messages/s (the clock starts once every
 //! customer has opened its ticket) and CPU per message over the whole run, counting
@@ -229,14 +231,52 @@ async fn product(data_dir: &Path, model: &Path) -> (String, Embedded) {
     (base, embedded.unwrap())
 }
 
-/// Runs `cookbook_bot.py` against `everos`; its messages per second and the CPU
-/// seconds per message of the bot and of this process (the backend) while it ran.
-fn cookbook(everos: &str, key: &str, history: bool) -> (f64, f64) {
+/// The PyPI release of the EverOS Python SDK with the cookbook's `client.v1.memories`.
+const SDK: &str = "everos-cloud==0.4.1";
+
+/// The interpreter of a venv in the cache with [`SDK`] installed (made on first use: the
+/// package index is the only thing it needs).
+fn sdk_python() -> PathBuf {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap();
+    let venv = cache.join("everdesk").join("everos-cloud-0.4.1-venv");
+    let python = venv.join("bin").join("python");
+    let ready = |p: &Path| {
+        std::process::Command::new(p)
+            .args(["-c", "import everos_cloud"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !ready(&python) {
+        println!("making {} with {SDK}", venv.display());
+        let ok = std::process::Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .unwrap()
+            .success()
+            && std::process::Command::new(&python)
+                .args(["-m", "pip", "install", "-q", SDK])
+                .status()
+                .unwrap()
+                .success();
+        assert!(ok && ready(&python), "could not install {SDK}");
+    }
+    python
+}
+
+/// Runs `cookbook_bot.py` with `client` (`sdk`: the cookbook as written, through its
+/// SDK; `http`: the same calls with the standard library) against `everos`; its
+/// messages per second and the CPU seconds per message of the bot and of this process
+/// (the backend) while it ran.
+fn cookbook(python: &Path, client: &str, everos: &str, key: &str, history: bool) -> (f64, f64) {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/cookbook_bot.py");
     let cpu = cpu_s();
-    let mut cmd = std::process::Command::new("python3");
+    let mut cmd = std::process::Command::new(python);
     cmd.arg(script)
-        .args(["--base", everos, "--key", key])
+        .args(["--base", everos, "--key", key, "--client", client])
         .args(["--customers", &CUSTOMERS.to_string()])
         .args(["--messages", &MESSAGES.to_string()]);
     if history {
@@ -253,7 +293,7 @@ fn cookbook(everos: &str, key: &str, history: bool) -> (f64, f64) {
     let n = r["messages"].as_f64().unwrap();
     let cpu = (r["cpu_s"].as_f64().unwrap() + backend) / n;
     println!(
-        "cookbook {n} messages in {wall:.2}s: {rate:.0} msg/s, p50 {p50:.2}ms, p99 {p99:.2}ms, \
+        "bot ({client}) {n} messages in {wall:.2}s: {rate:.0} msg/s, p50 {p50:.2}ms, p99 {p99:.2}ms, \
          CPU {ms:.2} ms/msg (bot {bot:.2}, backend {be:.2})",
         wall = r["wall_s"].as_f64().unwrap(),
         rate = r["msg_per_s"].as_f64().unwrap(),
@@ -277,6 +317,7 @@ async fn main() {
         "{CUSTOMERS} concurrent customers x {MESSAGES} messages, built-in responder, \
          the embedded local-everos (AppState::start on a temp data dir)"
     );
+    let python = sdk_python();
     let http = reqwest::Client::new();
     let mut summary = Vec::new();
     for (label, dir) in [("no model", PathBuf::from("off")), ("model", model.clone())] {
@@ -309,18 +350,27 @@ async fn main() {
                     p99.saturating_sub(d99)
                 );
             }
-            let url2 = url.clone();
-            let (cook, cook_cpu) =
-                tokio::task::spawn_blocking(move || cookbook(&url2, &key, history))
-                    .await
-                    .unwrap();
-            let line = format!(
-                "{label}, {who} customers: proxy / cookbook bot {:.1}x messages/s, {:.1}x less CPU per message",
-                proxy_rate / cook,
-                cook_cpu / proxy_cpu
-            );
-            println!("{line}");
-            summary.push(line);
+            for client in ["sdk", "http"] {
+                let (url2, key2, py) = (url.clone(), key.clone(), python.clone());
+                let py = if client == "sdk" {
+                    py
+                } else {
+                    PathBuf::from("python3")
+                };
+                let (cook, cook_cpu) = tokio::task::spawn_blocking(move || {
+                    cookbook(&py, client, &url2, &key2, history)
+                })
+                .await
+                .unwrap();
+                let line = format!(
+                    "{label}, {who} customers: proxy / cookbook bot ({client}) {:.1}x messages/s, \
+                     {:.1}x less CPU per message",
+                    proxy_rate / cook,
+                    cook_cpu / proxy_cpu
+                );
+                println!("{line}");
+                summary.push(line);
+            }
             embedded.shutdown().await;
         }
     }
