@@ -13,7 +13,9 @@
 //! every process on the path — for the proxy this process (client, proxy and
 //! local-everos), for the bot the Python process plus this one's (local-everos) — which
 //! on this shared 2-core machine varies much less than wall time.
-//! Run: `cargo run --release -p everdesk-proxy --example proxy_bench [-- MODEL_DIR]`.
+//! Run: `cargo run --release -p everdesk-proxy --example proxy_bench [-- MODEL_DIR]`
+//! (`EVERDESK_BENCH_ONLY=returning`, or any part of a mode's name, runs only those modes;
+//! `EVERDESK_BENCH_BOTS=sdk`, `http` or empty chooses the bots).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -274,6 +276,7 @@ fn sdk_python() -> PathBuf {
 fn cookbook(python: &Path, client: &str, everos: &str, key: &str, history: bool) -> (f64, f64) {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/cookbook_bot.py");
     let cpu = cpu_s();
+    let texts = local_everos::embed::texts_embedded();
     let mut cmd = std::process::Command::new(python);
     cmd.arg(script)
         .args(["--base", everos, "--key", key, "--client", client])
@@ -284,6 +287,7 @@ fn cookbook(python: &Path, client: &str, everos: &str, key: &str, history: bool)
     }
     let out = cmd.output().unwrap();
     let backend = cpu_s() - cpu;
+    let texts = local_everos::embed::texts_embedded() - texts;
     assert!(
         out.status.success(),
         "{}",
@@ -294,7 +298,7 @@ fn cookbook(python: &Path, client: &str, everos: &str, key: &str, history: bool)
     let cpu = (r["cpu_s"].as_f64().unwrap() + backend) / n;
     println!(
         "bot ({client}) {n} messages in {wall:.2}s: {rate:.0} msg/s, p50 {p50:.2}ms, p99 {p99:.2}ms, \
-         CPU {ms:.2} ms/msg (bot {bot:.2}, backend {be:.2})",
+         CPU {ms:.2} ms/msg (bot {bot:.2}, backend {be:.2}), {emb:.2} texts embedded/msg",
         wall = r["wall_s"].as_f64().unwrap(),
         rate = r["msg_per_s"].as_f64().unwrap(),
         p50 = r["p50_ms"].as_f64().unwrap(),
@@ -302,6 +306,7 @@ fn cookbook(python: &Path, client: &str, everos: &str, key: &str, history: bool)
         ms = cpu * 1000.0,
         bot = r["cpu_s"].as_f64().unwrap() / n * 1000.0,
         be = backend / n * 1000.0,
+        emb = texts as f64 / n,
     );
     (r["msg_per_s"].as_f64().unwrap(), cpu)
 }
@@ -317,14 +322,25 @@ async fn main() {
         "{CUSTOMERS} concurrent customers x {MESSAGES} messages, built-in responder, \
          the embedded local-everos (AppState::start on a temp data dir)"
     );
+    // EVERDESK_BENCH_ONLY="model, returning" (or any part of a mode's name) runs only
+    // the modes whose name contains it.
+    let only = std::env::var("EVERDESK_BENCH_ONLY").ok();
+    // EVERDESK_BENCH_BOTS="sdk" (or "http", or "" for the proxy alone): which bots run.
+    let bots = std::env::var("EVERDESK_BENCH_BOTS").unwrap_or_else(|_| "sdk,http".into());
     let python = sdk_python();
     let http = reqwest::Client::new();
     let mut summary = Vec::new();
     for (label, dir) in [("no model", PathBuf::from("off")), ("model", model.clone())] {
         for history in [false, true] {
+            let who = if history { "returning" } else { "new" };
+            if !only
+                .as_deref()
+                .is_none_or(|o| format!("{label}, {who}").contains(o))
+            {
+                continue;
+            }
             let data = tempfile::tempdir().unwrap();
             let (base, embedded) = product(data.path(), &dir).await;
-            let who = if history { "returning" } else { "new" };
             println!("\n## {label}, {who} customers");
             let (url, key) = (embedded.base_url(), embedded.api_key().to_owned());
             let k = key.clone();
@@ -333,14 +349,18 @@ async fn main() {
             } else {
                 Some(run(|c, r| direct(http.clone(), url.clone(), k.clone(), c, r)).await)
             };
+            let texts = local_everos::embed::texts_embedded();
             let (p_lat, p_wall, p_cpu) =
                 run(|c, r| via_proxy(http.clone(), base.clone(), c, history, r)).await;
+            let texts = local_everos::embed::texts_embedded() - texts;
             let proxy_rate = p_lat.len() as f64 / p_wall.as_secs_f64();
             let proxy_cpu = p_cpu / p_lat.len() as f64;
+            let per_msg = texts as f64 / p_lat.len() as f64;
             let (p50, p99) = report("proxy", p_lat, p_wall);
             println!(
-                "proxy    CPU {:.2} ms/msg (client, proxy and backend)",
-                proxy_cpu * 1000.0
+                "proxy    CPU {:.2} ms/msg (client, proxy and backend), {:.2} texts embedded/msg",
+                proxy_cpu * 1000.0,
+                per_msg
             );
             if let Some((d_lat, d_wall, _)) = direct_run {
                 let (d50, d99) = report("direct", d_lat, d_wall);
@@ -350,7 +370,7 @@ async fn main() {
                     p99.saturating_sub(d99)
                 );
             }
-            for client in ["sdk", "http"] {
+            for client in ["sdk", "http"].into_iter().filter(|c| bots.contains(c)) {
                 let (url2, key2, py) = (url.clone(), key.clone(), python.clone());
                 let py = if client == "sdk" {
                     py

@@ -8,6 +8,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -21,6 +22,15 @@ type Job = (Vec<String>, Reply);
 /// Most texts gathered from waiting requests into one call (a request with more is
 /// embedded on its own).
 const GATHER_TEXTS: usize = 32;
+
+/// Texts embedded by every embedding thread of this process (benchmarks report it per
+/// message).
+static TEXTS_EMBEDDED: AtomicU64 = AtomicU64::new(0);
+
+/// How many texts this process's embedding threads have embedded so far.
+pub fn texts_embedded() -> u64 {
+    TEXTS_EMBEDDED.load(Ordering::Relaxed)
+}
 
 /// A handle to the embedding thread; cheap to clone.
 #[derive(Debug, Clone)]
@@ -95,6 +105,7 @@ fn gather(first: Job, inbox: &mpsc::Receiver<Job>) -> Vec<Job> {
 
 /// Embeds `model` over a text list, a panic reported as an error.
 fn embed(model: &SentenceModel, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
+    TEXTS_EMBEDDED.fetch_add(texts.len() as u64, Ordering::Relaxed);
     catch_unwind(AssertUnwindSafe(|| model.embed(texts))).unwrap_or(Err(EmbedError::Panicked))
 }
 
