@@ -139,18 +139,15 @@ pub async fn claim(
             ClaimError::Store(e) => e.into(),
         })?;
     if before.claimed_by.as_ref().is_none_or(|h| h.id != agent.id) {
-        state
-            .svc
-            .live
-            .publish(
-                &c.customer.id,
-                &c.ticket_id,
-                session_id,
-                LiveEventKind::Claimed {
-                    agent: agent.clone(),
-                },
-            )
-            .await;
+        announce(
+            state,
+            &c,
+            session_id,
+            LiveEventKind::Claimed {
+                agent: agent.clone(),
+            },
+        )
+        .await;
     }
     Ok(item(&c, &r))
 }
@@ -217,18 +214,15 @@ pub async fn reply(
         .append(session_id, &c, &message)
         .await?
     {
-        state
-            .svc
-            .live
-            .publish(
-                &c.customer.id,
-                &c.ticket_id,
-                session_id,
-                LiveEventKind::Message {
-                    message: message.clone(),
-                },
-            )
-            .await;
+        announce(
+            state,
+            &c,
+            session_id,
+            LiveEventKind::Message {
+                message: message.clone(),
+            },
+        )
+        .await;
     }
     Ok(message)
 }
@@ -247,20 +241,26 @@ pub async fn close(state: &AppState, session_id: &str) -> Result<CloseResponse, 
     super::ticket::close(state, &who, &c.ticket_id, None).await
 }
 
-/// Tells the customer an agent is typing.
-pub async fn typing(state: &AppState, session_id: &str) -> Result<(), ProxyError> {
-    let (c, _) = find(state, session_id).await?;
+/// Publishes `kind` on `c`'s ticket (to the customer's streams and the agents').
+async fn announce(state: &AppState, c: &Conversation, session_id: &str, kind: LiveEventKind) {
     state
         .svc
         .live
-        .publish(
-            &c.customer.id,
-            &c.ticket_id,
-            session_id,
-            LiveEventKind::Typing {
-                author: Author::Agent,
-            },
-        )
+        .publish(&c.customer.id, &c.ticket_id, session_id, kind)
         .await;
+}
+
+/// Tells the customer an agent is typing.
+pub async fn typing(state: &AppState, session_id: &str) -> Result<(), ProxyError> {
+    let (c, _) = find(state, session_id).await?;
+    announce(
+        state,
+        &c,
+        session_id,
+        LiveEventKind::Typing {
+            author: Author::Agent,
+        },
+    )
+    .await;
     Ok(())
 }
