@@ -2,11 +2,18 @@
 //! written against candle's tensors and layers: embeddings (word + position + token type
 //! 0) and LayerNorm, then `num_hidden_layers` × (self-attention over the unpadded
 //! tokens, residual + LayerNorm, exact-erf GELU feed-forward, residual + LayerNorm).
+//!
+//! Laid out for the CPU: the hidden states stay one [tokens, hidden] matrix, each
+//! dense layer's weight is stored transposed and contiguous ([in, out]) at load so the
+//! matrix product reads it as it lies, the query, key and value projections are one
+//! [hidden, 3 × hidden] product, and attention and the bias + GELU run as single
+//! kernels (`kernels.rs`).
 
 use candle_core::{DType, Module, Result, Tensor, D};
-use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder};
+use candle_nn::{Embedding, LayerNorm, VarBuilder};
 use serde::Deserialize;
 
+use crate::embed::kernels::{Attention, BiasGelu};
 use crate::embed::EmbedError;
 
 /// The fields of `config.json` the encoder needs.
@@ -51,8 +58,36 @@ impl BertConfig {
     }
 }
 
-fn linear(vb: &VarBuilder<'_>, name: &str, inp: usize, out: usize) -> Result<Linear> {
-    candle_nn::linear(inp, out, vb.pp(name))
+/// A dense layer: `x · wt + bias` with `wt` the [in, out] transpose of the stored
+/// [out, in] weight, made contiguous once at load.
+#[derive(Debug)]
+struct Dense {
+    wt: Tensor,
+    bias: Tensor,
+}
+
+impl Dense {
+    /// The layers `names` (same input width) as one: their outputs side by side.
+    fn load(vb: &VarBuilder<'_>, names: &[&str], inp: usize, out: usize) -> Result<Self> {
+        let (mut ws, mut bs) = (Vec::new(), Vec::new());
+        for name in names {
+            ws.push(vb.pp(name).get((out, inp), "weight")?);
+            bs.push(vb.pp(name).get(out, "bias")?);
+        }
+        Ok(Self {
+            wt: Tensor::cat(&ws, 0)?.t()?.contiguous()?,
+            bias: Tensor::cat(&bs, 0)?,
+        })
+    }
+
+    /// `x · wt` without the bias: [rows, out].
+    fn matmul(&self, x: &Tensor) -> Result<Tensor> {
+        x.matmul(&self.wt)
+    }
+
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.matmul(x)?.broadcast_add(&self.bias)
+    }
 }
 
 fn layer_norm(vb: &VarBuilder<'_>, name: &str, size: usize, eps: f64) -> Result<LayerNorm> {
@@ -62,52 +97,44 @@ fn layer_norm(vb: &VarBuilder<'_>, name: &str, size: usize, eps: f64) -> Result<
 /// One encoder layer.
 #[derive(Debug)]
 struct Layer {
-    query: Linear,
-    key: Linear,
-    value: Linear,
-    attn_out: Linear,
+    qkv: Dense,
+    attn_out: Dense,
     attn_norm: LayerNorm,
-    up: Linear,
-    down: Linear,
+    up: Dense,
+    down: Dense,
     out_norm: LayerNorm,
 }
 
 impl Layer {
     fn load(vb: &VarBuilder<'_>, c: &BertConfig) -> Result<Self> {
         let (h, i, eps) = (c.hidden_size, c.intermediate_size, c.layer_norm_eps);
+        let qkv = [
+            "attention.self.query",
+            "attention.self.key",
+            "attention.self.value",
+        ];
         Ok(Self {
-            query: linear(vb, "attention.self.query", h, h)?,
-            key: linear(vb, "attention.self.key", h, h)?,
-            value: linear(vb, "attention.self.value", h, h)?,
-            attn_out: linear(vb, "attention.output.dense", h, h)?,
+            qkv: Dense::load(vb, &qkv, h, h)?,
+            attn_out: Dense::load(vb, &["attention.output.dense"], h, h)?,
             attn_norm: layer_norm(vb, "attention.output.LayerNorm", h, eps)?,
-            up: linear(vb, "intermediate.dense", h, i)?,
-            down: linear(vb, "output.dense", i, h)?,
+            up: Dense::load(vb, &["intermediate.dense"], h, i)?,
+            down: Dense::load(vb, &["output.dense"], i, h)?,
             out_norm: layer_norm(vb, "output.LayerNorm", h, eps)?,
         })
     }
 
-    /// `x`: [batch, seq, hidden]; `bias`: [batch, 1, 1, seq], 0 for tokens and a large
-    /// negative number for padding, added to the attention scores.
-    fn forward(&self, x: &Tensor, bias: &Tensor, heads: usize) -> Result<Tensor> {
-        let (b, n, hidden) = x.dims3()?;
-        let d = hidden / heads;
-        let split = |t: Tensor| t.reshape((b, n, heads, d))?.transpose(1, 2)?.contiguous();
-        let q = split(self.query.forward(x)?)?;
-        let k = split(self.key.forward(x)?)?;
-        let v = split(self.value.forward(x)?)?;
-        let scale = 1.0 / (d as f64).sqrt();
-        let scores = (q.matmul(&k.t()?.contiguous()?)? * scale)?.broadcast_add(bias)?;
-        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-        let ctx = probs
-            .matmul(&v)?
-            .transpose(1, 2)?
-            .contiguous()?
-            .reshape((b, n, hidden))?;
+    /// `x`: [texts × seq, hidden], each text's tokens attending to its first `lens`.
+    fn forward(&self, x: &Tensor, attention: &Attention) -> Result<Tensor> {
+        let ctx = self.qkv.forward(x)?.apply_op1_no_bwd(attention)?;
         let x = self
             .attn_norm
             .forward(&(self.attn_out.forward(&ctx)? + x)?)?;
-        let ff = self.down.forward(&self.up.forward(&x)?.gelu_erf()?)?;
+        let ff = self.down.forward(
+            &self
+                .up
+                .matmul(&x)?
+                .apply_op2_no_bwd(&self.up.bias, &BiasGelu)?,
+        )?;
         self.out_norm.forward(&(ff + x)?)
     }
 }
@@ -154,7 +181,8 @@ impl Bert {
     }
 
     /// The last hidden states [batch, seq, hidden] for token ids [batch, seq] (u32) with
-    /// their attention mask [batch, seq] (f32, 1 = token, 0 = padding).
+    /// their attention mask [batch, seq] (f32, 1 = token, 0 = padding; each text's
+    /// tokens first, then its padding).
     pub fn forward(&self, ids: &Tensor, mask: &Tensor) -> Result<Tensor> {
         let (b, n) = ids.dims2()?;
         let positions = Tensor::arange(0u32, u32::try_from(n).unwrap_or(u32::MAX), ids.device())?;
@@ -163,14 +191,26 @@ impl Bert {
             .forward(ids)?
             .broadcast_add(&self.positions.forward(&positions)?)?
             .broadcast_add(&self.token_type0)?;
-        let mut x = self.norm.forward(&x)?;
-        // Padding gets -10000 before the softmax, as Hugging Face's BERT did when this
-        // model was trained: its weight underflows to 0.
-        let bias = ((mask.to_dtype(DType::F32)? - 1.0)? * 10_000.0)?.reshape((b, 1, 1, n))?;
+        let hidden = x.dim(D::Minus1)?;
+        let mut x = self.norm.forward(&x)?.reshape((b * n, hidden))?;
+        // Padding is left out of attention, as Hugging Face's −10000 bias did when this
+        // model was trained (its softmax weight underflows to 0).
+        let lens = mask
+            .to_dtype(DType::F32)?
+            .sum(1)?
+            .to_vec1::<f32>()?
+            .into_iter()
+            .map(|l| l.round() as usize)
+            .collect();
+        let attention = Attention {
+            seq: n,
+            heads: self.heads,
+            lens,
+        };
         for layer in &self.layers {
-            x = layer.forward(&x, &bias, self.heads)?;
+            x = layer.forward(&x, &attention)?;
         }
-        Ok(x)
+        x.reshape((b, n, hidden))
     }
 }
 
