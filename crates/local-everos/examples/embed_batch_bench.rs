@@ -5,7 +5,8 @@
 //! `/proc/self/task/*/schedstat`, so a busy machine shows in wall time more than in it.
 //! Run: `cargo run --release -p local-everos --example embed_batch_bench [-- MODEL_DIR]`
 //! (`RAYON_NUM_THREADS` sizes candle's thread pool; `EMBED_BENCH_QUERIES` is the number
-//! of queries per batch size, 64 by default).
+//! of queries per batch size, 64 by default; `EMBED_BENCH_BATCHES=1,16` picks the batch
+//! sizes).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -43,7 +44,11 @@ fn main() {
         .collect();
     model.embed(&queries[..4]).unwrap();
     let total = (Instant::now(), cpu_time());
-    for batch in [1usize, 2, 4, 8, 16, 32] {
+    let batches: Vec<usize> = std::env::var("EMBED_BENCH_BATCHES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|b| b.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![1, 2, 4, 8, 16, 32]);
+    for batch in batches {
         let rounds = n / batch;
         let (t, cpu) = (Instant::now(), cpu_time());
         for r in 0..rounds {
