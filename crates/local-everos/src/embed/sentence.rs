@@ -37,7 +37,9 @@ fn read(path: &Path) -> Result<Vec<u8>, EmbedError> {
 /// Runs the encoder on the calling thread alone unless the operator chose otherwise:
 /// candle sizes its matrix-product and element-wise thread pools from
 /// `RAYON_NUM_THREADS` / `CANDLE_NUM_THREADS` (default: every core), and when neither is
-/// set this sets both to 1 (process-wide: nothing else in the process uses rayon).
+/// set this sets both to 1. The setting is process-wide, but nothing else here runs
+/// work on rayon (the tokenizer's parallel batch encoding is not used), and it is made
+/// while the model loads, before any request is served.
 /// Measured on this 2-core machine (`examples/embed_batch_bench.rs`, README), a second
 /// thread cuts a lone query's wall time by a fifth at best for about 40% more CPU per
 /// query, and makes a batch of 16 slower in both when the other core is busy: its workers
