@@ -27,6 +27,7 @@ fn cpu_time() -> Duration {
 }
 
 fn main() {
+    local_everos::embed::one_encoder_thread_unless_configured();
     let dir = std::env::args()
         .nth(1)
         .map(std::path::PathBuf::from)

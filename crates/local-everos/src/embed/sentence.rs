@@ -34,24 +34,6 @@ fn read(path: &Path) -> Result<Vec<u8>, EmbedError> {
     })
 }
 
-/// Runs the encoder on the calling thread alone unless the operator chose otherwise:
-/// candle sizes its matrix-product and element-wise thread pools from
-/// `RAYON_NUM_THREADS` / `CANDLE_NUM_THREADS` (default: every core), and when neither is
-/// set this sets both to 1. The setting is process-wide, but nothing else here runs
-/// work on rayon (the tokenizer's parallel batch encoding is not used), and it is made
-/// while the model loads, before any request is served.
-/// Measured on this 2-core machine (`examples/embed_batch_bench.rs`, README), a second
-/// thread cuts a lone query's wall time by a fifth at best for about 40% more CPU per
-/// query, and makes a batch of 16 slower in both when the other core is busy: its workers
-/// spin waiting for work. Called once at load, before the first forward pass.
-fn one_thread_unless_configured() {
-    let set = |var: &str| std::env::var_os(var).is_some_and(|v| !v.is_empty());
-    if !set("RAYON_NUM_THREADS") && !set("CANDLE_NUM_THREADS") {
-        std::env::set_var("RAYON_NUM_THREADS", "1");
-        std::env::set_var("CANDLE_NUM_THREADS", "1");
-    }
-}
-
 impl SentenceModel {
     /// Loads `config.json`, `tokenizer.json` and `model.safetensors` from `dir`.
     pub fn load(dir: &Path) -> Result<Self, EmbedError> {
@@ -73,7 +55,6 @@ impl SentenceModel {
             }))
             .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
         tokenizer.with_padding(None);
-        one_thread_unless_configured();
         let device = Device::Cpu;
         let weights = read(&dir.join("model.safetensors"))?;
         let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)?;
