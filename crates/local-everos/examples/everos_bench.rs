@@ -76,8 +76,13 @@ where
     Ok(start.elapsed().as_secs_f64())
 }
 
-#[tokio::main]
-async fn main() -> Result<(), BoxError> {
+fn main() -> Result<(), BoxError> {
+    // Before the runtime starts any thread, as the binaries do.
+    local_everos::embed::one_encoder_thread_unless_configured();
+    tokio::runtime::Runtime::new()?.block_on(bench())
+}
+
+async fn bench() -> Result<(), BoxError> {
     let running = local_everos::spawn(local_everos::Config::in_memory(KEY)).await?;
     let base = running.base_url();
     let http = reqwest::Client::new();

@@ -80,8 +80,13 @@ async fn post(
     Ok(v)
 }
 
-#[tokio::main]
-async fn main() -> Result<(), BoxError> {
+fn main() -> Result<(), BoxError> {
+    // Before the runtime starts any thread, as the binaries do.
+    local_everos::embed::one_encoder_thread_unless_configured();
+    tokio::runtime::Runtime::new()?.block_on(bench())
+}
+
+async fn bench() -> Result<(), BoxError> {
     let mut args = std::env::args().skip(1);
     let mut model = default_model_dir();
     let mut set_path = PathBuf::from(concat!(

@@ -127,8 +127,16 @@ async fn shutdown_signal() {
     tokio::select! { () = ctrl_c => {}, () = term => {} }
 }
 
-#[tokio::main]
-async fn main() -> Result<(), local_everos::Error> {
+fn main() -> Result<(), local_everos::Error> {
+    // Before the runtime starts any thread (it changes the environment).
+    local_everos::embed::one_encoder_thread_unless_configured();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(serve())
+}
+
+async fn serve() -> Result<(), local_everos::Error> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

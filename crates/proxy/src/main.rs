@@ -42,8 +42,22 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    // Before the runtime starts any thread (it changes the environment).
+    local_everos::embed::one_encoder_thread_unless_configured();
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(e) => {
+            eprintln!("everdesk-proxy: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run() -> ExitCode {
     let config = Config::parse();
     init_logging(config.log_json);
     if let Err(e) = config.validate() {

@@ -7,6 +7,7 @@
 //! attention mask and L2-normalised, so the cosine of two vectors is their dot product.
 
 pub mod bert;
+mod kernels;
 pub mod sentence;
 pub mod worker;
 
@@ -90,6 +91,28 @@ pub fn from_blob(b: &[u8]) -> Option<Vec<f32>> {
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect(),
     )
+}
+
+/// Makes candle run the encoder on the calling thread alone unless the operator chose
+/// otherwise: candle splits matrix products over `RAYON_NUM_THREADS` threads (default:
+/// every core) and its quantized kernels over `CANDLE_NUM_THREADS`; when neither is set
+/// this sets both to 1. Measured on this 2-core machine (`examples/embed_batch_bench.rs`,
+/// README): a second thread cuts a lone query's wall time by a fifth at best for about
+/// 40% more CPU per query, and makes a batch of 16 slower in both when the other core is
+/// busy (its workers spin waiting for work); running the encoder inside a one-thread
+/// rayon pool instead still lets candle split each product in two, which cost 20–40%
+/// more CPU at batches of 8–16.
+///
+/// Call it first thing in `main`, before any other thread starts (the binaries start
+/// their tokio runtime after it): changing the environment while another thread may
+/// read it is undefined behaviour in C libraries. Without it the encoder is correct,
+/// only costlier.
+pub fn one_encoder_thread_unless_configured() {
+    let set = |var: &str| std::env::var_os(var).is_some_and(|v| !v.is_empty());
+    if !set("RAYON_NUM_THREADS") && !set("CANDLE_NUM_THREADS") {
+        std::env::set_var("RAYON_NUM_THREADS", "1");
+        std::env::set_var("CANDLE_NUM_THREADS", "1");
+    }
 }
 
 #[cfg(test)]

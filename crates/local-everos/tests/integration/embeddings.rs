@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 /// The model directory: `$LOCAL_EVEROS_EMBEDDING_MODEL`, else the cache `scripts/setup`
 /// fills. Panics (failing the test) when neither holds the model.
-fn model_dir() -> PathBuf {
+pub fn model_dir() -> PathBuf {
     let dir = std::env::var_os("LOCAL_EVEROS_EMBEDDING_MODEL")
         .filter(|d| !d.is_empty())
         .map(PathBuf::from)

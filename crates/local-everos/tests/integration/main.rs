@@ -3,7 +3,7 @@
 //! persistence, concurrency, the test controls and the binary; the EverOS v2 API
 //! (`v2_*`: errors, writes, reads, operations) over the same store; and recall by
 //! meaning with the real embedding model (which `scripts/setup` fetches), on v1
-//! (`embeddings`) and v2 (`v2_embeddings`).
+//! (`embeddings`) and v2 (`v2_embeddings`), with the vectors pinned (`pinned_vectors`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -14,6 +14,7 @@ mod contract_write;
 mod embeddings;
 mod extraction;
 mod operations;
+mod pinned_vectors;
 mod validation_read;
 mod validation_write;
 
