@@ -14,7 +14,7 @@
 //! local-everos), for the bot the Python process plus this one's (local-everos) — which
 //! on this shared 2-core machine varies much less than wall time.
 //! Run: `cargo run --release -p everdesk-proxy --example proxy_bench [-- MODEL_DIR]`
-//! (`EVERDESK_BENCH_ONLY=returning`, or any part of a mode's name, runs only those modes;
+//! (`EVERDESK_BENCH_ONLY="model, returning"`, or the start of a mode's name, runs only those modes;
 //! `EVERDESK_BENCH_BOTS=sdk`, `http` or empty chooses the bots).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -277,6 +277,7 @@ fn cookbook(python: &Path, client: &str, everos: &str, key: &str, history: bool)
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/cookbook_bot.py");
     let cpu = cpu_s();
     let texts = local_everos::embed::texts_embedded();
+    let calls = local_everos::embed::model_calls();
     let mut cmd = std::process::Command::new(python);
     cmd.arg(script)
         .args(["--base", everos, "--key", key, "--client", client])
@@ -288,6 +289,7 @@ fn cookbook(python: &Path, client: &str, everos: &str, key: &str, history: bool)
     let out = cmd.output().unwrap();
     let backend = cpu_s() - cpu;
     let texts = local_everos::embed::texts_embedded() - texts;
+    let calls = local_everos::embed::model_calls() - calls;
     assert!(
         out.status.success(),
         "{}",
@@ -298,7 +300,8 @@ fn cookbook(python: &Path, client: &str, everos: &str, key: &str, history: bool)
     let cpu = (r["cpu_s"].as_f64().unwrap() + backend) / n;
     println!(
         "bot ({client}) {n} messages in {wall:.2}s: {rate:.0} msg/s, p50 {p50:.2}ms, p99 {p99:.2}ms, \
-         CPU {ms:.2} ms/msg (bot {bot:.2}, backend {be:.2}), {emb:.2} texts embedded/msg",
+         CPU {ms:.2} ms/msg (bot {bot:.2}, backend {be:.2}), {emb:.2} texts embedded/msg, \
+         {batch:.1} per model call",
         wall = r["wall_s"].as_f64().unwrap(),
         rate = r["msg_per_s"].as_f64().unwrap(),
         p50 = r["p50_ms"].as_f64().unwrap(),
@@ -307,12 +310,20 @@ fn cookbook(python: &Path, client: &str, everos: &str, key: &str, history: bool)
         bot = r["cpu_s"].as_f64().unwrap() / n * 1000.0,
         be = backend / n * 1000.0,
         emb = texts as f64 / n,
+        batch = texts as f64 / calls.max(1) as f64,
     );
     (r["msg_per_s"].as_f64().unwrap(), cpu)
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    // Before the runtime starts any thread, as the binaries do.
+    local_everos::embed::one_encoder_thread_unless_configured();
+    tokio::runtime::Runtime::new()
+        .expect("a tokio runtime")
+        .block_on(bench())
+}
+
+async fn bench() {
     let model = std::env::args()
         .nth(1)
         .map(PathBuf::from)
@@ -322,7 +333,7 @@ async fn main() {
         "{CUSTOMERS} concurrent customers x {MESSAGES} messages, built-in responder, \
          the embedded local-everos (AppState::start on a temp data dir)"
     );
-    // EVERDESK_BENCH_ONLY="model, returning" (or any part of a mode's name) runs only
+    // EVERDESK_BENCH_ONLY="model, returning" (or the start of a mode's name) runs only
     // the modes whose name contains it.
     let only = std::env::var("EVERDESK_BENCH_ONLY").ok();
     // EVERDESK_BENCH_BOTS="sdk" (or "http", or "" for the proxy alone): which bots run.
@@ -335,7 +346,7 @@ async fn main() {
             let who = if history { "returning" } else { "new" };
             if !only
                 .as_deref()
-                .is_none_or(|o| format!("{label}, {who}").contains(o))
+                .is_none_or(|o| format!("{label}, {who}").starts_with(o))
             {
                 continue;
             }
@@ -350,17 +361,21 @@ async fn main() {
                 Some(run(|c, r| direct(http.clone(), url.clone(), k.clone(), c, r)).await)
             };
             let texts = local_everos::embed::texts_embedded();
+            let calls = local_everos::embed::model_calls();
             let (p_lat, p_wall, p_cpu) =
                 run(|c, r| via_proxy(http.clone(), base.clone(), c, history, r)).await;
             let texts = local_everos::embed::texts_embedded() - texts;
+            let calls = local_everos::embed::model_calls() - calls;
             let proxy_rate = p_lat.len() as f64 / p_wall.as_secs_f64();
             let proxy_cpu = p_cpu / p_lat.len() as f64;
             let per_msg = texts as f64 / p_lat.len() as f64;
             let (p50, p99) = report("proxy", p_lat, p_wall);
             println!(
-                "proxy    CPU {:.2} ms/msg (client, proxy and backend), {:.2} texts embedded/msg",
+                "proxy    CPU {:.2} ms/msg (client, proxy and backend), {:.2} texts embedded/msg, \
+                 {:.1} per model call",
                 proxy_cpu * 1000.0,
-                per_msg
+                per_msg,
+                texts as f64 / calls.max(1) as f64
             );
             if let Some((d_lat, d_wall, _)) = direct_run {
                 let (d50, d99) = report("direct", d_lat, d_wall);

@@ -14,7 +14,7 @@ pub mod worker;
 use std::path::{Path, PathBuf};
 
 pub use sentence::{SentenceModel, DIM};
-pub use worker::{texts_embedded, Embedder};
+pub use worker::{model_calls, texts_embedded, Embedder};
 
 /// The model's name in logs.
 pub const MODEL_NAME: &str = "all-MiniLM-L6-v2";

@@ -27,9 +27,17 @@ const GATHER_TEXTS: usize = 32;
 /// message).
 static TEXTS_EMBEDDED: AtomicU64 = AtomicU64::new(0);
 
+/// Calls of the model (each one batch of gathered texts) by the same threads.
+static MODEL_CALLS: AtomicU64 = AtomicU64::new(0);
+
 /// How many texts this process's embedding threads have embedded so far.
 pub fn texts_embedded() -> u64 {
     TEXTS_EMBEDDED.load(Ordering::Relaxed)
+}
+
+/// How many times those threads have called the model (texts per call = the batching).
+pub fn model_calls() -> u64 {
+    MODEL_CALLS.load(Ordering::Relaxed)
 }
 
 /// A handle to the embedding thread; cheap to clone.
@@ -106,6 +114,7 @@ fn gather(first: Job, inbox: &mpsc::Receiver<Job>) -> Vec<Job> {
 /// Embeds `model` over a text list, a panic reported as an error.
 fn embed(model: &SentenceModel, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
     TEXTS_EMBEDDED.fetch_add(texts.len() as u64, Ordering::Relaxed);
+    MODEL_CALLS.fetch_add(1, Ordering::Relaxed);
     catch_unwind(AssertUnwindSafe(|| model.embed(texts))).unwrap_or(Err(EmbedError::Panicked))
 }
 
