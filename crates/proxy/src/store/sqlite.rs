@@ -239,7 +239,7 @@ mod tests {
     }
 
     #[test]
-    fn a_database_of_migration_4_keeps_its_rows_through_005() {
+    fn a_database_of_migration_4_keeps_its_rows_through_005_and_006() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("everdesk.db");
         {
@@ -267,12 +267,23 @@ mod tests {
         let gone: i64 = conn
             .query_row(
                 "SELECT COUNT(*) FROM sqlite_schema
-                 WHERE name IN ('conversations_queue', 'live_events_at')",
+                 WHERE name IN ('conversations_queue', 'live_events_at', 'ledger_customer_born')",
                 [],
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(gone, 0, "005 drops both indexes");
+        assert_eq!(gone, 0, "005 and 006 drop the three indexes");
+        let plan: String = conn
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT MIN(born_ms) FROM ledger WHERE customer = 'c'",
+                [],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(
+            plan.contains("(customer=?)"),
+            "a customer's rows are found by the key's prefix: {plan}"
+        );
         let rows: i64 = conn
             .query_row(
                 "SELECT (SELECT COUNT(*) FROM conversations) + (SELECT COUNT(*) FROM live_events)",
