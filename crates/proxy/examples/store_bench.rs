@@ -7,7 +7,12 @@
 //! - in PostgreSQL when `EVERDESK_BENCH_DATABASE_URL` names a database (a fresh schema
 //!   per run),
 //! - in the JSON Lines journals of an earlier version when `EVERDESK_BENCH_JOURNALS_BIN`
-//!   names that version's binary.
+//!   names that version's binary;
+//! - in SQLite through another build of this proxy when `EVERDESK_BENCH_BEFORE_BIN` names
+//!   it (to see what a change buys, side by side).
+//!
+//! Per message it prints the proxy's CPU time and what it handed to `write`-family system
+//! calls (bytes and calls, files and sockets alike: `/proc/PID/io`).
 //!
 //! The runs interleave (journals, SQLite, PostgreSQL, then again), `EVERDESK_BENCH_ROUNDS`
 //! rounds (default 2). Each run first makes the proxy's EverOS calls for the same load
@@ -162,6 +167,18 @@ struct Proxy {
     base: String,
 }
 
+/// Bytes a process has handed to `write`-family system calls so far and how many such
+/// calls (`wchar`, `syscw` of `/proc/PID/io`: files and sockets alike); `None` off Linux.
+fn written(pid: u32) -> Option<(u64, u64)> {
+    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
+    let field = |name: &str| {
+        io.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    };
+    Some((field("wchar:")?, field("syscw:")?))
+}
+
 /// CPU time a process has used so far (user + system, all threads), from
 /// `/proc/PID/stat` in clock ticks of 10 ms; `None` off Linux.
 fn cpu_time(pid: u32) -> Option<Duration> {
@@ -238,7 +255,10 @@ struct Backend {
 }
 
 /// One run: a fresh EverOS and data dir, the direct calls, then the load via the proxy.
-async fn one_run(http: &reqwest::Client, b: &Backend) -> (Measured, Measured, Option<Duration>) {
+async fn one_run(
+    http: &reqwest::Client,
+    b: &Backend,
+) -> (Measured, Measured, Option<Duration>, Option<(u64, u64)>) {
     let dir = tempfile::tempdir().unwrap();
     let everos = everos(dir.path()).await;
     let base_url = everos.base_url();
@@ -251,12 +271,17 @@ async fn one_run(http: &reqwest::Client, b: &Backend) -> (Measured, Measured, Op
     let base = proxy.base.clone();
     let pid = proxy.child.id();
     let before = cpu_time(pid);
+    let wrote_before = written(pid);
     let p = run(|c| via_proxy(http.clone(), base.clone(), c)).await;
     let cpu = cpu_time(pid).zip(before).map(|(after, before)| {
         after.saturating_sub(before) / u32::try_from(CUSTOMERS * MESSAGES).unwrap()
     });
+    let n = (CUSTOMERS * MESSAGES) as u64;
+    let wrote = written(pid)
+        .zip(wrote_before)
+        .map(|((b1, c1), (b0, c0))| ((b1 - b0) / n, (c1 - c0) / n));
     drop(proxy);
-    (d, p, cpu)
+    (d, p, cpu, wrote)
 }
 
 fn ms(d: Duration) -> String {
@@ -288,6 +313,13 @@ async fn main() {
         }),
         None => println!("(EVERDESK_BENCH_JOURNALS_BIN unset: the journals not measured)"),
     }
+    if let Some(bin) = std::env::var_os("EVERDESK_BENCH_BEFORE_BIN") {
+        backends.push(Backend {
+            label: "sqlite-before",
+            bin: bin.into(),
+            postgres: None,
+        });
+    }
     backends.push(Backend {
         label: "sqlite",
         bin: proxy_bin.clone(),
@@ -305,16 +337,17 @@ async fn main() {
         "{CUSTOMERS} concurrent customers x {MESSAGES} messages, built-in responder, Cloud v1 \
          to local-everos (data dir, no model), {rounds} interleaved rounds"
     );
-    println!("\n| round | state in | proxy msg/s | proxy p50 / p99 ms | direct p50 / p99 ms | added p50 / p99 ms | proxy CPU per message |");
-    println!("|---|---|---|---|---|---|---|");
+    println!("\n| round | state in | proxy msg/s | proxy p50 / p99 ms | direct p50 / p99 ms | added p50 / p99 ms | proxy CPU per message | written per message (bytes / calls) |");
+    println!("|---|---|---|---|---|---|---|---|");
     let http = reqwest::Client::new();
     let mut rates: Vec<(&str, f64)> = Vec::new();
     for round in 1..=rounds {
         for b in &backends {
-            let (d, p, cpu) = one_run(&http, b).await;
+            let (d, p, cpu, wrote) = one_run(&http, b).await;
             let cpu = cpu.map_or("?".to_owned(), |c| format!("{} µs", c.as_micros()));
+            let wrote = wrote.map_or("?".to_owned(), |(b, c)| format!("{b} / {c}"));
             println!(
-                "| {round} | {} | {:.0} | {} / {} | {} / {} | {} / {} | {cpu} |",
+                "| {round} | {} | {:.0} | {} / {} | {} / {} | {} / {} | {cpu} | {wrote} |",
                 b.label,
                 p.rate,
                 ms(p.p50),

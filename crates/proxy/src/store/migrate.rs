@@ -41,6 +41,18 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/004_ticket_claims.sql"),
         postgres: include_str!("../../migrations/postgres/004_ticket_claims.sql"),
     },
+    Migration {
+        version: 5,
+        name: "fewer_pages",
+        sqlite: include_str!("../../migrations/sqlite/005_fewer_pages.sql"),
+        postgres: include_str!("../../migrations/postgres/005_fewer_pages.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "ledger_customer_index",
+        sqlite: include_str!("../../migrations/sqlite/006_ledger_customer_index.sql"),
+        postgres: include_str!("../../migrations/postgres/006_ledger_customer_index.sql"),
+    },
 ];
 
 /// The bookkeeping table, the same on both backends.

@@ -238,6 +238,70 @@ mod tests {
         Sqlite::open(&path).unwrap();
     }
 
+    #[test]
+    fn a_database_of_migration_4_keeps_its_rows_through_005_and_006() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("everdesk.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(migrate::CREATE_TABLE).unwrap();
+            for m in migrate::MIGRATIONS.iter().filter(|m| m.version <= 4) {
+                conn.execute_batch(m.sqlite).unwrap();
+                exec_on(
+                    &conn,
+                    migrate::RECORD,
+                    &[m.version.into(), m.name.into(), 0.into()],
+                )
+                .unwrap();
+            }
+            conn.execute_batch(
+                "INSERT INTO conversations (session_id, customer, customer_json, ticket, updated_ms)
+                   VALUES ('s', 'c', '{}', 't', 1);
+                 INSERT INTO live_events (customer, ticket, session_id, kind, at_ms)
+                   VALUES ('c', 't', 's', 'message', 5), ('c', 't', 's', 'message', 9);",
+            )
+            .unwrap();
+        }
+        let db = Sqlite::open(&path).unwrap();
+        let conn = db.conn.blocking_lock();
+        let gone: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_schema
+                 WHERE name IN ('conversations_queue', 'live_events_at', 'ledger_customer_born')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(gone, 0, "005 and 006 drop the three indexes");
+        let plan: String = conn
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT MIN(born_ms) FROM ledger WHERE customer = 'c'",
+                [],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(
+            plan.contains("(customer=?)"),
+            "a customer's rows are found by the key's prefix: {plan}"
+        );
+        let rows: i64 = conn
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM conversations) + (SELECT COUNT(*) FROM live_events)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(rows, 3, "the rows are kept");
+        // The pruning by age still finds its rows without the index.
+        let pruned = exec_on(
+            &conn,
+            "DELETE FROM live_events WHERE seq <= $1 OR at_ms < $2",
+            &[0.into(), 6.into()],
+        )
+        .unwrap();
+        assert_eq!(pruned, 1);
+    }
+
     #[cfg(unix)]
     #[test]
     fn the_file_is_owner_only_and_migrated_once() {
