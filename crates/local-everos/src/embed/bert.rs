@@ -6,13 +6,15 @@
 //! Laid out for the CPU: the hidden states stay one [tokens, hidden] matrix, a dense
 //! layer multiplies in the orientation that suits its row count ([`FEW_ROWS`]), the
 //! query, key and value projections are one [hidden, 3 × hidden] product, attention
-//! over short texts and the bias + GELU run as single kernels (`kernels.rs`).
+//! over short texts runs as one kernel (`kernels.rs`), and what follows each product
+//! (bias; bias + GELU; bias + residual + LayerNorm) as one pass each (`fused.rs`).
 
 use candle_core::{DType, Module, Result, Tensor, D};
 use candle_nn::{Embedding, LayerNorm, VarBuilder};
 use serde::Deserialize;
 
-use crate::embed::kernels::{Attention, BiasGelu};
+use crate::embed::fused::{AddBias, AddNorm, BiasGelu};
+use crate::embed::kernels::Attention;
 use crate::embed::EmbedError;
 
 /// The fields of `config.json` the encoder needs.
@@ -95,8 +97,29 @@ impl Dense {
         }
     }
 
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        self.matmul(x)?.broadcast_add(&self.bias)
+    /// `gelu(x · wᵀ + bias)`: [rows, out] (not necessarily contiguous).
+    fn gelu(&self, x: &Tensor) -> Result<Tensor> {
+        if x.dim(0)? <= FEW_ROWS {
+            let op = BiasGelu { per_row: true };
+            self.w
+                .matmul(&x.t()?)?
+                .apply_op2_no_bwd(&self.bias, &op)?
+                .t()
+        } else {
+            let op = BiasGelu { per_row: false };
+            x.matmul(&self.w.t()?)?.apply_op2_no_bwd(&self.bias, &op)
+        }
+    }
+
+    /// The fused bias + residual + LayerNorm `name` that follows this layer.
+    fn add_norm(&self, vb: &VarBuilder<'_>, name: &str, eps: f64) -> Result<AddNorm> {
+        let size = self.bias.dim(0)?;
+        Ok(AddNorm {
+            bias: self.bias.to_vec1()?,
+            gamma: vb.pp(name).get(size, "weight")?.to_vec1()?,
+            beta: vb.pp(name).get(size, "bias")?.to_vec1()?,
+            eps: eps as f32,
+        })
     }
 }
 
@@ -149,10 +172,10 @@ impl Attend {
 struct Layer {
     qkv: Dense,
     attn_out: Dense,
-    attn_norm: LayerNorm,
+    attn_norm: AddNorm,
     up: Dense,
     down: Dense,
-    out_norm: LayerNorm,
+    out_norm: AddNorm,
 }
 
 impl Layer {
@@ -163,30 +186,31 @@ impl Layer {
             "attention.self.key",
             "attention.self.value",
         ];
+        let attn_out = Dense::load(vb, &["attention.output.dense"], h, h)?;
+        let down = Dense::load(vb, &["output.dense"], i, h)?;
         Ok(Self {
             qkv: Dense::load(vb, &qkv, h, h)?,
-            attn_out: Dense::load(vb, &["attention.output.dense"], h, h)?,
-            attn_norm: layer_norm(vb, "attention.output.LayerNorm", h, eps)?,
+            attn_norm: attn_out.add_norm(vb, "attention.output.LayerNorm", eps)?,
+            attn_out,
             up: Dense::load(vb, &["intermediate.dense"], h, i)?,
-            down: Dense::load(vb, &["output.dense"], i, h)?,
-            out_norm: layer_norm(vb, "output.LayerNorm", h, eps)?,
+            out_norm: down.add_norm(vb, "output.LayerNorm", eps)?,
+            down,
         })
     }
 
     /// `x`: [texts × seq, hidden], each text's tokens attending to its first `lens`.
     fn forward(&self, x: &Tensor, attend: &Attend) -> Result<Tensor> {
-        let ctx = attend.apply(&self.qkv.forward(x)?)?;
+        let qkv = self
+            .qkv
+            .matmul(x)?
+            .apply_op2_no_bwd(&self.qkv.bias, &AddBias)?;
+        let ctx = attend.apply(&qkv)?;
         let x = self
-            .attn_norm
-            .forward(&(self.attn_out.forward(&ctx)? + x)?)?;
-        let ff = self.down.forward(
-            &self
-                .up
-                .matmul(&x)?
-                .contiguous()?
-                .apply_op2_no_bwd(&self.up.bias, &BiasGelu)?,
-        )?;
-        self.out_norm.forward(&(ff + x)?)
+            .attn_out
+            .matmul(&ctx)?
+            .apply_op2_no_bwd(x, &self.attn_norm)?;
+        let ff = self.up.gelu(&x)?;
+        self.down.matmul(&ff)?.apply_op2_no_bwd(&x, &self.out_norm)
     }
 }
 

@@ -1,12 +1,12 @@
-//! The encoder's two hand-written CPU kernels, as candle custom ops: exact-erf GELU with
-//! its bias added in the same pass, and self-attention of one layer over the unpadded
-//! tokens of each text (scores, softmax and the weighted sum of values in one pass,
-//! where candle would run a dozen ops, copies and tiny matrix products per layer).
+//! The encoder's hand-written attention kernel, as a candle custom op: self-attention of
+//! one layer over the unpadded tokens of each text (scores, softmax and the weighted sum
+//! of values in one pass, where candle would run a dozen ops, copies and tiny matrix
+//! products per layer), and the exact `erf` the GELU of `fused.rs` uses.
 
-use candle_core::{bail, CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape};
+use candle_core::{bail, CpuStorage, CustomOp1, Layout, Result, Shape};
 
 /// The contiguous f32 values of a tensor's storage.
-fn f32s<'a>(storage: &'a CpuStorage, layout: &Layout, op: &str) -> Result<&'a [f32]> {
+pub fn f32s<'a>(storage: &'a CpuStorage, layout: &Layout, op: &str) -> Result<&'a [f32]> {
     let CpuStorage::F32(data) = storage else {
         bail!("{op}: expects f32 values")
     };
@@ -35,37 +35,6 @@ pub fn erf(x: f32) -> f32 {
     q = x2 * q + -7.373_329e-3;
     q = x2 * q + -1.426_474e-2;
     x * p / q
-}
-
-/// `gelu(x + bias)` with the exact (erf) GELU, `x`: [rows, width], `bias`: [width].
-#[derive(Debug, Clone, Copy)]
-pub struct BiasGelu;
-
-impl CustomOp2 for BiasGelu {
-    fn name(&self) -> &'static str {
-        "bias-gelu"
-    }
-
-    fn cpu_fwd(
-        &self,
-        x: &CpuStorage,
-        x_l: &Layout,
-        bias: &CpuStorage,
-        bias_l: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let (xs, bs) = (f32s(x, x_l, self.name())?, f32s(bias, bias_l, self.name())?);
-        if bs.is_empty() || !xs.len().is_multiple_of(bs.len()) {
-            bail!("bias-gelu: bias of {} for {} values", bs.len(), xs.len())
-        }
-        let mut out = Vec::with_capacity(xs.len());
-        for row in xs.chunks_exact(bs.len()) {
-            out.extend(row.iter().zip(bs).map(|(x, b)| {
-                let v = x + b;
-                0.5 * v * (1.0 + erf(v * std::f32::consts::FRAC_1_SQRT_2))
-            }));
-        }
-        Ok((CpuStorage::F32(out), x_l.shape().clone()))
-    }
 }
 
 /// Multi-head self-attention of one layer. Input: the fused query/key/value projection

@@ -7,6 +7,7 @@
 //! attention mask and L2-normalised, so the cosine of two vectors is their dot product.
 
 pub mod bert;
+mod fused;
 mod kernels;
 pub mod sentence;
 pub mod worker;
