@@ -386,12 +386,8 @@ async fn bench() {
                 );
             }
             for client in ["sdk", "http"].into_iter().filter(|c| bots.contains(c)) {
+                // One interpreter (the venv's) for both bots.
                 let (url2, key2, py) = (url.clone(), key.clone(), python.clone());
-                let py = if client == "sdk" {
-                    py
-                } else {
-                    PathBuf::from("python3")
-                };
                 let (cook, cook_cpu) = tokio::task::spawn_blocking(move || {
                     cookbook(&py, client, &url2, &key2, history)
                 })

@@ -100,13 +100,13 @@ impl Store {
     /// Deletes the events numbered `up_to` or lower and those older than `before_ms`.
     /// Runs on a blocking thread on SQLite (see [`Store::exec_long`]).
     pub async fn prune_events(&self, up_to: i64, before_ms: i64) -> Result<u64, StoreError> {
-        self.exec_long(
-            "DELETE FROM live_events WHERE seq <= $1 OR at_ms < $2",
-            params![up_to, before_ms],
-        )
-        .await
+        self.exec_long(PRUNE_EVENTS, params![up_to, before_ms])
+            .await
     }
 }
+
+/// The pruning of live events: `$1` the highest number to drop, `$2` the age cut-off.
+pub(super) const PRUNE_EVENTS: &str = "DELETE FROM live_events WHERE seq <= $1 OR at_ms < $2";
 
 fn decode(row: Row) -> Result<StoredEvent, StoreError> {
     let bad = || StoreError::Decode("live event row".into());

@@ -15,44 +15,27 @@ pub struct Migration {
     pub postgres: &'static str,
 }
 
+/// One [`Migration`] from its version, name and file stem (the same under both
+/// backends' directories).
+macro_rules! migration {
+    ($version:literal, $name:literal, $file:literal) => {
+        Migration {
+            version: $version,
+            name: $name,
+            sqlite: include_str!(concat!("../../migrations/sqlite/", $file, ".sql")),
+            postgres: include_str!(concat!("../../migrations/postgres/", $file, ".sql")),
+        }
+    };
+}
+
 /// Every migration, oldest first.
 pub const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "init",
-        sqlite: include_str!("../../migrations/sqlite/001_init.sql"),
-        postgres: include_str!("../../migrations/postgres/001_init.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "ticket_expiry",
-        sqlite: include_str!("../../migrations/sqlite/002_ticket_expiry.sql"),
-        postgres: include_str!("../../migrations/postgres/002_ticket_expiry.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "conversations_live",
-        sqlite: include_str!("../../migrations/sqlite/003_conversations_live.sql"),
-        postgres: include_str!("../../migrations/postgres/003_conversations_live.sql"),
-    },
-    Migration {
-        version: 4,
-        name: "ticket_claims",
-        sqlite: include_str!("../../migrations/sqlite/004_ticket_claims.sql"),
-        postgres: include_str!("../../migrations/postgres/004_ticket_claims.sql"),
-    },
-    Migration {
-        version: 5,
-        name: "fewer_pages",
-        sqlite: include_str!("../../migrations/sqlite/005_fewer_pages.sql"),
-        postgres: include_str!("../../migrations/postgres/005_fewer_pages.sql"),
-    },
-    Migration {
-        version: 6,
-        name: "ledger_customer_index",
-        sqlite: include_str!("../../migrations/sqlite/006_ledger_customer_index.sql"),
-        postgres: include_str!("../../migrations/postgres/006_ledger_customer_index.sql"),
-    },
+    migration!(1, "init", "001_init"),
+    migration!(2, "ticket_expiry", "002_ticket_expiry"),
+    migration!(3, "conversations_live", "003_conversations_live"),
+    migration!(4, "ticket_claims", "004_ticket_claims"),
+    migration!(5, "fewer_pages", "005_fewer_pages"),
+    migration!(6, "ledger_customer_index", "006_ledger_customer_index"),
 ];
 
 /// The bookkeeping table, the same on both backends.

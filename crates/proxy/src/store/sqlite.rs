@@ -295,7 +295,7 @@ mod tests {
         // The pruning by age still finds its rows without the index.
         let pruned = exec_on(
             &conn,
-            "DELETE FROM live_events WHERE seq <= $1 OR at_ms < $2",
+            crate::store::events::PRUNE_EVENTS,
             &[0.into(), 6.into()],
         )
         .unwrap();
