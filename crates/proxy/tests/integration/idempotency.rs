@@ -326,16 +326,30 @@ async fn same_text_as_an_earlier_message(api: &'static str) {
 
     let retry = h.say(&t, "T", "ok-2", "ok").await;
     assert_eq!(retry.status, 200, "{api}: {}", retry.body);
-    let answered: Vec<serde_json::Value> = h
-        .requests(Some("add"))
-        .await
-        .into_iter()
+    let adds = h.requests(Some("add")).await;
+    let answered: Vec<serde_json::Value> = adds
+        .iter()
         .filter(|r| r["status"] == 200 && r["body"]["messages"][0]["content"] == "ok")
+        .cloned()
+        .collect();
+    // Every add EverOS received (status, role, timestamp), to explain a failure.
+    let seen: Vec<_> = adds
+        .iter()
+        .map(|r| {
+            let m = &r["body"]["messages"][0];
+            (
+                r["status"].clone(),
+                m["role"].clone(),
+                m["timestamp"].clone(),
+            )
+        })
         .collect();
     assert_eq!(
         answered.len(),
         2,
-        "{api}: the second \"ok\" was re-added, not matched to the first one"
+        "{api}: the second \"ok\" was re-added, not matched to the first one; \
+         retry {}; adds {seen:?}",
+        retry.body
     );
     assert_eq!(
         answered[1]["body"]["messages"][0]["timestamp"].as_i64(),
