@@ -23,7 +23,8 @@ pub struct SessionClock {
 }
 
 impl SessionClock {
-    /// The next timestamp for `(user_id, session_id)`: now, or one past the last one given.
+    /// The next timestamp for `(user_id, session_id)`: now, or one past the last one given,
+    /// skipping whole seconds.
     pub fn next(&self, user_id: &str, session_id: &str) -> i64 {
         self.next_at(user_id, session_id, now_ms())
     }
@@ -34,8 +35,15 @@ impl SessionClock {
         let slot = last
             .entry((user_id.to_owned(), session_id.to_owned()))
             .or_insert(0);
-        *slot = now.max(*slot + 1);
-        *slot
+        let mut ts = now.max(*slot + 1);
+        // Never a whole second: a server that reports times only to the second reports
+        // whole seconds, so a whole-second time read back is a coarse one, never exactly
+        // one of ours (`Pending::is_turn` relies on it to tell two same-text turns apart).
+        if ts.rem_euclid(1000) == 0 {
+            ts += 1;
+        }
+        *slot = ts;
+        ts
     }
 }
 
@@ -82,5 +90,10 @@ mod tests {
         assert_eq!(c.next_at("u", "s", 5), 12);
         assert_eq!(c.next_at("u", "other", 10), 10);
         assert_eq!(c.next_at("u", "s", 100), 100);
+        // Whole seconds are skipped, so they read back only as coarse times.
+        assert_eq!(c.next_at("u", "s", 2_000), 2_001);
+        assert_eq!(c.next_at("u", "s", 2_000), 2_002);
+        assert_eq!(c.next_at("u", "s", 2_999), 2_999);
+        assert_eq!(c.next_at("u", "s", 2_999), 3_001);
     }
 }

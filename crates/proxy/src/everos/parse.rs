@@ -124,7 +124,9 @@ impl Pending {
     /// Whether this is the turn sent at `timestamp` with `content`: by its timestamp,
     /// unique per session (an earlier "ok" with the same text is another turn). When
     /// EverOS reports the time only to the second (a whole second that is the sent
-    /// time's second), the text must match as well; with no time at all, the text alone.
+    /// time's second: the proxy's clock never stamps a whole second, so such a time is
+    /// always a coarse report), the text must match as well; with no time at all, the
+    /// text alone.
     pub fn is_turn(&self, content: &str, timestamp: i64) -> bool {
         match self.timestamp {
             Some(ts) if ts == timestamp => true,
