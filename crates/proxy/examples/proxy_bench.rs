@@ -52,11 +52,30 @@ fn report(name: &str, mut lat: Vec<Duration>, wall: Duration) -> (Duration, Dura
 
 /// CPU seconds this process has used (all threads), from `/proc/self/stat`.
 fn cpu_s() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    stat_cpu_s(&std::fs::read_to_string("/proc/self/stat").unwrap())
+}
+
+/// User + system CPU seconds of a `/proc/…/stat` line.
+fn stat_cpu_s(stat: &str) -> f64 {
     let after = &stat[stat.rfind(')').unwrap() + 2..];
     let f: Vec<&str> = after.split(' ').collect();
     // Fields 14 and 15 (utime, stime) in clock ticks of 1/100 s.
     (f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap()) / 100.0
+}
+
+/// CPU seconds used so far by this process's embedding threads (named `embedder`):
+/// the encoder's own cost, apart from everything else on the path.
+fn encoder_cpu_s() -> f64 {
+    let mut total = 0.0;
+    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if comm.trim() == "embedder" {
+            total += std::fs::read_to_string(task.path().join("stat"))
+                .map(|s| stat_cpu_s(&s))
+                .unwrap_or(0.0);
+        }
+    }
+    total
 }
 
 /// Sends `content` on the customer's ticket through the proxy.
@@ -276,6 +295,7 @@ fn sdk_python() -> PathBuf {
 fn cookbook(python: &Path, client: &str, everos: &str, key: &str, history: bool) -> (f64, f64) {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/cookbook_bot.py");
     let cpu = cpu_s();
+    let encoder = encoder_cpu_s();
     let texts = local_everos::embed::texts_embedded();
     let calls = local_everos::embed::model_calls();
     let mut cmd = std::process::Command::new(python);
@@ -288,6 +308,7 @@ fn cookbook(python: &Path, client: &str, everos: &str, key: &str, history: bool)
     }
     let out = cmd.output().unwrap();
     let backend = cpu_s() - cpu;
+    let encoder = encoder_cpu_s() - encoder;
     let texts = local_everos::embed::texts_embedded() - texts;
     let calls = local_everos::embed::model_calls() - calls;
     assert!(
@@ -301,7 +322,7 @@ fn cookbook(python: &Path, client: &str, everos: &str, key: &str, history: bool)
     println!(
         "bot ({client}) {n} messages in {wall:.2}s: {rate:.0} msg/s, p50 {p50:.2}ms, p99 {p99:.2}ms, \
          CPU {ms:.2} ms/msg (bot {bot:.2}, backend {be:.2}), {emb:.2} texts embedded/msg, \
-         {batch:.1} per model call",
+         {batch:.1} per model call, encoder {per_text:.2} ms CPU per text",
         wall = r["wall_s"].as_f64().unwrap(),
         rate = r["msg_per_s"].as_f64().unwrap(),
         p50 = r["p50_ms"].as_f64().unwrap(),
@@ -311,6 +332,7 @@ fn cookbook(python: &Path, client: &str, everos: &str, key: &str, history: bool)
         be = backend / n * 1000.0,
         emb = texts as f64 / n,
         batch = texts as f64 / calls.max(1) as f64,
+        per_text = encoder / texts.max(1) as f64 * 1000.0,
     );
     (r["msg_per_s"].as_f64().unwrap(), cpu)
 }
@@ -362,8 +384,10 @@ async fn bench() {
             };
             let texts = local_everos::embed::texts_embedded();
             let calls = local_everos::embed::model_calls();
+            let encoder = encoder_cpu_s();
             let (p_lat, p_wall, p_cpu) =
                 run(|c, r| via_proxy(http.clone(), base.clone(), c, history, r)).await;
+            let encoder = encoder_cpu_s() - encoder;
             let texts = local_everos::embed::texts_embedded() - texts;
             let calls = local_everos::embed::model_calls() - calls;
             let proxy_rate = p_lat.len() as f64 / p_wall.as_secs_f64();
@@ -372,10 +396,11 @@ async fn bench() {
             let (p50, p99) = report("proxy", p_lat, p_wall);
             println!(
                 "proxy    CPU {:.2} ms/msg (client, proxy and backend), {:.2} texts embedded/msg, \
-                 {:.1} per model call",
+                 {:.1} per model call, encoder {:.2} ms CPU per text",
                 proxy_cpu * 1000.0,
                 per_msg,
-                texts as f64 / calls.max(1) as f64
+                texts as f64 / calls.max(1) as f64,
+                encoder / texts.max(1) as f64 * 1000.0,
             );
             if let Some((d_lat, d_wall, _)) = direct_run {
                 let (d50, d99) = report("direct", d_lat, d_wall);
