@@ -6,7 +6,8 @@
 //! Run: `cargo run --release -p local-everos --example embed_batch_bench [-- MODEL_DIR]`
 //! (`RAYON_NUM_THREADS` sizes candle's thread pool; `EMBED_BENCH_QUERIES` is the number
 //! of queries per batch size, 64 by default; `EMBED_BENCH_BATCHES=1,16` picks the batch
-//! sizes).
+//! sizes; `EMBED_BENCH_MIXED=1` gives the queries different lengths, 10 to 45 tokens, as
+//! concurrent customers' messages have, instead of one 12-token shape).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -40,8 +41,18 @@ fn main() {
     let t = Instant::now();
     let model = SentenceModel::load(&dir).unwrap();
     println!("load: {:.0?}", t.elapsed());
+    let mixed = std::env::var_os("EMBED_BENCH_MIXED").is_some();
     let queries: Vec<String> = (0..n)
-        .map(|m| format!("My invoice number {m} was charged twice"))
+        .map(|m| {
+            let mut q = format!("My invoice number {m} was charged twice");
+            if mixed {
+                // 0 to 5 more clauses of 6 tokens, in an order that mixes lengths in a batch.
+                for _ in 0..(m * 7) % 6 {
+                    q.push_str(" and the refund has not arrived yet");
+                }
+            }
+            q
+        })
         .collect();
     model.embed(&queries[..4]).unwrap();
     let total = (Instant::now(), cpu_time());

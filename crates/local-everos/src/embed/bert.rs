@@ -1,15 +1,16 @@
 //! The BERT encoder of all-MiniLM-L6-v2 (Hugging Face `BertModel` without the pooler),
 //! written against candle's tensors and layers: embeddings (word + position + token type
-//! 0) and LayerNorm, then `num_hidden_layers` × (self-attention over the unpadded
+//! 0) and LayerNorm, then `num_hidden_layers` × (self-attention over each text's own
 //! tokens, residual + LayerNorm, exact-erf GELU feed-forward, residual + LayerNorm).
 //!
-//! Laid out for the CPU: the hidden states stay one [tokens, hidden] matrix, a dense
+//! Laid out for the CPU: the hidden states stay one [tokens, hidden] matrix (short texts
+//! packed back to back with no padding, long ones padded to the longest), a dense
 //! layer multiplies in the orientation that suits its row count ([`FEW_ROWS`]), the
 //! query, key and value projections are one [hidden, 3 × hidden] product, attention
 //! over short texts runs as one kernel (`kernels.rs`), and what follows each product
 //! (bias; bias + GELU; bias + residual + LayerNorm) as one pass each (`fused.rs`).
 
-use candle_core::{DType, Module, Result, Tensor, D};
+use candle_core::{DType, Device, Module, Result, Tensor, D};
 use candle_nn::{Embedding, LayerNorm, VarBuilder};
 use serde::Deserialize;
 
@@ -127,16 +128,17 @@ fn layer_norm(vb: &VarBuilder<'_>, name: &str, size: usize, eps: f64) -> Result<
     candle_nn::layer_norm(size, eps, vb.pp(name))
 }
 
-/// Texts up to this many tokens (the padded length of a batch) go through the
-/// attention kernel; longer ones through candle's batched matrix products, which are
-/// faster once a head's score matrix is large (one 256-token text: 130 ms, against
-/// 160–205 ms with the kernel's plain loops).
-const KERNEL_SEQ: usize = 64;
+/// Batches whose longest text has up to this many tokens are packed (no padding:
+/// [`Bert::forward_packed`]) and go through the attention kernel; longer ones are padded
+/// and go through candle's batched matrix products ([`Bert::forward`]), which are faster
+/// once a head's score matrix is large (one 256-token text: 130 ms, against 160–205 ms
+/// with the kernel's plain loops).
+pub const KERNEL_SEQ: usize = 64;
 
 /// How a batch's attention is computed (see [`KERNEL_SEQ`]).
 #[derive(Debug)]
 enum Attend {
-    /// The single-pass kernel over each text's unpadded tokens.
+    /// The single-pass kernel over texts packed back to back.
     Kernel(Attention),
     /// Matrix products, padding masked by BERT's −10000 bias: [texts, 1, 1, seq].
     Matmul { heads: usize, bias: Tensor },
@@ -198,7 +200,7 @@ impl Layer {
         })
     }
 
-    /// `x`: [texts × seq, hidden], each text's tokens attending to its first `lens`.
+    /// `x`: [tokens, hidden] (packed texts, or padded ones: see [`Attend`]).
     fn forward(&self, x: &Tensor, attend: &Attend) -> Result<Tensor> {
         let qkv = self
             .qkv
@@ -255,39 +257,62 @@ impl Bert {
         self.max_positions
     }
 
-    /// The last hidden states [batch, seq, hidden] for token ids [batch, seq] (u32) with
-    /// their attention mask [batch, seq] (f32, 1 = token, 0 = padding; each text's
-    /// tokens first, then its padding).
-    pub fn forward(&self, ids: &Tensor, mask: &Tensor) -> Result<Tensor> {
-        let (b, n) = ids.dims2()?;
-        let positions = Tensor::arange(0u32, u32::try_from(n).unwrap_or(u32::MAX), ids.device())?;
+    /// The embeddings (word + position + token type 0) and their LayerNorm of token ids
+    /// `ids` at `positions` (both [tokens]): [tokens, hidden].
+    fn embed(&self, ids: &Tensor, positions: &Tensor) -> Result<Tensor> {
         let x = self
             .words
             .forward(ids)?
-            .broadcast_add(&self.positions.forward(&positions)?)?
+            .add(&self.positions.forward(positions)?)?
             .broadcast_add(&self.token_type0)?;
+        self.norm.forward(&x)
+    }
+
+    /// The last hidden states [tokens, hidden] of texts packed back to back: `ids` holds
+    /// every text's token ids in turn, `lens` each text's length, each at most
+    /// [`KERNEL_SEQ`]. Each text attends to its own tokens only, so the result for a text
+    /// is what it would be alone, and no padding is computed at all (8 or 16 queries of
+    /// 10 to 45 tokens: 11–12 ms of CPU per query, against 18 ms padded to the longest,
+    /// more than one at a time costs; `embed_batch_bench` with `EMBED_BENCH_MIXED`).
+    pub fn forward_packed(&self, ids: &[u32], lens: &[usize]) -> Result<Tensor> {
+        if lens.iter().sum::<usize>() != ids.len() || lens.iter().any(|&l| l > KERNEL_SEQ) {
+            candle_core::bail!("packed texts: lengths do not add up or exceed {KERNEL_SEQ}");
+        }
+        let device = &Device::Cpu;
+        let positions: Vec<u32> = lens
+            .iter()
+            .flat_map(|&l| 0..u32::try_from(l).unwrap_or(u32::MAX))
+            .collect();
+        let tokens = ids.len();
+        let ids = Tensor::from_slice(ids, tokens, device)?;
+        let positions = Tensor::from_vec(positions, tokens, device)?;
+        let mut x = self.embed(&ids, &positions)?;
+        let attend = Attend::Kernel(Attention {
+            heads: self.heads,
+            lens: lens.to_vec(),
+        });
+        for layer in &self.layers {
+            x = layer.forward(&x, &attend)?;
+        }
+        Ok(x)
+    }
+
+    /// The last hidden states [batch, seq, hidden] for token ids [batch, seq] (u32) with
+    /// their attention mask [batch, seq] (f32, 1 = token, 0 = padding; each text's
+    /// tokens first, then its padding): a padded batch, for texts longer than
+    /// [`KERNEL_SEQ`] (shorter ones are cheaper through [`Bert::forward_packed`]).
+    pub fn forward(&self, ids: &Tensor, mask: &Tensor) -> Result<Tensor> {
+        let (b, n) = ids.dims2()?;
+        let positions =
+            Tensor::arange(0u32, u32::try_from(n).unwrap_or(u32::MAX), ids.device())?.repeat(b)?;
+        let mut x = self.embed(&ids.flatten_all()?, &positions)?;
         let hidden = x.dim(D::Minus1)?;
-        let mut x = self.norm.forward(&x)?.reshape((b * n, hidden))?;
         // Padding is left out of attention, as Hugging Face's −10000 bias did when this
         // model was trained (its softmax weight underflows to 0).
         let mask = mask.to_dtype(DType::F32)?;
-        let attend = if n <= KERNEL_SEQ {
-            let lens = mask
-                .sum(1)?
-                .to_vec1::<f32>()?
-                .into_iter()
-                .map(|l| l.round() as usize)
-                .collect();
-            Attend::Kernel(Attention {
-                seq: n,
-                heads: self.heads,
-                lens,
-            })
-        } else {
-            Attend::Matmul {
-                heads: self.heads,
-                bias: ((mask - 1.0)? * 10_000.0)?.reshape((b, 1, 1, n))?,
-            }
+        let attend = Attend::Matmul {
+            heads: self.heads,
+            bias: ((mask - 1.0)? * 10_000.0)?.reshape((b, 1, 1, n))?,
         };
         for layer in &self.layers {
             x = layer.forward(&x, &attend)?;

@@ -1,5 +1,5 @@
 //! The encoder's hand-written attention kernel, as a candle custom op: self-attention of
-//! one layer over the unpadded tokens of each text (scores, softmax and the weighted sum
+//! one layer over texts packed back to back, no padding (scores, softmax and the weighted sum
 //! of values in one pass, where candle would run a dozen ops, copies and tiny matrix
 //! products per layer), and the exact `erf` the GELU of `fused.rs` uses.
 
@@ -37,18 +37,16 @@ pub fn erf(x: f32) -> f32 {
     x * p / q
 }
 
-/// Multi-head self-attention of one layer. Input: the fused query/key/value projection
-/// [texts × seq, 3 × hidden] (each row `q | k | v`, heads side by side in each);
-/// output: the attention context [texts × seq, hidden]. Text `t` attends only to its
-/// first `lens[t]` tokens, exactly what BERT's −10000 padding bias does (its softmax
-/// weight is 0 in f32).
+/// Multi-head self-attention of one layer over texts packed back to back. Input: the
+/// fused query/key/value projection [tokens, 3 × hidden] (each row `q | k | v`, heads side
+/// by side in each), the texts' tokens one after another with no padding; output: the
+/// attention context [tokens, hidden]. Each text attends to its own tokens only, exactly
+/// what BERT's −10000 padding bias does in a padded batch (its softmax weight is 0 in f32).
 #[derive(Debug, Clone)]
 pub struct Attention {
-    /// Tokens per text (the padded length).
-    pub seq: usize,
     /// Attention heads.
     pub heads: usize,
-    /// Real (unpadded) tokens of each text.
+    /// Tokens of each text, in order (they sum to the input's rows).
     pub lens: Vec<usize>,
 }
 
@@ -78,24 +76,29 @@ impl CustomOp1 for Attention {
     fn cpu_fwd(&self, qkv: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
         let data = f32s(qkv, layout, self.name())?;
         let (rows, width) = layout.shape().dims2()?;
-        let (seq, heads) = (self.seq, self.heads);
-        if rows != seq * self.lens.len() || width % 3 != 0 || (width / 3) % heads != 0 {
+        let heads = self.heads;
+        let longest = self.lens.iter().copied().max().unwrap_or(0);
+        if rows != self.lens.iter().sum::<usize>()
+            || width % 3 != 0
+            || heads == 0
+            || (width / 3) % heads != 0
+        {
             bail!("bert-attention: unexpected shape {rows}×{width}")
         }
         let hidden = width / 3;
         let d = hidden / heads;
         let scale = 1.0 / (d as f32).sqrt();
         let mut out = vec![0f32; rows * hidden];
-        let mut weights = vec![0f32; seq];
-        for (t, &len) in self.lens.iter().enumerate() {
-            let len = len.clamp(1, seq);
-            let text = &data[t * seq * width..(t + 1) * seq * width];
+        let mut weights = vec![0f32; longest];
+        let mut start = 0;
+        for &len in &self.lens {
+            let text = &data[start * width..(start + len) * width];
             let row = |j: usize, part: usize, h: usize| {
                 let at = j * width + part * hidden + h * d;
                 &text[at..at + d]
             };
             for h in 0..heads {
-                for i in 0..seq {
+                for i in 0..len {
                     let q = row(i, 0, h);
                     let mut max = f32::NEG_INFINITY;
                     for (j, w) in weights[..len].iter_mut().enumerate() {
@@ -107,7 +110,7 @@ impl CustomOp1 for Attention {
                         *w = (*w - max).exp();
                         sum += *w;
                     }
-                    let at = (t * seq + i) * hidden + h * d;
+                    let at = (start + i) * hidden + h * d;
                     let o = &mut out[at..at + d];
                     for (j, w) in weights[..len].iter().enumerate() {
                         let p = w / sum;
@@ -117,6 +120,7 @@ impl CustomOp1 for Attention {
                     }
                 }
             }
+            start += len;
         }
         Ok((CpuStorage::F32(out), Shape::from((rows, hidden))))
     }

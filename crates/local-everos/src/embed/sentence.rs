@@ -8,7 +8,7 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use tokenizers::{Tokenizer, TruncationParams};
 
-use crate::embed::bert::{mean_pool_normalized, Bert, BertConfig};
+use crate::embed::bert::{mean_pool_normalized, Bert, BertConfig, KERNEL_SEQ};
 use crate::embed::EmbedError;
 
 /// Width of a vector.
@@ -102,6 +102,12 @@ impl SentenceModel {
     ) -> Result<Vec<Vec<f32>>, EmbedError> {
         let rows = batch.len();
         let width = batch.clone().map(<[u32]>::len).max().unwrap_or(0).max(1);
+        if width <= KERNEL_SEQ {
+            let lens: Vec<usize> = batch.clone().map(<[u32]>::len).collect();
+            let ids: Vec<u32> = batch.flatten().copied().collect();
+            let hidden = self.bert.forward_packed(&ids, &lens)?.to_vec2::<f32>()?;
+            return Ok(mean_pool_packed(&hidden, &lens));
+        }
         let mut ids = Vec::with_capacity(rows * width);
         let mut mask = Vec::with_capacity(rows * width);
         for seq in batch {
@@ -115,4 +121,27 @@ impl SentenceModel {
         let hidden = self.bert.forward(&ids, &mask)?;
         Ok(mean_pool_normalized(&hidden, &mask)?.to_vec2::<f32>()?)
     }
+}
+
+/// Per text of a packed batch (`hidden`: its rows, the texts' `lens` in turn), the mean
+/// of its rows, L2-normalised: what [`mean_pool_normalized`] gives for the same text padded.
+fn mean_pool_packed(hidden: &[Vec<f32>], lens: &[usize]) -> Vec<Vec<f32>> {
+    let mut start = 0;
+    lens.iter()
+        .map(|&len| {
+            let rows = &hidden[start..start + len];
+            start += len;
+            let mut mean = vec![0f32; DIM];
+            for row in rows {
+                for (m, x) in mean.iter_mut().zip(row) {
+                    *m += x;
+                }
+            }
+            let count = len.max(1) as f32;
+            mean.iter_mut().for_each(|m| *m /= count);
+            let norm = mean.iter().map(|m| m * m).sum::<f32>().sqrt().max(1e-12);
+            mean.iter_mut().for_each(|m| *m /= norm);
+            mean
+        })
+        .collect()
 }

@@ -2,10 +2,11 @@
 //! one past the 256-token cut) must keep the vectors committed in
 //! `tests/data/minilm_pinned.jsonl` (written by the encoder before its speed-ups, with
 //! `recall_bench -- --vectors`, which agrees with `examples/minilm_reference.py`), to
-//! cosine ≥ 0.9999, whether the texts are embedded together (one padded batch) or alone.
+//! cosine ≥ 0.9999, whether the texts are embedded together (one padded batch), the short
+//! ones together (one packed batch, no padding) or each alone.
 //! Any change to the encoder's arithmetic is checked here. FAILS without the model.
 
-use local_everos::embed::{cosine, SentenceModel};
+use local_everos::embed::{bert::KERNEL_SEQ, cosine, SentenceModel};
 use serde_json::Value;
 
 use crate::embeddings::model_dir;
@@ -48,6 +49,22 @@ fn vectors_match_the_pinned_reference_batched_and_alone() {
                 "{how} {text:?}: cosine {cos} to the pinned vector"
             );
         }
+    }
+    // The texts short enough to be packed, of several lengths, in one batch.
+    let short: Vec<usize> = (0..texts.len())
+        .filter(|&i| model.token_ids(&texts[i]).unwrap().len() <= KERNEL_SEQ)
+        .collect();
+    let lengths: std::collections::BTreeSet<usize> = short
+        .iter()
+        .map(|&i| model.token_ids(&texts[i]).unwrap().len())
+        .collect();
+    assert!(short.len() >= 4 && lengths.len() >= 3, "{lengths:?}");
+    let packed = model
+        .embed(&short.iter().map(|&i| texts[i].clone()).collect::<Vec<_>>())
+        .unwrap();
+    for (got, &i) in packed.iter().zip(&short) {
+        let cos = cosine(got, &pinned[i].1);
+        assert!(cos >= 0.9999, "packed {:?}: cosine {cos}", texts[i]);
     }
     // The published first components of "This is an example sentence".
     let first: Vec<f32> = together[0][..5].to_vec();
