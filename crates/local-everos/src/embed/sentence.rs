@@ -83,11 +83,14 @@ impl SentenceModel {
             .iter()
             .map(|t| self.token_ids(t))
             .collect::<Result<Vec<_>, _>>()?;
-        // Similar lengths share a batch, so little of a batch is padding.
+        // Similar lengths share a batch, so little of a batch is padding; the texts short
+        // enough to be packed (no padding at all) never share a batch with a longer one.
         let mut order: Vec<usize> = (0..ids.len()).collect();
         order.sort_by_key(|&i| ids[i].len());
+        let short = order.partition_point(|&i| ids[i].len() <= KERNEL_SEQ);
+        let (packed, padded) = order.split_at(short);
         let mut out = vec![Vec::new(); ids.len()];
-        for chunk in order.chunks(BATCH) {
+        for chunk in packed.chunks(BATCH).chain(padded.chunks(BATCH)) {
             let vectors = self.forward(chunk.iter().map(|&i| ids[i].as_slice()))?;
             for (&i, v) in chunk.iter().zip(vectors) {
                 out[i] = v;

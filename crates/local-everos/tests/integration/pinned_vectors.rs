@@ -2,8 +2,9 @@
 //! one past the 256-token cut) must keep the vectors committed in
 //! `tests/data/minilm_pinned.jsonl` (written by the encoder before its speed-ups, with
 //! `recall_bench -- --vectors`, which agrees with `examples/minilm_reference.py`), to
-//! cosine ≥ 0.9999, whether the texts are embedded together (one padded batch), the short
-//! ones together (one packed batch, no padding) or each alone.
+//! cosine ≥ 0.9999, whether the texts are embedded together (the short ones packed with no
+//! padding, the two long ones as one padded batch), the short ones alone together, or each
+//! alone.
 //! Any change to the encoder's arithmetic is checked here. FAILS without the model.
 
 use local_everos::embed::{bert::KERNEL_SEQ, cosine, SentenceModel};
@@ -66,6 +67,34 @@ fn vectors_match_the_pinned_reference_batched_and_alone() {
         let cos = cosine(got, &pinned[i].1);
         assert!(cos >= 0.9999, "packed {:?}: cosine {cos}", texts[i]);
     }
+    // Two long texts of different lengths: one padded batch, the shorter one's padding
+    // masked out (it must come out as it does alone).
+    let long = texts.iter().max_by_key(|t| t.len()).unwrap().clone();
+    let shorter: String = long.split(' ').take(100).collect::<Vec<_>>().join(" ");
+    let (n_long, n_shorter) = (
+        model.token_ids(&long).unwrap().len(),
+        model.token_ids(&shorter).unwrap().len(),
+    );
+    assert!(
+        n_shorter > KERNEL_SEQ && n_shorter < n_long,
+        "{n_shorter} {n_long}"
+    );
+    let padded = model.embed(&[long.clone(), shorter.clone()]).unwrap();
+    let shorter_alone = model
+        .embed(std::slice::from_ref(&shorter))
+        .unwrap()
+        .remove(0);
+    let cos = cosine(&padded[1], &shorter_alone);
+    assert!(
+        cos >= 0.9999,
+        "padded batch: cosine {cos} to the text alone"
+    );
+    let (i_long, _) = pinned
+        .iter()
+        .enumerate()
+        .find(|(_, (t, _))| *t == long)
+        .unwrap();
+    assert!(cosine(&padded[0], &pinned[i_long].1) >= 0.9999);
     // The published first components of "This is an example sentence".
     let first: Vec<f32> = together[0][..5].to_vec();
     for (got, want) in first
