@@ -54,17 +54,11 @@ impl<'a> Matrix<'a> {
     }
 
     /// Calls `f(i, c, v)` for every element `v` at (r, c), `i = r · cols + c` its
-    /// row-major index, reading the storage in (nearly) its own order.
+    /// row-major index, reading the storage in (nearly) its own order. For a matrix
+    /// whose rows are not contiguous (those that are go through [`Matrix::rows`]).
     fn visit(&self, mut f: impl FnMut(usize, usize, f32)) {
         let (rows, cols) = (self.rows, self.cols);
-        if self.s1 == 1 {
-            for r in 0..rows {
-                let row = &self.data[self.start + r * self.s0..][..cols];
-                for (c, &v) in row.iter().enumerate() {
-                    f(r * cols + c, c, v);
-                }
-            }
-        } else if self.s0 == 1 {
+        if self.s0 == 1 {
             // Column-major: a block of columns at a time, so each output line is
             // written whole while the columns stream in.
             for c0 in (0..cols).step_by(BLOCK) {
